@@ -1,0 +1,7 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Umbrella of the concept vocabulary shared by all modules.
+
+#include <upfi/concepts/scalar.hpp>  // IWYU pragma: export

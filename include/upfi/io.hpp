@@ -1,0 +1,7 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Umbrella of the I/O module: CSV snapshot reader and writer.
+
+#include <upfi/io/csv.hpp>  // IWYU pragma: export

@@ -1,0 +1,7 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Umbrella of the SIMD module (xsimd compatibility shim; kernels arrive with the OT and score modules).
+
+#include <upfi/simd/xsimd_compat.hpp>  // IWYU pragma: export

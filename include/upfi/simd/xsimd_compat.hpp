@@ -1,0 +1,80 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief The one place that knows xsimd versions: hides the API differences between Debian's xsimd 8.1 and
+/// current upstream (14.x), so kernels are written once.
+///
+/// Differences covered:
+///  * horizontal sum: `hadd` (8.x) became `reduce_add` (9.0);
+///  * horizontal max/min: `reduce_max` / `reduce_min` exist only from 9.0 (emulated here for 8.x);
+///  * the fallback architecture `generic` became `common` (14.0).
+/// Only this header may test XSIMD_VERSION_MAJOR (style.md B8).
+
+#include <upfi/concepts/scalar.hpp>
+
+#include <xsimd/xsimd.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+
+namespace upfi::simd {
+
+/// @brief The best architecture enabled by the compiler flags of this translation unit.
+using default_arch = xsimd::default_arch;
+
+/// @brief xsimd's fallback architecture tag (`generic` before 14.0, `common` from 14.0).
+#if XSIMD_VERSION_MAJOR >= 14
+using fallback_arch = xsimd::common;
+#else
+using fallback_arch = xsimd::generic;
+#endif
+
+/// @brief A SIMD register of `T` for architecture `Arch` (default: default_arch).
+template <RealScalar T, class Arch = default_arch>
+using batch = xsimd::batch<T, Arch>;
+
+/// @brief Number of lanes W of batch<T, Arch>.
+template <RealScalar T, class Arch = default_arch>
+inline constexpr std::size_t batch_size = xsimd::batch<T, Arch>::size;
+
+/// @brief Sum of the lanes of `x`.
+template <class T, class Arch>
+[[nodiscard]] inline T reduce_add(const xsimd::batch<T, Arch>& x) noexcept {
+#if XSIMD_VERSION_MAJOR >= 9
+  return xsimd::reduce_add(x);
+#else
+  return xsimd::hadd(x);
+#endif
+}
+
+/// @brief Largest lane of `x` (NaN lanes propagate as std::max would from a left fold).
+template <class T, class Arch>
+[[nodiscard]] inline T reduce_max(const xsimd::batch<T, Arch>& x) noexcept {
+#if XSIMD_VERSION_MAJOR >= 9
+  return xsimd::reduce_max(x);
+#else
+  alignas(Arch::alignment()) std::array<T, xsimd::batch<T, Arch>::size> lanes;
+  x.store_aligned(lanes.data());
+  T m = lanes[0];
+  for (std::size_t i = 1; i < lanes.size(); ++i) m = std::max(m, lanes[i]);
+  return m;
+#endif
+}
+
+/// @brief Smallest lane of `x`.
+template <class T, class Arch>
+[[nodiscard]] inline T reduce_min(const xsimd::batch<T, Arch>& x) noexcept {
+#if XSIMD_VERSION_MAJOR >= 9
+  return xsimd::reduce_min(x);
+#else
+  alignas(Arch::alignment()) std::array<T, xsimd::batch<T, Arch>::size> lanes;
+  x.store_aligned(lanes.data());
+  T m = lanes[0];
+  for (std::size_t i = 1; i < lanes.size(); ++i) m = std::min(m, lanes[i]);
+  return m;
+#endif
+}
+
+}  // namespace upfi::simd

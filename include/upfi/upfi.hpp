@@ -1,0 +1,12 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Everything public in upfi.
+
+#include <upfi/concepts.hpp>  // IWYU pragma: export
+#include <upfi/config.hpp>    // IWYU pragma: export
+#include <upfi/core.hpp>      // IWYU pragma: export
+#include <upfi/io.hpp>        // IWYU pragma: export
+#include <upfi/simd.hpp>      // IWYU pragma: export
+#include <upfi/version.hpp>   // IWYU pragma: export

@@ -1,0 +1,29 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+// Compile-time tests of the concept vocabulary: compiled as an OBJECT library, never run.
+#include <upfi/concepts.hpp>
+#include <upfi/core/cloud.hpp>
+
+#include <Eigen/Core>
+
+#include <complex>
+
+namespace {
+using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+static_assert(upfi::RealScalar<float> && upfi::RealScalar<double> && upfi::RealScalar<long double>);
+static_assert(!upfi::RealScalar<int> && !upfi::RealScalar<std::complex<double>>);
+
+static_assert(upfi::CloudMatrix<Eigen::MatrixXd>);
+static_assert(upfi::CloudMatrix<const Eigen::MatrixXf&>);
+static_assert(upfi::CloudMatrix<upfi::core::cloud_matrix<double>>);
+static_assert(upfi::CloudMatrix<Eigen::VectorXd>);
+static_assert(upfi::CloudMatrix<Eigen::Block<Eigen::MatrixXd>>);
+static_assert(upfi::CloudMatrix<Eigen::Map<const Eigen::MatrixXd>>);
+// Counter-examples: integer scalars, row-major storage, non-Eigen types.
+static_assert(upfi::HasRealEigenScalar<row_major> && !upfi::IsColumnMajor<row_major>);
+static_assert(!upfi::CloudMatrix<row_major>);
+static_assert(!upfi::CloudMatrix<Eigen::MatrixXi>);
+static_assert(!upfi::CloudMatrix<Eigen::MatrixXcd>);
+static_assert(!upfi::CloudMatrix<double>);
+}  // namespace
