@@ -71,8 +71,9 @@ class particle_cloud {
 
  public:
   using scalar_type = Scalar;
-  using matrix_type = cloud_matrix<Scalar>;
-  using vector_type = cloud_vector<Scalar>;
+  // Spelled out rather than cloud_matrix<Scalar>: a constrained alias would add a second error after the gate.
+  using matrix_type = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
+  using vector_type = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
 
   /// @brief An empty cloud (0 particles, 0 coordinates).
   particle_cloud() = default;

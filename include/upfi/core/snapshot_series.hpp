@@ -63,7 +63,8 @@ class snapshot_series {
 
  public:
   using scalar_type = Scalar;
-  using matrix_type = cloud_matrix<Scalar>;
+  // Spelled out rather than cloud_matrix<Scalar>: a constrained alias would add a second error after the gate.
+  using matrix_type = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 
   /// @brief Masses from counts: M_i = N_i / N_0 (mass_convention::counts).
   snapshot_series(std::vector<Scalar> times, std::vector<matrix_type> clouds)
