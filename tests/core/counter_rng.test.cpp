@@ -37,6 +37,18 @@ moments sample_moments(const std::vector<double>& x) {
   m4 /= n;
   return {m, m2, m3 / std::pow(m2, 1.5), m4 / (m2 * m2) - 3.0};
 }
+
+// n draws taken two at a time from `pair(block, counter)` for blocks 0, 1, ...
+template <class Pair>
+std::vector<double> draws(std::size_t n, std::uint32_t counter, Pair pair) {
+  std::vector<double> x(n);
+  for (std::size_t i = 0; i < n; i += 2) {
+    const auto p = pair(i / 2, counter);
+    x[i] = p[0];
+    x[i + 1] = p[1];
+  }
+  return x;
+}
 }  // namespace
 
 TEST_SUITE("core/counter_rng") {
@@ -59,12 +71,7 @@ TEST_SUITE("core/counter_rng") {
   TEST_CASE("uniforms lie in the open unit interval with the moments of U(0,1)") {
     const counter_rng rng(upfi::test::seed());
     const std::size_t n = 400000;
-    std::vector<double> u(n);
-    for (std::size_t i = 0; i < n; i += 2) {
-      const auto p = rng.uniform_pair(i / 2, 0);
-      u[i] = p[0];
-      u[i + 1] = p[1];
-    }
+    const std::vector<double> u = draws(n, 0, [&](std::uint64_t i, std::uint32_t c) { return rng.uniform_pair(i, c); });
     for (double v : u) REQUIRE((v > 0.0 && v < 1.0));
     const moments m = sample_moments(u);
     const double sn = std::sqrt(static_cast<double>(n));
@@ -86,12 +93,7 @@ TEST_SUITE("core/counter_rng") {
   TEST_CASE("normals have the moments of N(0,1) and pass a Kolmogorov-Smirnov test") {
     const counter_rng rng(upfi::test::seed(), 2);
     const std::size_t n = 400000;
-    std::vector<double> z(n);
-    for (std::size_t i = 0; i < n; i += 2) {
-      const auto p = rng.normal_pair(i / 2, 11);
-      z[i] = p[0];
-      z[i + 1] = p[1];
-    }
+    const std::vector<double> z = draws(n, 11, [&](std::uint64_t i, std::uint32_t c) { return rng.normal_pair(i, c); });
     const moments m = sample_moments(z);
     const double sn = std::sqrt(static_cast<double>(n));
     CHECK(std::abs(m.mean) < 5.0 / sn);

@@ -49,17 +49,27 @@ template <class T, class Arch>
 #endif
 }
 
-/// @brief Largest lane of `x` (NaN lanes propagate as std::max would from a left fold).
+#if XSIMD_VERSION_MAJOR < 9
+namespace detail {
+// Left fold of the lanes of `x` with `op` (xsimd 8.x has no horizontal max/min).
+template <class T, class Arch, class Op>
+T fold_lanes(const xsimd::batch<T, Arch>& x, Op op) noexcept {
+  alignas(Arch::alignment()) std::array<T, xsimd::batch<T, Arch>::size> lanes;
+  x.store_aligned(lanes.data());
+  T m = lanes[0];
+  for (std::size_t i = 1; i < lanes.size(); ++i) m = op(m, lanes[i]);
+  return m;
+}
+}  // namespace detail
+#endif
+
+/// @brief Largest lane of `x`.
 template <class T, class Arch>
 [[nodiscard]] inline T reduce_max(const xsimd::batch<T, Arch>& x) noexcept {
 #if XSIMD_VERSION_MAJOR >= 9
   return xsimd::reduce_max(x);
 #else
-  alignas(Arch::alignment()) std::array<T, xsimd::batch<T, Arch>::size> lanes;
-  x.store_aligned(lanes.data());
-  T m = lanes[0];
-  for (std::size_t i = 1; i < lanes.size(); ++i) m = std::max(m, lanes[i]);
-  return m;
+  return detail::fold_lanes(x, [](T a, T b) { return std::max(a, b); });
 #endif
 }
 
@@ -69,11 +79,7 @@ template <class T, class Arch>
 #if XSIMD_VERSION_MAJOR >= 9
   return xsimd::reduce_min(x);
 #else
-  alignas(Arch::alignment()) std::array<T, xsimd::batch<T, Arch>::size> lanes;
-  x.store_aligned(lanes.data());
-  T m = lanes[0];
-  for (std::size_t i = 1; i < lanes.size(); ++i) m = std::min(m, lanes[i]);
-  return m;
+  return detail::fold_lanes(x, [](T a, T b) { return std::min(a, b); });
 #endif
 }
 
