@@ -5,3 +5,4 @@
 /// @brief Umbrella of the concept vocabulary shared by all modules.
 
 #include <upfi/concepts/scalar.hpp>  // IWYU pragma: export
+#include <upfi/concepts/sde.hpp>     // IWYU pragma: export

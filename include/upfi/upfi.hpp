@@ -4,9 +4,12 @@
 /// @file
 /// @brief Everything public in upfi.
 
+#include <upfi/ad.hpp>        // IWYU pragma: export
 #include <upfi/concepts.hpp>  // IWYU pragma: export
 #include <upfi/config.hpp>    // IWYU pragma: export
 #include <upfi/core.hpp>      // IWYU pragma: export
 #include <upfi/io.hpp>        // IWYU pragma: export
+#include <upfi/problems.hpp>  // IWYU pragma: export
+#include <upfi/sde.hpp>       // IWYU pragma: export
 #include <upfi/simd.hpp>      // IWYU pragma: export
 #include <upfi/version.hpp>   // IWYU pragma: export

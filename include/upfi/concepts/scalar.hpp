@@ -16,6 +16,20 @@ namespace upfi {
 template <class T>
 concept RealScalar = std::floating_point<T>;
 
+/// @brief The real scalar underlying a scalar-like type: T for float/double, `S` for `xsimd::batch<S, A>` and for
+/// `upfi::ad::dual<...<S>>` (through their `value_type`). Pointwise generic models receive time as this type.
+template <class T>
+struct scalar_of {
+  using type = typename scalar_of<typename T::value_type>::type;
+};
+template <std::floating_point T>
+struct scalar_of<T> {
+  using type = T;
+};
+/// @brief Shorthand for scalar_of<T>::type.
+template <class T>
+using scalar_of_t = typename scalar_of<T>::type;
+
 /// @brief Atom: an Eigen dense expression whose scalar is a RealScalar.
 template <class M>
 concept HasRealEigenScalar = std::derived_from<std::remove_cvref_t<M>, Eigen::DenseBase<std::remove_cvref_t<M>>> &&

@@ -1,0 +1,7 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Umbrella of the differentiation module (forward-mode duals; reverse mode and gradient checks follow).
+
+#include <upfi/ad/dual.hpp>  // IWYU pragma: export

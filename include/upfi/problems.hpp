@@ -1,0 +1,7 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Umbrella of the closed-form reference problems used by tests, benchmarks and users.
+
+#include <upfi/problems/ou_growth_moments.hpp>  // IWYU pragma: export

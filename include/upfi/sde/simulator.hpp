@@ -1,0 +1,437 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Simulation of particle clouds under an SDE, with optional birth/death branching: advancing clouds,
+/// branching populations, independent-realisation snapshots and ground-truth path ensembles.
+///
+/// Work is vectorised over particles (SIMD lanes = particles, whenever the model and noise accept xsimd batches) and
+/// parallel over fixed blocks of particles; every random draw is a pure function of (seed, stream, particle slot,
+/// step), so results are bit-identical for any thread count.
+///
+/// Random streams of a counter_rng `rng` passed to the simulator: `rng.stream()` for Brownian increments and
+/// `rng.stream() + 1` for division/death events. Snapshot k of snapshots() uses the generator (seed, 3k) for the
+/// initial cells, (seed, 3k + 1) for the increments and (seed, 3k + 2) for the events.
+/// @see algorithms.md §1.1 (branching diffusion) and §8.6 (simulation protocol).
+
+#include <upfi/concepts/sde.hpp>
+#include <upfi/config.hpp>
+#include <upfi/core/counter_rng.hpp>
+#include <upfi/core/error.hpp>
+#include <upfi/core/parallel.hpp>
+#include <upfi/core/snapshot_series.hpp>
+#include <upfi/sde/detail/generic_math.hpp>
+#include <upfi/sde/euler_maruyama.hpp>
+#include <upfi/simd/xsimd_compat.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <numbers>
+#include <utility>
+#include <vector>
+
+namespace upfi::sde {
+
+/// @brief How negative coordinates are handled after a step (chemical-Langevin concentrations).
+enum class positivity {
+  automatic,  ///< `reject` for models declaring `nonnegative = true`, otherwise `none`
+  none,       ///< leave the state as computed
+  reject,     ///< a coordinate that would become negative keeps its previous value (the PFI authors' choice)
+  reflect     ///< a negative coordinate is replaced by its absolute value
+};
+
+/// @brief Options of upfi::sde::simulator (use designated initialisers).
+struct simulate_options {
+  double dt = 1e-3;  ///< maximal step; each interval uses ceil(length / dt) equal steps
+  positivity rule = positivity::automatic;
+  bool growth = true;                   ///< branch (divide/die) when the model has rates; false: no branching
+  double max_event_probability = 0.1;   ///< guard: (b + d) dt above this is an error (reduce dt)
+  Eigen::Index max_cells = 20'000'000;  ///< guard against population explosions
+  bool simd = true;                     ///< use SIMD batches when the model supports them
+};
+
+/// @brief Ground-truth paths: positions (and, with growth, accumulated log-weights int (b - d) dt) at each time.
+struct path_ensemble {
+  std::vector<double> times;
+  std::vector<Eigen::MatrixXd> positions;    ///< one N x d cloud per time; row i is path i
+  std::vector<Eigen::VectorXd> log_weights;  ///< one length-N vector per time (empty without growth)
+};
+
+namespace detail {
+template <class M, class T>
+constexpr bool has_rates = HasBirthRate<M, T> || HasDeathRate<M, T>;
+
+template <class M, class T>
+T birth_of(const M& m, scalar_of_t<T> t, const T* x) {
+  if constexpr (HasBirthRate<M, T>) {
+    return m.birth_rate(t, x);
+  } else {
+    return T(0);
+  }
+}
+template <class M, class T>
+T death_of(const M& m, scalar_of_t<T> t, const T* x) {
+  if constexpr (HasDeathRate<M, T>) {
+    return m.death_rate(t, x);
+  } else {
+    return T(0);
+  }
+}
+}  // namespace detail
+
+/// @brief Simulates `Model` (drift, optional birth/death rates) with noise `Noise` using `Stepper`.
+/// @tparam Stepper euler_maruyama (default), milstein (diagonal noise) or srk15 (additive noise).
+template <class Model, class Noise, class Stepper = euler_maruyama>
+class simulator {
+  static_assert(DriftModel<Model>,
+                "upfi::sde::simulator: Model must model upfi::DriftModel: dimension() and a "
+                "pointwise generic `template <class T> void drift(t, const T* x, T* v) const`");
+  static_assert(NoiseModel<Noise>,
+                "upfi::sde::simulator: Noise must model upfi::NoiseModel (see "
+                "docs/concepts/NoiseModel.md), e.g. additive_isotropic or chemical_langevin");
+  static_assert(Stepper::template supports<Model, Noise, double>,
+                "upfi::sde::simulator: this Stepper cannot integrate this model/noise pair (milstein needs diagonal "
+                "noise, srk15 additive noise); use euler_maruyama");
+
+  using batch = simd::batch<double>;
+  static constexpr std::size_t lanes = simd::batch_size<double>;
+  static constexpr bool simd_capable = Stepper::template supports<Model, Noise, batch> &&
+                                       (!detail::has_rates<Model, double> || detail::has_rates<Model, batch>);
+
+ public:
+  static constexpr bool has_growth = detail::has_rates<Model, double>;
+
+  /// @throws std::invalid_argument if dimensions differ, dt is not positive, or an option is invalid.
+  simulator(Model model, Noise noise, simulate_options options = {}, Stepper stepper = {})
+      : m_model(std::move(model)), m_noise(std::move(noise)), m_options(options), m_stepper(std::move(stepper)) {
+    constexpr const char* who = "upfi::sde::simulator";
+    if (m_model.dimension() != m_noise.dimension()) {
+      core::detail::throw_invalid_argument(who, ": model dimension ", m_model.dimension(),
+                                           " differs from noise dimension ", m_noise.dimension());
+    }
+    if (!(options.dt > 0) || !std::isfinite(options.dt)) {
+      core::detail::throw_invalid_argument(who, ": dt = ", options.dt, " must be finite and > 0");
+    }
+    if (!(options.max_event_probability > 0 && options.max_event_probability <= 1)) {
+      core::detail::throw_invalid_argument(who, ": max_event_probability = ", options.max_event_probability,
+                                           " must be in (0, 1]");
+    }
+    if (options.max_cells < 1) core::detail::throw_invalid_argument(who, ": max_cells must be >= 1");
+    m_stepper.prepare(m_model, m_noise);
+    m_positivity = options.rule;
+    if (m_positivity == positivity::automatic) {
+      m_positivity = requires { requires Model::nonnegative; }
+      ? positivity::reject : positivity::none;
+    }
+  }
+
+  [[nodiscard]] const Model& model() const noexcept { return m_model; }
+  [[nodiscard]] const Noise& noise() const noexcept { return m_noise; }
+  [[nodiscard]] const simulate_options& options() const noexcept { return m_options; }
+  [[nodiscard]] Eigen::Index dimension() const { return m_model.dimension(); }
+  /// @brief True when the SIMD path is compiled for this model and enabled in the options.
+  [[nodiscard]] bool uses_simd() const noexcept { return simd_capable && UPFI_SIMD_ENABLED && m_options.simd; }
+
+  /// @brief Number of counters one step consumes per particle (Brownian normals: m, or 2m with dZ).
+  [[nodiscard]] std::uint32_t counters_per_step() const {
+    return core::counter_rng::counters_per_vector(normals_per_step());
+  }
+
+  /// @brief Advances every row of `x` by `steps` steps of size `dt` from time t0, without branching. Steps are
+  /// numbered first_step, first_step + 1, ... for the random draws (row i is particle index first_index + i). With
+  /// `log_weights` (length N), adds int (b - d) dt along each path (left-point rule).
+  void advance(Eigen::Ref<Eigen::MatrixXd> x, double t0, double dt, std::uint32_t first_step, std::uint32_t steps,
+               const core::counter_rng& rng, Eigen::VectorXd* log_weights = nullptr,
+               std::uint64_t first_index = 0) const {
+    check_cloud(x.cols(), "advance");
+    if (log_weights != nullptr && log_weights->size() != x.rows()) {
+      core::detail::throw_invalid_argument("upfi::sde::simulator::advance: ", log_weights->size(), " log-weights for ",
+                                           x.rows(), " particles");
+    }
+    core::parallel_for(x.rows(), [&](Eigen::Index begin, Eigen::Index end) {
+      run_block(x, begin, end, t0, dt, first_step, steps, rng, first_index, log_weights, nullptr, nullptr);
+    });
+  }
+
+  /// @brief Simulates a branching population from `x0` at t0 to t1: after each step every cell divides with
+  /// probability b dt (the daughter copies its state, appended after the survivors) or dies with probability d dt.
+  /// Without growth (model without rates, or options.growth false) this is advance().
+  /// @throws std::invalid_argument if (b + d) dt exceeds options.max_event_probability (names the state and the
+  /// step to use), or if the population exceeds options.max_cells.
+  [[nodiscard]] Eigen::MatrixXd population(Eigen::MatrixXd x0, double t0, double t1,
+                                           const core::counter_rng& rng) const {
+    check_cloud(x0.cols(), "population");
+    const auto [steps, dt] = step_count(t0, t1);
+    if (!(has_growth && m_options.growth)) {
+      advance(x0, t0, dt, 0, steps, rng);
+      return x0;
+    }
+    Eigen::MatrixXd x = std::move(x0);
+    std::vector<char> events;
+    for (std::uint32_t s = 0; s < steps; ++s) {
+      events.assign(static_cast<std::size_t>(x.rows()), 0);
+      core::parallel_for(x.rows(), [&](Eigen::Index begin, Eigen::Index end) {
+        run_block(x, begin, end, t0 + s * dt, dt, s, 1, rng, 0, nullptr, &events, &rng);
+      });
+      Eigen::Index born = 0, died = 0;
+      for (char e : events) {
+        born += e == 1;
+        died += e == 2;
+      }
+      if (born == 0 && died == 0) continue;
+      const Eigen::Index n = x.rows() - died + born;
+      if (n > m_options.max_cells) {
+        core::detail::throw_invalid_argument("upfi::sde::simulator::population: the population reached ", n,
+                                             " cells at t = ", t0 + (s + 1) * dt, " (max_cells = ", m_options.max_cells,
+                                             "); start with fewer cells or raise max_cells");
+      }
+      Eigen::MatrixXd next(n, x.cols());
+      Eigen::Index row = 0;
+      for (Eigen::Index i = 0; i < x.rows(); ++i) {
+        if (events[static_cast<std::size_t>(i)] != 2) next.row(row++) = x.row(i);
+      }
+      for (Eigen::Index i = 0; i < x.rows(); ++i) {
+        if (events[static_cast<std::size_t>(i)] == 1) next.row(row++) = x.row(i);
+      }
+      x = std::move(next);
+    }
+    return x;
+  }
+
+  /// @brief Paths from the rows of x0 at times[0], recorded at every time in `times` (strictly increasing). With
+  /// `weights` and a model with rates, also the log-weights int (b - d) dt (growth without branching).
+  [[nodiscard]] path_ensemble paths(const Eigen::MatrixXd& x0, const std::vector<double>& times,
+                                    const core::counter_rng& rng, bool weights = false) const {
+    check_cloud(x0.cols(), "paths");
+    check_times(times, "paths");
+    path_ensemble out;
+    out.times = times;
+    Eigen::MatrixXd x = x0;
+    Eigen::VectorXd logw = Eigen::VectorXd::Zero(x0.rows());
+    const bool track = weights && has_growth;
+    out.positions.push_back(x);
+    if (track) out.log_weights.push_back(logw);
+    std::uint32_t step = 0;
+    for (std::size_t k = 1; k < times.size(); ++k) {
+      const auto [steps, dt] = step_count(times[k - 1], times[k]);
+      advance(x, times[k - 1], dt, step, steps, rng, track ? &logw : nullptr);
+      step += steps;
+      out.positions.push_back(x);
+      if (track) out.log_weights.push_back(logw);
+    }
+    return out;
+  }
+
+  /// @brief Snapshots at `times` (>= 0, strictly increasing), each from an independent realisation started at t = 0
+  /// with `initial(n0, rng)` cells (the papers' protocol). Branches when the model has rates and options.growth.
+  /// Relative masses are the counts N_i / N_0.
+  /// @tparam Initial callable `(Eigen::Index n, const core::counter_rng&) -> Eigen::MatrixXd` (n x d).
+  template <class Initial>
+  [[nodiscard]] core::snapshot_series<double> snapshots(const Initial& initial, Eigen::Index n0,
+                                                        const std::vector<double>& times, std::uint64_t seed) const {
+    check_times(times, "snapshots");
+    if (times.front() < 0) {
+      core::detail::throw_invalid_argument("upfi::sde::simulator::snapshots: times start at ", times.front(),
+                                           "; realisations start at t = 0");
+    }
+    if (n0 < 1) core::detail::throw_invalid_argument("upfi::sde::simulator::snapshots: n0 must be >= 1");
+    std::vector<Eigen::MatrixXd> clouds;
+    for (std::size_t k = 0; k < times.size(); ++k) {
+      const auto stream = static_cast<std::uint32_t>(3 * k);
+      Eigen::MatrixXd x = initial(n0, core::counter_rng(seed, stream));
+      if (x.rows() != n0 || x.cols() != dimension()) {
+        core::detail::throw_invalid_argument("upfi::sde::simulator::snapshots: the initial sampler returned ", x.rows(),
+                                             " x ", x.cols(), " for ", n0, " cells of dimension ", dimension());
+      }
+      clouds.push_back(times[k] > 0 ? population(std::move(x), 0.0, times[k], core::counter_rng(seed, stream + 1))
+                                    : std::move(x));
+      if (clouds.back().rows() == 0) {
+        core::detail::throw_invalid_argument("upfi::sde::simulator::snapshots: every cell died before t = ", times[k],
+                                             "; start with more cells");
+      }
+    }
+    return core::snapshot_series<double>(times, std::move(clouds));
+  }
+
+ private:
+  [[nodiscard]] Eigen::Index normals_per_step() const {
+    const Eigen::Index m = m_noise.noise_dimension();
+    return Stepper::uses_area ? 2 * m : m;
+  }
+
+  void check_cloud(Eigen::Index cols, const char* what) const {
+    if (cols != dimension()) {
+      core::detail::throw_invalid_argument("upfi::sde::simulator::", what, ": the cloud has ", cols,
+                                           " columns but the model has dimension ", dimension());
+    }
+  }
+  static void check_times(const std::vector<double>& times, const char* what) {
+    if (times.empty()) core::detail::throw_invalid_argument("upfi::sde::simulator::", what, ": no time given");
+    for (std::size_t k = 0; k < times.size(); ++k) {
+      if (!std::isfinite(times[k]) || (k > 0 && !(times[k] > times[k - 1]))) {
+        core::detail::throw_invalid_argument("upfi::sde::simulator::", what, ": time ", k, " = ", times[k],
+                                             " is not finite or not greater than the previous one");
+      }
+    }
+  }
+  [[nodiscard]] std::pair<std::uint32_t, double> step_count(double t0, double t1) const {
+    if (!(t1 >= t0)) {
+      core::detail::throw_invalid_argument("upfi::sde::simulator: end time ", t1, " is before start time ", t0);
+    }
+    const double n = std::ceil((t1 - t0) / m_options.dt - 1e-9);
+    if (n > 4.0e9 / static_cast<double>(std::max<std::uint32_t>(counters_per_step(), 1))) {
+      core::detail::throw_invalid_argument("upfi::sde::simulator: ", n, " steps exceed the counter range");
+    }
+    const auto steps = static_cast<std::uint32_t>(std::max(n, 0.0));
+    return {steps, steps == 0 ? 0.0 : (t1 - t0) / steps};
+  }
+
+  // Loads, steps and stores particles [begin, end): SIMD batches first, scalar tail. With `events`, also draws
+  // the division/death event of each particle at the end of the (single) step.
+  template <class X>
+  void run_block(X& x, Eigen::Index begin, Eigen::Index end, double t0, double dt, std::uint32_t first_step,
+                 std::uint32_t steps, const core::counter_rng& rng, std::uint64_t first_index,
+                 Eigen::VectorXd* log_weights, std::vector<char>* events, const core::counter_rng* event_rng) const {
+    Eigen::Index i = begin;
+    if constexpr (simd_capable && UPFI_SIMD_ENABLED) {
+      if (m_options.simd) {
+        for (; i + static_cast<Eigen::Index>(lanes) <= end; i += static_cast<Eigen::Index>(lanes)) {
+          run_particles<batch>(x, i, t0, dt, first_step, steps, rng, first_index, log_weights, events, event_rng);
+        }
+      }
+    }
+    for (; i < end; ++i) {
+      run_particles<double>(x, i, t0, dt, first_step, steps, rng, first_index, log_weights, events, event_rng);
+    }
+  }
+
+  template <class T>
+  static constexpr std::size_t width = std::is_same_v<T, double> ? 1 : lanes;
+
+  template <class T>
+  static T load(const double* p) {
+    if constexpr (std::is_same_v<T, double>) {
+      return *p;
+    } else {
+      return T::load_unaligned(p);
+    }
+  }
+  template <class T>
+  static void store(const T& v, double* p) {
+    if constexpr (std::is_same_v<T, double>) {
+      *p = v;
+    } else {
+      v.store_unaligned(p);
+    }
+  }
+
+  // One particle (T = double) or `lanes` consecutive particles (T = batch) starting at row i.
+  template <class T, class X>
+  void run_particles(X& x, Eigen::Index i, double t0, double dt, std::uint32_t first_step, std::uint32_t steps,
+                     const core::counter_rng& rng, std::uint64_t first_index, Eigen::VectorXd* log_weights,
+                     std::vector<char>* events, const core::counter_rng* event_rng) const {
+    constexpr std::size_t w = width<T>;
+    const Eigen::Index d = dimension();
+    const Eigen::Index m = m_noise.noise_dimension();
+    const Eigen::Index nn = normals_per_step();
+    const auto du = static_cast<std::size_t>(d);
+    std::vector<T> state(du), previous(du), scratch(Stepper::scratch_size(d, m)), dw(static_cast<std::size_t>(m)),
+        dz(static_cast<std::size_t>(m));
+    alignas(64) std::array<double, w> lane_buffer{};
+    std::vector<double> normals(static_cast<std::size_t>(nn + 1) * w);
+    for (Eigen::Index k = 0; k < d; ++k) {
+      if constexpr (w == 1) {
+        state[static_cast<std::size_t>(k)] = x(i, k);
+      } else {
+        for (std::size_t l = 0; l < w; ++l) lane_buffer[l] = x(i + static_cast<Eigen::Index>(l), k);
+        state[static_cast<std::size_t>(k)] = T::load_unaligned(lane_buffer.data());
+      }
+    }
+    T logw(0);
+    if (log_weights != nullptr) logw = load<T>(log_weights->data() + i);
+    const double sqrt_dt = std::sqrt(dt);
+    const double area_scale = 0.5 * dt * sqrt_dt;
+    const double inv_sqrt3 = 1.0 / std::numbers::sqrt3;
+    const std::uint32_t cps = counters_per_step();
+    for (std::uint32_t s = 0; s < steps; ++s) {
+      const std::uint32_t step = first_step + s;
+      const double t = t0 + s * dt;
+      // Standard normals: normals[j * w + lane], j < nn; pairs from counter step * cps + j / 2.
+      for (std::size_t l = 0; l < w; ++l) {
+        const std::uint64_t index = first_index + static_cast<std::uint64_t>(i) + l;
+        for (Eigen::Index j = 0; j < nn; j += 2) {
+          const auto z = rng.normal_pair(index, step * cps + static_cast<std::uint32_t>(j / 2));
+          normals[static_cast<std::size_t>(j) * w + l] = z[0];
+          normals[static_cast<std::size_t>(j + 1) * w + l] = z[1];
+        }
+      }
+      for (Eigen::Index j = 0; j < m; ++j) {
+        const T xi1 = load<T>(&normals[static_cast<std::size_t>(j) * w]);
+        dw[static_cast<std::size_t>(j)] = xi1 * sqrt_dt;
+        if constexpr (Stepper::uses_area) {
+          const T xi2 = load<T>(&normals[static_cast<std::size_t>(m + j) * w]);
+          dz[static_cast<std::size_t>(j)] = (xi1 + xi2 * inv_sqrt3) * area_scale;
+        }
+      }
+      if constexpr (has_growth) {
+        if (log_weights != nullptr) {
+          logw = logw + (detail::birth_of<Model, T>(m_model, t, state.data()) -
+                         detail::death_of<Model, T>(m_model, t, state.data())) *
+                            dt;
+        }
+      }
+      if (m_positivity != positivity::none) previous = state;
+      m_stepper.step(m_model, m_noise, t, dt, state.data(), dw.data(), dz.data(), scratch.data());
+      if (m_positivity == positivity::reject) {
+        for (std::size_t k = 0; k < du; ++k) state[k] = detail::if_else(state[k] < T(0), previous[k], state[k]);
+      } else if (m_positivity == positivity::reflect) {
+        using std::abs;
+        for (std::size_t k = 0; k < du; ++k) state[k] = abs(state[k]);
+      }
+    }
+    for (Eigen::Index k = 0; k < d; ++k) {
+      if constexpr (w == 1) {
+        x(i, k) = state[static_cast<std::size_t>(k)];
+      } else {
+        state[static_cast<std::size_t>(k)].store_unaligned(lane_buffer.data());
+        for (std::size_t l = 0; l < w; ++l) x(i + static_cast<Eigen::Index>(l), k) = lane_buffer[l];
+      }
+    }
+    if (log_weights != nullptr) store<T>(logw, log_weights->data() + i);
+    if constexpr (has_growth) {
+      if (events != nullptr) {
+        const double t_end = t0 + steps * dt;
+        alignas(64) std::array<double, w> birth{}, death{};
+        store<T>(detail::birth_of<Model, T>(m_model, t_end, state.data()), birth.data());
+        store<T>(detail::death_of<Model, T>(m_model, t_end, state.data()), death.data());
+        for (std::size_t l = 0; l < w; ++l) {
+          const double pb = birth[l] * dt, pd = death[l] * dt;
+          const auto row = i + static_cast<Eigen::Index>(l);
+          if (!(pb >= 0 && pd >= 0) || pb + pd > m_options.max_event_probability) {
+            core::detail::throw_invalid_argument(
+                "upfi::sde::simulator: (b + d) dt = ", pb + pd, " (b = ", birth[l], ", d = ", death[l], ") at cell ",
+                row, ", t = ", t_end, " exceeds max_event_probability = ", m_options.max_event_probability,
+                "; use dt <= ", m_options.max_event_probability / (birth[l] + death[l]),
+                " or check that the rates are finite and non-negative");
+          }
+          const double u =
+              event_rng->with_stream(event_rng->stream() + 1).uniform(static_cast<std::uint64_t>(row), first_step);
+          (*events)[static_cast<std::size_t>(row)] = u < pb ? 1 : (u < pb + pd ? 2 : 0);
+        }
+      }
+    }
+  }
+
+  Model m_model;
+  Noise m_noise;
+  simulate_options m_options;
+  Stepper m_stepper;
+  positivity m_positivity = positivity::none;
+};
+
+}  // namespace upfi::sde
