@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 sh tools/install_deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DUPFI_BUILD_TESTS=OFF >/dev/null
 cmake --build build --target simulate_snapshots -j "$(nproc)"
-./build/examples/simulate_snapshots build/bistable_2d.csv "$@"
+./build/examples/simulate_snapshots build/bistable.csv "$@"

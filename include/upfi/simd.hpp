@@ -4,4 +4,5 @@
 /// @file
 /// @brief Umbrella of the SIMD module (xsimd compatibility shim; kernels arrive with the OT and score modules).
 
-#include <upfi/simd/xsimd_compat.hpp>  // IWYU pragma: export
+#include <upfi/simd/counter_normals.hpp>  // IWYU pragma: export
+#include <upfi/simd/xsimd_compat.hpp>     // IWYU pragma: export

@@ -22,6 +22,7 @@
 #include <upfi/core/snapshot_series.hpp>
 #include <upfi/sde/detail/generic_math.hpp>
 #include <upfi/sde/euler_maruyama.hpp>
+#include <upfi/simd/counter_normals.hpp>
 #include <upfi/simd/xsimd_compat.hpp>
 
 #include <Eigen/Core>
@@ -291,22 +292,42 @@ class simulator {
     return {steps, steps == 0 ? 0.0 : (t1 - t0) / steps};
   }
 
+  // Per-block scratch, reused for every particle (or batch) of the block: no allocation in the step loop.
+  template <class T>
+  struct workspace {
+    std::vector<T> state, previous, scratch, dw, dz;
+    std::vector<double> normals;  // scalar path: nn normals of one particle
+    workspace(Eigen::Index d, Eigen::Index m, Eigen::Index nn)
+        : state(static_cast<std::size_t>(d)),
+          previous(static_cast<std::size_t>(d)),
+          scratch(Stepper::scratch_size(d, m)),
+          dw(static_cast<std::size_t>(m)),
+          dz(static_cast<std::size_t>(m)),
+          normals(static_cast<std::size_t>(nn + 1)) {}
+  };
+
   // Loads, steps and stores particles [begin, end): SIMD batches first, scalar tail. With `events`, also draws
-  // the division/death event of each particle at the end of the (single) step.
+  // the division/death event of each particle at the end of the (single) step. Block boundaries are multiples of
+  // the batch width (default_block_size is), so which particles take the scalar path depends on N only.
   template <class X>
   void run_block(X& x, Eigen::Index begin, Eigen::Index end, double t0, double dt, std::uint32_t first_step,
                  std::uint32_t steps, const core::counter_rng& rng, std::uint64_t first_index,
                  Eigen::VectorXd* log_weights, std::vector<char>* events, const core::counter_rng* event_rng) const {
+    const Eigen::Index d = dimension(), m = m_noise.noise_dimension(), nn = normals_per_step();
     Eigen::Index i = begin;
     if constexpr (simd_capable && UPFI_SIMD_ENABLED) {
-      if (m_options.simd) {
+      if (m_options.simd && i + static_cast<Eigen::Index>(lanes) <= end) {
+        workspace<batch> ws(d, m, nn);
         for (; i + static_cast<Eigen::Index>(lanes) <= end; i += static_cast<Eigen::Index>(lanes)) {
-          run_particles<batch>(x, i, t0, dt, first_step, steps, rng, first_index, log_weights, events, event_rng);
+          run_particles(ws, x, i, t0, dt, first_step, steps, rng, first_index, log_weights, events, event_rng);
         }
       }
     }
-    for (; i < end; ++i) {
-      run_particles<double>(x, i, t0, dt, first_step, steps, rng, first_index, log_weights, events, event_rng);
+    if (i < end) {
+      workspace<double> ws(d, m, nn);
+      for (; i < end; ++i) {
+        run_particles(ws, x, i, t0, dt, first_step, steps, rng, first_index, log_weights, events, event_rng);
+      }
     }
   }
 
@@ -330,100 +351,123 @@ class simulator {
     }
   }
 
+  // Brownian increments dW (and areas dZ) of particle(s) starting at `index` for one step.
+  template <class T>
+  void increments(workspace<T>& ws, std::uint64_t index, std::uint32_t counter, double sqrt_dt,
+                  double area_scale, const core::counter_rng& rng) const {
+    const Eigen::Index m = m_noise.noise_dimension(), nn = normals_per_step();
+    const double inv_sqrt3 = 1.0 / std::numbers::sqrt3;
+    // Normal j of the step comes from counter (counter + j / 2), slot j % 2; xi1 = normals [0, m), xi2 = [m, 2m).
+    const auto normal = [&](Eigen::Index j, auto& pair_cache) -> T {
+      if (j % 2 == 0) {
+        if constexpr (std::is_same_v<T, double>) {
+          const auto z = rng.normal_pair(index, counter + static_cast<std::uint32_t>(j / 2));
+          pair_cache = {z[0], z[1]};
+        } else {
+          pair_cache = simd::normal_pair_batch(rng, index, counter + static_cast<std::uint32_t>(j / 2));
+        }
+      }
+      return pair_cache[static_cast<std::size_t>(j % 2)];
+    };
+    std::array<T, 2> cache{};
+    if constexpr (!Stepper::uses_area) {
+      for (Eigen::Index j = 0; j < m; ++j) ws.dw[static_cast<std::size_t>(j)] = normal(j, cache) * sqrt_dt;
+    } else {
+      // dW_j = sqrt(dt) xi1_j, dZ_j = dt^{3/2} (xi1_j + xi2_j / sqrt(3)) / 2.
+      for (Eigen::Index j = 0; j < nn; ++j) {
+        const T z = normal(j, cache);
+        const auto k = static_cast<std::size_t>(j % m);
+        if (j < m) {
+          ws.dw[k] = z * sqrt_dt;
+          ws.dz[k] = z * area_scale;
+        } else {
+          ws.dz[k] = ws.dz[k] + z * (area_scale * inv_sqrt3);
+        }
+      }
+    }
+  }
+
   // One particle (T = double) or `lanes` consecutive particles (T = batch) starting at row i.
   template <class T, class X>
-  void run_particles(X& x, Eigen::Index i, double t0, double dt, std::uint32_t first_step, std::uint32_t steps,
-                     const core::counter_rng& rng, std::uint64_t first_index, Eigen::VectorXd* log_weights,
-                     std::vector<char>* events, const core::counter_rng* event_rng) const {
+  void run_particles(workspace<T>& ws, X& x, Eigen::Index i, double t0, double dt, std::uint32_t first_step,
+                     std::uint32_t steps, const core::counter_rng& rng, std::uint64_t first_index,
+                     Eigen::VectorXd* log_weights, std::vector<char>* events,
+                     const core::counter_rng* event_rng) const {
     constexpr std::size_t w = width<T>;
     const Eigen::Index d = dimension();
-    const Eigen::Index m = m_noise.noise_dimension();
-    const Eigen::Index nn = normals_per_step();
     const auto du = static_cast<std::size_t>(d);
-    std::vector<T> state(du), previous(du), scratch(Stepper::scratch_size(d, m)), dw(static_cast<std::size_t>(m)),
-        dz(static_cast<std::size_t>(m));
     alignas(64) std::array<double, w> lane_buffer{};
-    std::vector<double> normals(static_cast<std::size_t>(nn + 1) * w);
     for (Eigen::Index k = 0; k < d; ++k) {
       if constexpr (w == 1) {
-        state[static_cast<std::size_t>(k)] = x(i, k);
+        ws.state[static_cast<std::size_t>(k)] = x(i, k);
       } else {
         for (std::size_t l = 0; l < w; ++l) lane_buffer[l] = x(i + static_cast<Eigen::Index>(l), k);
-        state[static_cast<std::size_t>(k)] = T::load_unaligned(lane_buffer.data());
+        ws.state[static_cast<std::size_t>(k)] = T::load_unaligned(lane_buffer.data());
       }
     }
     T logw(0);
     if (log_weights != nullptr) logw = load<T>(log_weights->data() + i);
     const double sqrt_dt = std::sqrt(dt);
     const double area_scale = 0.5 * dt * sqrt_dt;
-    const double inv_sqrt3 = 1.0 / std::numbers::sqrt3;
     const std::uint32_t cps = counters_per_step();
+    const std::uint64_t index = first_index + static_cast<std::uint64_t>(i);
     for (std::uint32_t s = 0; s < steps; ++s) {
       const std::uint32_t step = first_step + s;
       const double t = t0 + s * dt;
-      // Standard normals: normals[j * w + lane], j < nn; pairs from counter step * cps + j / 2.
-      for (std::size_t l = 0; l < w; ++l) {
-        const std::uint64_t index = first_index + static_cast<std::uint64_t>(i) + l;
-        for (Eigen::Index j = 0; j < nn; j += 2) {
-          const auto z = rng.normal_pair(index, step * cps + static_cast<std::uint32_t>(j / 2));
-          normals[static_cast<std::size_t>(j) * w + l] = z[0];
-          normals[static_cast<std::size_t>(j + 1) * w + l] = z[1];
-        }
-      }
-      for (Eigen::Index j = 0; j < m; ++j) {
-        const T xi1 = load<T>(&normals[static_cast<std::size_t>(j) * w]);
-        dw[static_cast<std::size_t>(j)] = xi1 * sqrt_dt;
-        if constexpr (Stepper::uses_area) {
-          const T xi2 = load<T>(&normals[static_cast<std::size_t>(m + j) * w]);
-          dz[static_cast<std::size_t>(j)] = (xi1 + xi2 * inv_sqrt3) * area_scale;
-        }
-      }
+      increments(ws, index, step * cps, sqrt_dt, area_scale, rng);
       if constexpr (has_growth) {
         if (log_weights != nullptr) {
-          logw = logw + (detail::birth_of<Model, T>(m_model, t, state.data()) -
-                         detail::death_of<Model, T>(m_model, t, state.data())) *
+          logw = logw + (detail::birth_of<Model, T>(m_model, t, ws.state.data()) -
+                         detail::death_of<Model, T>(m_model, t, ws.state.data())) *
                             dt;
         }
       }
-      if (m_positivity != positivity::none) previous = state;
-      m_stepper.step(m_model, m_noise, t, dt, state.data(), dw.data(), dz.data(), scratch.data());
+      if (m_positivity != positivity::none) ws.previous = ws.state;
+      m_stepper.step(m_model, m_noise, t, dt, ws.state.data(), ws.dw.data(), ws.dz.data(), ws.scratch.data());
       if (m_positivity == positivity::reject) {
-        for (std::size_t k = 0; k < du; ++k) state[k] = detail::if_else(state[k] < T(0), previous[k], state[k]);
+        for (std::size_t k = 0; k < du; ++k) {
+          ws.state[k] = detail::if_else(ws.state[k] < T(0), ws.previous[k], ws.state[k]);
+        }
       } else if (m_positivity == positivity::reflect) {
         using std::abs;
-        for (std::size_t k = 0; k < du; ++k) state[k] = abs(state[k]);
+        for (std::size_t k = 0; k < du; ++k) ws.state[k] = abs(ws.state[k]);
       }
     }
     for (Eigen::Index k = 0; k < d; ++k) {
       if constexpr (w == 1) {
-        x(i, k) = state[static_cast<std::size_t>(k)];
+        x(i, k) = ws.state[static_cast<std::size_t>(k)];
       } else {
-        state[static_cast<std::size_t>(k)].store_unaligned(lane_buffer.data());
+        ws.state[static_cast<std::size_t>(k)].store_unaligned(lane_buffer.data());
         for (std::size_t l = 0; l < w; ++l) x(i + static_cast<Eigen::Index>(l), k) = lane_buffer[l];
       }
     }
     if (log_weights != nullptr) store<T>(logw, log_weights->data() + i);
     if constexpr (has_growth) {
-      if (events != nullptr) {
-        const double t_end = t0 + steps * dt;
-        alignas(64) std::array<double, w> birth{}, death{};
-        store<T>(detail::birth_of<Model, T>(m_model, t_end, state.data()), birth.data());
-        store<T>(detail::death_of<Model, T>(m_model, t_end, state.data()), death.data());
-        for (std::size_t l = 0; l < w; ++l) {
-          const double pb = birth[l] * dt, pd = death[l] * dt;
-          const auto row = i + static_cast<Eigen::Index>(l);
-          if (!(pb >= 0 && pd >= 0) || pb + pd > m_options.max_event_probability) {
-            core::detail::throw_invalid_argument(
-                "upfi::sde::simulator: (b + d) dt = ", pb + pd, " (b = ", birth[l], ", d = ", death[l], ") at cell ",
-                row, ", t = ", t_end, " exceeds max_event_probability = ", m_options.max_event_probability,
-                "; use dt <= ", m_options.max_event_probability / (birth[l] + death[l]),
-                " or check that the rates are finite and non-negative");
-          }
-          const double u =
-              event_rng->with_stream(event_rng->stream() + 1).uniform(static_cast<std::uint64_t>(row), first_step);
-          (*events)[static_cast<std::size_t>(row)] = u < pb ? 1 : (u < pb + pd ? 2 : 0);
-        }
+      if (events != nullptr) draw_events<T>(ws, i, t0 + steps * dt, dt, first_step, *events, *event_rng);
+    }
+  }
+
+  // Division (1) or death (2) of the particle(s) at row i after the step, with the (b + d) dt guard.
+  template <class T>
+  void draw_events(workspace<T>& ws, Eigen::Index i, double t, double dt, std::uint32_t step,
+                   std::vector<char>& events, const core::counter_rng& rng) const {
+    constexpr std::size_t w = width<T>;
+    alignas(64) std::array<double, w> birth{}, death{};
+    store<T>(detail::birth_of<Model, T>(m_model, t, ws.state.data()), birth.data());
+    store<T>(detail::death_of<Model, T>(m_model, t, ws.state.data()), death.data());
+    const core::counter_rng event_rng = rng.with_stream(rng.stream() + 1);
+    for (std::size_t l = 0; l < w; ++l) {
+      const double pb = birth[l] * dt, pd = death[l] * dt;
+      const auto row = i + static_cast<Eigen::Index>(l);
+      if (!(pb >= 0 && pd >= 0) || pb + pd > m_options.max_event_probability) {
+        core::detail::throw_invalid_argument(
+            "upfi::sde::simulator: (b + d) dt = ", pb + pd, " (b = ", birth[l], ", d = ", death[l], ") at cell ", row,
+            ", t = ", t, " exceeds max_event_probability = ", m_options.max_event_probability, "; use dt <= ",
+            m_options.max_event_probability / (birth[l] + death[l]),
+            " or check that the rates are finite and non-negative");
       }
+      const double u = event_rng.uniform(static_cast<std::uint64_t>(row), step);
+      events[static_cast<std::size_t>(row)] = u < pb ? 1 : (u < pb + pd ? 2 : 0);
     }
   }
 
