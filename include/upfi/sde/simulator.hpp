@@ -21,6 +21,7 @@
 #include <upfi/core/parallel.hpp>
 #include <upfi/core/snapshot_series.hpp>
 #include <upfi/sde/detail/generic_math.hpp>
+#include <upfi/sde/detail/rates.hpp>
 #include <upfi/sde/euler_maruyama.hpp>
 #include <upfi/simd/counter_normals.hpp>
 #include <upfi/simd/xsimd_compat.hpp>
@@ -62,28 +63,6 @@ struct path_ensemble {
   std::vector<Eigen::MatrixXd> positions;    ///< one N x d cloud per time; row i is path i
   std::vector<Eigen::VectorXd> log_weights;  ///< one length-N vector per time (empty without growth)
 };
-
-namespace detail {
-template <class M, class T>
-constexpr bool has_rates = HasBirthRate<M, T> || HasDeathRate<M, T>;
-
-template <class M, class T>
-T birth_of(const M& m, scalar_of_t<T> t, const T* x) {
-  if constexpr (HasBirthRate<M, T>) {
-    return m.birth_rate(t, x);
-  } else {
-    return T(0);
-  }
-}
-template <class M, class T>
-T death_of(const M& m, scalar_of_t<T> t, const T* x) {
-  if constexpr (HasDeathRate<M, T>) {
-    return m.death_rate(t, x);
-  } else {
-    return T(0);
-  }
-}
-}  // namespace detail
 
 /// @brief Simulates `Model` (drift, optional birth/death rates) with noise `Noise` using `Stepper`.
 /// @tparam Stepper euler_maruyama (default), milstein (diagonal noise) or srk15 (additive noise).
@@ -353,8 +332,8 @@ class simulator {
 
   // Brownian increments dW (and areas dZ) of particle(s) starting at `index` for one step.
   template <class T>
-  void increments(workspace<T>& ws, std::uint64_t index, std::uint32_t counter, double sqrt_dt,
-                  double area_scale, const core::counter_rng& rng) const {
+  void increments(workspace<T>& ws, std::uint64_t index, std::uint32_t counter, double sqrt_dt, double area_scale,
+                  const core::counter_rng& rng) const {
     const Eigen::Index m = m_noise.noise_dimension(), nn = normals_per_step();
     const double inv_sqrt3 = 1.0 / std::numbers::sqrt3;
     // Normal j of the step comes from counter (counter + j / 2), slot j % 2; xi1 = normals [0, m), xi2 = [m, 2m).
@@ -449,8 +428,8 @@ class simulator {
 
   // Division (1) or death (2) of the particle(s) at row i after the step, with the (b + d) dt guard.
   template <class T>
-  void draw_events(workspace<T>& ws, Eigen::Index i, double t, double dt, std::uint32_t step,
-                   std::vector<char>& events, const core::counter_rng& rng) const {
+  void draw_events(workspace<T>& ws, Eigen::Index i, double t, double dt, std::uint32_t step, std::vector<char>& events,
+                   const core::counter_rng& rng) const {
     constexpr std::size_t w = width<T>;
     alignas(64) std::array<double, w> birth{}, death{};
     store<T>(detail::birth_of<Model, T>(m_model, t, ws.state.data()), birth.data());
@@ -460,11 +439,11 @@ class simulator {
       const double pb = birth[l] * dt, pd = death[l] * dt;
       const auto row = i + static_cast<Eigen::Index>(l);
       if (!(pb >= 0 && pd >= 0) || pb + pd > m_options.max_event_probability) {
-        core::detail::throw_invalid_argument(
-            "upfi::sde::simulator: (b + d) dt = ", pb + pd, " (b = ", birth[l], ", d = ", death[l], ") at cell ", row,
-            ", t = ", t, " exceeds max_event_probability = ", m_options.max_event_probability, "; use dt <= ",
-            m_options.max_event_probability / (birth[l] + death[l]),
-            " or check that the rates are finite and non-negative");
+        core::detail::throw_invalid_argument("upfi::sde::simulator: (b + d) dt = ", pb + pd, " (b = ", birth[l],
+                                             ", d = ", death[l], ") at cell ", row, ", t = ", t,
+                                             " exceeds max_event_probability = ", m_options.max_event_probability,
+                                             "; use dt <= ", m_options.max_event_probability / (birth[l] + death[l]),
+                                             " or check that the rates are finite and non-negative");
       }
       const double u = event_rng.uniform(static_cast<std::uint64_t>(row), step);
       events[static_cast<std::size_t>(row)] = u < pb ? 1 : (u < pb + pd ? 2 : 0);

@@ -6,6 +6,7 @@
 
 #include <upfi/concepts/sde.hpp>
 #include <upfi/core/error.hpp>
+#include <upfi/sde/detail/rates.hpp>
 
 #include <Eigen/Core>
 
@@ -40,19 +41,11 @@ class with_growth {
   }
   template <class T>
   [[nodiscard]] T birth_rate(scalar_of_t<T> t, const T* x) const {
-    if constexpr (HasBirthRate<Growth, T>) {
-      return m_growth.birth_rate(t, x);
-    } else {
-      return T(0);
-    }
+    return detail::birth_of(m_growth, t, x);
   }
   template <class T>
   [[nodiscard]] T death_rate(scalar_of_t<T> t, const T* x) const {
-    if constexpr (HasDeathRate<Growth, T>) {
-      return m_growth.death_rate(t, x);
-    } else {
-      return T(0);
-    }
+    return detail::death_of(m_growth, t, x);
   }
 
   // Noise interface of the wrapped model, when present (e.g. chemical_langevin).
