@@ -1,0 +1,205 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief The soft-min kernel of log-domain Sinkhorn, with costs computed on the fly:
+///
+///     out_i = -eps * log sum_j exp(h_j - C(x_i, y_j) / eps)
+///
+/// and its weighted form (softmax-weighted averages of rows of V), which applies a transport plan to vectors.
+/// Memory is O((N + M) d): no N x M matrix is ever stored. Rows are processed in parallel blocks; each row streams
+/// over column tiles: SIMD cost evaluation (lanes = columns), one tile maximum, then one exp per pair; the running
+/// sum is rescaled once per tile. Every row is reduced in a fixed order, so results do not depend on the thread
+/// count. `upfi::ot::reference::online_softmin` is the scalar two-pass oracle.
+/// @see Feydy et al. (2019), "Interpolating between optimal transport and MMD using Sinkhorn divergences",
+///      AISTATS, arXiv:1810.08278 (online log-sum-exp reductions, as in KeOps).
+
+#include <upfi/concepts/ot.hpp>
+#include <upfi/config.hpp>
+#include <upfi/core/error.hpp>
+#include <upfi/core/parallel.hpp>
+#include <upfi/ot/cost.hpp>
+#include <upfi/simd/xsimd_compat.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+namespace upfi::ot {
+
+namespace detail {
+
+/// Columns per tile: the tile's costs stay in L1 while the row is reduced.
+inline constexpr Eigen::Index softmin_tile = 512;
+/// Rows per parallel block.
+inline constexpr Eigen::Index softmin_row_block = 32;
+
+// Per-row streaming state: out_i = m + log(s); acc_k / s are the softmax averages of V's columns.
+template <class S>
+struct row_state {
+  S m = -std::numeric_limits<S>::infinity();
+  S s = 0;
+};
+
+// Reduces one row against all columns. `v` is a scratch buffer of softmin_tile values, `acc` k accumulators
+// (weighted mode only). Columns are the rows of y (M x d, column-major, leading dimension ldy).
+template <bool Weighted, class S, class Cost>
+row_state<S> reduce_row(const Cost& cost, const S* xi, const S* y, Eigen::Index ldy, Eigen::Index m_cols,
+                        Eigen::Index d, const S* h, S inv_eps, S* v, const S* vmat, Eigen::Index ldv, Eigen::Index k,
+                        S* acc) {
+  row_state<S> st;
+  for (Eigen::Index c = 0; c < k; ++c) acc[c] = 0;
+  for (Eigen::Index j0 = 0; j0 < m_cols; j0 += softmin_tile) {
+    const Eigen::Index len = std::min(softmin_tile, m_cols - j0);
+    S tile_max = -std::numeric_limits<S>::infinity();
+    Eigen::Index j = 0;
+#if UPFI_SIMD_ENABLED
+    using batch = simd::batch<S>;
+    constexpr Eigen::Index w = static_cast<Eigen::Index>(batch::size);
+    batch bmax(-std::numeric_limits<S>::infinity());
+    for (; j + w <= len; j += w) {
+      batch sum(S(0));
+      for (Eigen::Index q = 0; q < d; ++q) {
+        const batch diff = batch(xi[q]) - batch::load_unaligned(y + q * ldy + j0 + j);
+        sum = sum + cost.term(diff);
+      }
+      const batch val = batch::load_unaligned(h + j0 + j) - cost.finish(sum) * batch(inv_eps);
+      val.store_unaligned(v + j);
+      bmax = xsimd::max(bmax, val);
+    }
+    tile_max = simd::reduce_max(bmax);
+#endif
+    for (; j < len; ++j) {
+      S sum = 0;
+      for (Eigen::Index q = 0; q < d; ++q) sum += cost.term(xi[q] - y[q * ldy + j0 + j]);
+      v[j] = h[j0 + j] - cost.finish(sum) * inv_eps;
+      tile_max = std::max(tile_max, v[j]);
+    }
+    if (!(tile_max > -std::numeric_limits<S>::infinity())) continue;  // the whole tile has zero weight
+    if (tile_max > st.m) {
+      // the max shift keeps every exp argument <= 0, so no partial sum can overflow
+      const S scale = std::exp(st.m - tile_max);
+      st.s *= scale;
+      for (Eigen::Index c = 0; c < k; ++c) acc[c] *= scale;
+      st.m = tile_max;
+    }
+    j = 0;
+    if constexpr (!Weighted) {
+#if UPFI_SIMD_ENABLED
+      batch bs(S(0));
+      for (; j + w <= len; j += w) bs = bs + xsimd::exp(batch::load_unaligned(v + j) - batch(st.m));
+      st.s += simd::reduce_add(bs);
+#endif
+      for (; j < len; ++j) st.s += std::exp(v[j] - st.m);
+    } else {
+      for (; j < len; ++j) {
+        const S e = std::exp(v[j] - st.m);
+        st.s += e;
+        for (Eigen::Index c = 0; c < k; ++c) acc[c] += e * vmat[c * ldv + j0 + j];
+      }
+    }
+  }
+  return st;
+}
+
+template <class Derived>
+void check_clouds(const Eigen::MatrixBase<Derived>& x, Eigen::Index y_cols, Eigen::Index h_size, Eigen::Index y_rows,
+                  const char* who) {
+  if (x.cols() != y_cols) {
+    core::detail::throw_invalid_argument(who, ": x has ", x.cols(), " coordinates but y has ", y_cols);
+  }
+  if (h_size != y_rows) {
+    core::detail::throw_invalid_argument(who, ": h has ", h_size, " entries for ", y_rows, " points of y");
+  }
+}
+
+}  // namespace detail
+
+/// @brief out_i = -eps log sum_j exp(h_j - C(x_i, y_j) / eps), on the fly. Rows with no finite term get +inf.
+/// @param x N x d, @param y M x d (column-major), @param h length M (typically log b_j + g_j / eps), @param eps > 0.
+/// @throws std::invalid_argument on inconsistent sizes or eps <= 0.
+template <RealScalar S, class Cost = squared_euclidean>
+void online_softmin(const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& x,
+                    const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& y,
+                    const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, 1>>& h, S eps,
+                    Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, 1>> out, const Cost& cost = {}) {
+  detail::check_clouds(x, y.cols(), h.size(), y.rows(), "upfi::ot::online_softmin");
+  if (!(eps > 0)) core::detail::throw_invalid_argument("upfi::ot::online_softmin: eps = ", eps, " must be > 0");
+  if (out.size() != x.rows()) core::detail::throw_invalid_argument("upfi::ot::online_softmin: out has wrong size");
+  const Eigen::Index d = x.cols();
+  const S inv_eps = S(1) / eps;
+  core::parallel_for(x.rows(), detail::softmin_row_block, [&](Eigen::Index begin, Eigen::Index end) {
+    std::vector<S> v(static_cast<std::size_t>(detail::softmin_tile)), xi(static_cast<std::size_t>(d));
+    for (Eigen::Index i = begin; i < end; ++i) {
+      for (Eigen::Index q = 0; q < d; ++q) xi[static_cast<std::size_t>(q)] = x(i, q);
+      const auto st =
+          detail::reduce_row<false>(cost, xi.data(), y.data(), y.outerStride(), y.rows(), d, h.data(), inv_eps,
+                                    v.data(), static_cast<const S*>(nullptr), 0, 0, static_cast<S*>(nullptr));
+      out[i] = st.s > 0 ? -eps * (st.m + std::log(st.s)) : std::numeric_limits<S>::infinity();
+    }
+  });
+}
+
+/// @brief Softmax-weighted averages: out(i, :) = sum_j w_ij V(j, :) with w_ij proportional to
+/// exp(h_j - C(x_i, y_j) / eps), sum_j w_ij = 1; also returns lse_i = log sum_j exp(h_j - C_ij / eps).
+/// Applying a transport plan and barycentric projections are built on this.
+template <RealScalar S, class Cost = squared_euclidean>
+void online_softmax_average(const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& x,
+                            const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& y,
+                            const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, 1>>& h, S eps,
+                            const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& values,
+                            Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out,
+                            Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, 1>> lse, const Cost& cost = {}) {
+  detail::check_clouds(x, y.cols(), h.size(), y.rows(), "upfi::ot::online_softmax_average");
+  if (!(eps > 0)) core::detail::throw_invalid_argument("upfi::ot::online_softmax_average: eps must be > 0");
+  if (values.rows() != y.rows() || out.rows() != x.rows() || out.cols() != values.cols() || lse.size() != x.rows()) {
+    core::detail::throw_invalid_argument("upfi::ot::online_softmax_average: values must be M x k, out N x k, lse N");
+  }
+  const Eigen::Index d = x.cols(), k = values.cols();
+  const S inv_eps = S(1) / eps;
+  core::parallel_for(x.rows(), detail::softmin_row_block, [&](Eigen::Index begin, Eigen::Index end) {
+    std::vector<S> v(static_cast<std::size_t>(detail::softmin_tile)), xi(static_cast<std::size_t>(d)),
+        acc(static_cast<std::size_t>(k));
+    for (Eigen::Index i = begin; i < end; ++i) {
+      for (Eigen::Index q = 0; q < d; ++q) xi[static_cast<std::size_t>(q)] = x(i, q);
+      const auto st = detail::reduce_row<true>(cost, xi.data(), y.data(), y.outerStride(), y.rows(), d, h.data(),
+                                               inv_eps, v.data(), values.data(), values.outerStride(), k, acc.data());
+      lse[i] = st.s > 0 ? st.m + std::log(st.s) : -std::numeric_limits<S>::infinity();
+      for (Eigen::Index c = 0; c < k; ++c) out(i, c) = st.s > 0 ? acc[static_cast<std::size_t>(c)] / st.s : S(0);
+    }
+  });
+}
+
+namespace reference {
+
+/// @brief Scalar two-pass oracle of online_softmin (max, then sum of exp), for tests.
+template <RealScalar S, class Cost = squared_euclidean>
+void online_softmin(const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& x,
+                    const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& y,
+                    const Eigen::Matrix<S, Eigen::Dynamic, 1>& h, S eps, Eigen::Matrix<S, Eigen::Dynamic, 1>& out,
+                    const Cost& cost = {}) {
+  out.resize(x.rows());
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    std::vector<S> v(static_cast<std::size_t>(y.rows()));
+    S m = -std::numeric_limits<S>::infinity();
+    for (Eigen::Index j = 0; j < y.rows(); ++j) {
+      S sum = 0;
+      for (Eigen::Index q = 0; q < x.cols(); ++q) sum += cost.term(x(i, q) - y(j, q));
+      v[static_cast<std::size_t>(j)] = h[j] - cost.finish(sum) / eps;
+      m = std::max(m, v[static_cast<std::size_t>(j)]);
+    }
+    S s = 0;
+    if (m > -std::numeric_limits<S>::infinity()) {
+      for (S val : v) s += std::exp(val - m);
+    }
+    out[i] = s > 0 ? -eps * (m + std::log(s)) : std::numeric_limits<S>::infinity();
+  }
+}
+
+}  // namespace reference
+}  // namespace upfi::ot
