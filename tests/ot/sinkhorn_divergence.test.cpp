@@ -224,6 +224,20 @@ TEST_SUITE("ot/sinkhorn_divergence") {
     }
   }
 
+  TEST_CASE("the dense (stored-cost) and online variants agree") {
+    const Eigen::MatrixXd x = cloud(70, 5, 0), y = cloud(60, 5, 1, 0.4);
+    const Eigen::VectorXd la = uniform_log_masses(70), lb = uniform_log_masses(60);
+    for (std::optional<double> reach : {std::optional<double>{}, std::optional<double>{1.5}}) {
+      auto o = tight(0.3, reach);
+      o.dense = true;
+      const auto d = sinkhorn_divergence<double>(x, la, y, lb, o);
+      o.dense = false;
+      const auto online = sinkhorn_divergence<double>(x, la, y, lb, o);
+      CHECK(d.value == doctest::Approx(online.value).epsilon(1e-12));
+      CHECK((d.grad_x - online.grad_x).cwiseAbs().maxCoeff() < 1e-12);
+    }
+  }
+
   TEST_CASE("non-convergence is reported, not silent") {
     const Eigen::MatrixXd x = cloud(30, 2, 0), y = cloud(30, 2, 1, 2.0);
     const auto r = sinkhorn_divergence<double>(x, uniform_log_masses(30), y, uniform_log_masses(30),

@@ -46,12 +46,41 @@ struct row_state {
   S s = 0;
 };
 
+// Cost sources for reduce_row: C(x_i, y_j) for the current row, computed on the fly from coordinates ...
+template <class S, class Cost>
+struct computed_costs {
+  const Cost& cost;
+  const S* xi;  // the row's coordinates
+  const S* y;   // M x d, column-major
+  Eigen::Index ldy, d;
+  template <class B>
+  [[nodiscard]] B batch(Eigen::Index j) const {
+    B sum(S(0));
+    for (Eigen::Index q = 0; q < d; ++q) sum = sum + cost.term(B(xi[q]) - B::load_unaligned(y + q * ldy + j));
+    return cost.finish(sum);
+  }
+  [[nodiscard]] S scalar(Eigen::Index j) const {
+    S sum = 0;
+    for (Eigen::Index q = 0; q < d; ++q) sum += cost.term(xi[q] - y[q * ldy + j]);
+    return cost.finish(sum);
+  }
+};
+// ... or read from a stored row of a cost matrix.
+template <class S>
+struct stored_costs {
+  const S* row;  // contiguous C(i, 0..M)
+  template <class B>
+  [[nodiscard]] B batch(Eigen::Index j) const {
+    return B::load_unaligned(row + j);
+  }
+  [[nodiscard]] S scalar(Eigen::Index j) const { return row[j]; }
+};
+
 // Reduces one row against all columns. `v` is a scratch buffer of softmin_tile values, `acc` k accumulators
-// (weighted mode only). Columns are the rows of y (M x d, column-major, leading dimension ldy).
-template <bool Weighted, class S, class Cost>
-row_state<S> reduce_row(const Cost& cost, const S* xi, const S* y, Eigen::Index ldy, Eigen::Index m_cols,
-                        Eigen::Index d, const S* h, S inv_eps, S* v, const S* vmat, Eigen::Index ldv, Eigen::Index k,
-                        S* acc) {
+// (weighted mode only, V given column-major with leading dimension ldv).
+template <bool Weighted, class S, class Costs>
+row_state<S> reduce_row(const Costs& costs, Eigen::Index m_cols, const S* h, S inv_eps, S* v, const S* vmat,
+                        Eigen::Index ldv, Eigen::Index k, S* acc) {
   row_state<S> st;
   for (Eigen::Index c = 0; c < k; ++c) acc[c] = 0;
   for (Eigen::Index j0 = 0; j0 < m_cols; j0 += softmin_tile) {
@@ -63,21 +92,14 @@ row_state<S> reduce_row(const Cost& cost, const S* xi, const S* y, Eigen::Index 
     constexpr Eigen::Index w = static_cast<Eigen::Index>(batch::size);
     batch bmax(-std::numeric_limits<S>::infinity());
     for (; j + w <= len; j += w) {
-      batch sum(S(0));
-      for (Eigen::Index q = 0; q < d; ++q) {
-        const batch diff = batch(xi[q]) - batch::load_unaligned(y + q * ldy + j0 + j);
-        sum = sum + cost.term(diff);
-      }
-      const batch val = batch::load_unaligned(h + j0 + j) - cost.finish(sum) * batch(inv_eps);
+      const batch val = batch::load_unaligned(h + j0 + j) - costs.template batch<batch>(j0 + j) * batch(inv_eps);
       val.store_unaligned(v + j);
       bmax = xsimd::max(bmax, val);
     }
     tile_max = simd::reduce_max(bmax);
 #endif
     for (; j < len; ++j) {
-      S sum = 0;
-      for (Eigen::Index q = 0; q < d; ++q) sum += cost.term(xi[q] - y[q * ldy + j0 + j]);
-      v[j] = h[j0 + j] - cost.finish(sum) * inv_eps;
+      v[j] = h[j0 + j] - costs.scalar(j0 + j) * inv_eps;
       tile_max = std::max(tile_max, v[j]);
     }
     if (!(tile_max > -std::numeric_limits<S>::infinity())) continue;  // the whole tile has zero weight
@@ -137,12 +159,54 @@ void online_softmin(const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eige
     std::vector<S> v(static_cast<std::size_t>(detail::softmin_tile)), xi(static_cast<std::size_t>(d));
     for (Eigen::Index i = begin; i < end; ++i) {
       for (Eigen::Index q = 0; q < d; ++q) xi[static_cast<std::size_t>(q)] = x(i, q);
-      const auto st =
-          detail::reduce_row<false>(cost, xi.data(), y.data(), y.outerStride(), y.rows(), d, h.data(), inv_eps,
-                                    v.data(), static_cast<const S*>(nullptr), 0, 0, static_cast<S*>(nullptr));
+      const detail::computed_costs<S, Cost> costs{cost, xi.data(), y.data(), y.outerStride(), d};
+      const auto st = detail::reduce_row<false>(costs, y.rows(), h.data(), inv_eps, v.data(),
+                                                static_cast<const S*>(nullptr), 0, 0, static_cast<S*>(nullptr));
       out[i] = st.s > 0 ? -eps * (st.m + std::log(st.s)) : std::numeric_limits<S>::infinity();
     }
   });
+}
+
+/// @brief Dense variant for small problems: out_i = -eps log sum_j exp(h_j - C_ij / eps) with C stored row-major
+/// (N x M, row i contiguous), so no cost is recomputed across Sinkhorn iterations. Same tiling and SIMD reduction
+/// as online_softmin; memory O(N M).
+template <RealScalar S>
+void dense_softmin(const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>& cost,
+                   const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, 1>>& h, S eps,
+                   Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, 1>> out) {
+  if (h.size() != cost.cols() || out.size() != cost.rows()) {
+    core::detail::throw_invalid_argument("upfi::ot::dense_softmin: C is ", cost.rows(), " x ", cost.cols(), ", h has ",
+                                         h.size(), " entries, out ", out.size());
+  }
+  if (!(eps > 0)) core::detail::throw_invalid_argument("upfi::ot::dense_softmin: eps = ", eps, " must be > 0");
+  const S inv_eps = S(1) / eps;
+  core::parallel_for(cost.rows(), detail::softmin_row_block, [&](Eigen::Index begin, Eigen::Index end) {
+    std::vector<S> v(static_cast<std::size_t>(detail::softmin_tile));
+    for (Eigen::Index i = begin; i < end; ++i) {
+      const detail::stored_costs<S> costs{cost.data() + i * cost.outerStride()};
+      const auto st = detail::reduce_row<false>(costs, cost.cols(), h.data(), inv_eps, v.data(),
+                                                static_cast<const S*>(nullptr), 0, 0, static_cast<S*>(nullptr));
+      out[i] = st.s > 0 ? -eps * (st.m + std::log(st.s)) : std::numeric_limits<S>::infinity();
+    }
+  });
+}
+
+/// @brief The cost matrix C_ij = C(x_i, y_j), row-major (for dense_softmin).
+template <RealScalar S, class Cost = squared_euclidean>
+[[nodiscard]] Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> cost_matrix(
+    const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& x,
+    const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& y, const Cost& cost = {}) {
+  if (x.cols() != y.cols()) core::detail::throw_invalid_argument("upfi::ot::cost_matrix: dimensions differ");
+  Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> c(x.rows(), y.rows());
+  core::parallel_for(x.rows(), detail::softmin_row_block, [&](Eigen::Index begin, Eigen::Index end) {
+    std::vector<S> xi(static_cast<std::size_t>(x.cols()));
+    for (Eigen::Index i = begin; i < end; ++i) {
+      for (Eigen::Index q = 0; q < x.cols(); ++q) xi[static_cast<std::size_t>(q)] = x(i, q);
+      const detail::computed_costs<S, Cost> costs{cost, xi.data(), y.data(), y.outerStride(), x.cols()};
+      for (Eigen::Index j = 0; j < y.rows(); ++j) c(i, j) = costs.scalar(j);
+    }
+  });
+  return c;
 }
 
 /// @brief Softmax-weighted averages: out(i, :) = sum_j w_ij V(j, :) with w_ij proportional to
@@ -167,8 +231,9 @@ void online_softmax_average(const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynam
         acc(static_cast<std::size_t>(k));
     for (Eigen::Index i = begin; i < end; ++i) {
       for (Eigen::Index q = 0; q < d; ++q) xi[static_cast<std::size_t>(q)] = x(i, q);
-      const auto st = detail::reduce_row<true>(cost, xi.data(), y.data(), y.outerStride(), y.rows(), d, h.data(),
-                                               inv_eps, v.data(), values.data(), values.outerStride(), k, acc.data());
+      const detail::computed_costs<S, Cost> costs{cost, xi.data(), y.data(), y.outerStride(), d};
+      const auto st = detail::reduce_row<true>(costs, y.rows(), h.data(), inv_eps, v.data(), values.data(),
+                                               values.outerStride(), k, acc.data());
       lse[i] = st.s > 0 ? st.m + std::log(st.s) : -std::numeric_limits<S>::infinity();
       for (Eigen::Index c = 0; c < k; ++c) out(i, c) = st.s > 0 ? acc[static_cast<std::size_t>(c)] / st.s : S(0);
     }

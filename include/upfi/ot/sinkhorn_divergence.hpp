@@ -52,6 +52,10 @@ struct sinkhorn_options {
   double tolerance = 1e-6;           ///< stop when max |Delta potential| / eps < tolerance at the final eps
   int max_iterations = 200;          ///< extra iterations at the final eps; 0 reproduces GeomLoss's fixed schedule
   bool gradients = false;            ///< compute gradients w.r.t. positions and log-masses
+  /// Store the cost matrices (dense variant, no cost recomputation across iterations) instead of computing costs on
+  /// the fly. Empty: automatic, dense when the matrices hold at most dense_max_entries numbers.
+  std::optional<bool> dense = {};
+  double dense_max_entries = 2.5e7;  ///< 200 MB of doubles
 };
 
 /// @brief Result of sinkhorn_divergence: the value, the convergence report, the dual potentials and, on request,
@@ -155,11 +159,31 @@ class sinkhorn {
       tmp_aa.resize(n);
       tmp_bb.resize(m);
     }
-    // softmin(eps, C(x, y), log w + pot / eps), damped by kappa.
-    const auto softmin = [&](const matrix_type& from, const matrix_type& to, const vector_type& log_w,
-                             const vector_type* pot, S eps, S kappa, vector_type& out) {
+    // Dense variant: the cost matrices of the four problems, row-major, computed once.
+    using row_major = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const double entries =
+        static_cast<double>(n) * static_cast<double>(m) * 2 +
+        (o.debias ? static_cast<double>(n) * static_cast<double>(n) + static_cast<double>(m) * static_cast<double>(m)
+                  : 0.0);
+    const bool dense = o.dense.value_or(entries <= o.dense_max_entries);
+    row_major c_xy, c_yx, c_xx, c_yy;
+    if (dense) {
+      c_xy = cost_matrix<S>(x, y, m_cost);
+      c_yx = c_xy.transpose();
+      if (o.debias) {
+        c_xx = cost_matrix<S>(x, x, m_cost);
+        c_yy = cost_matrix<S>(y, y, m_cost);
+      }
+    }
+    // softmin(eps, C(from, to), log w + pot / eps), damped by kappa; `stored` is the matching cost matrix.
+    const auto softmin = [&](const matrix_type& from, const matrix_type& to, const row_major& stored,
+                             const vector_type& log_w, const vector_type* pot, S eps, S kappa, vector_type& out) {
       vector_type h = pot != nullptr ? vector_type(log_w + *pot / eps) : log_w;
-      online_softmin<S>(from, to, h, eps, out, m_cost);
+      if (dense) {
+        dense_softmin<S>(stored, h, eps, out);
+      } else {
+        online_softmin<S>(from, to, h, eps, out, m_cost);
+      }
       out *= kappa;
     };
     // One sweep over the four potentials. `symmetric`: f and g from the previous iterate, then averaged (GeomLoss's
@@ -180,19 +204,19 @@ class sinkhorn {
         }
       };
       if (mode == sweep_mode::alternating) {
-        softmin(x, y, log_b, &g_ab, eps, kappa, tmp_f);
+        softmin(x, y, c_xy, log_b, &g_ab, eps, kappa, tmp_f);
         update(f_ba, tmp_f, false);
-        softmin(y, x, log_a, &f_ba, eps, kappa, tmp_g);
+        softmin(y, x, c_yx, log_a, &f_ba, eps, kappa, tmp_g);
         update(g_ab, tmp_g, false);
       } else {
-        softmin(x, y, log_b, &g_ab, eps, kappa, tmp_f);
-        softmin(y, x, log_a, &f_ba, eps, kappa, tmp_g);
+        softmin(x, y, c_xy, log_b, &g_ab, eps, kappa, tmp_f);
+        softmin(y, x, c_yx, log_a, &f_ba, eps, kappa, tmp_g);
         update(f_ba, tmp_f, mode == sweep_mode::symmetric);
         update(g_ab, tmp_g, mode == sweep_mode::symmetric);
       }
       if (o.debias) {
-        softmin(x, x, log_a, &f_aa, eps, kappa, tmp_aa);
-        softmin(y, y, log_b, &g_bb, eps, kappa, tmp_bb);
+        softmin(x, x, c_xx, log_a, &f_aa, eps, kappa, tmp_aa);
+        softmin(y, y, c_yy, log_b, &g_bb, eps, kappa, tmp_bb);
         update(f_aa, tmp_aa, mode != sweep_mode::jacobi);
         update(g_bb, tmp_bb, mode != sweep_mode::jacobi);
       }
@@ -204,11 +228,11 @@ class sinkhorn {
     {
       const auto eps0 = static_cast<S>(schedule.front());
       const S kappa = static_cast<S>(m_penalty.damping(schedule.front()));
-      softmin(x, y, log_b, nullptr, eps0, kappa, f_ba);
-      softmin(y, x, log_a, nullptr, eps0, kappa, g_ab);
+      softmin(x, y, c_xy, log_b, nullptr, eps0, kappa, f_ba);
+      softmin(y, x, c_yx, log_a, nullptr, eps0, kappa, g_ab);
       if (o.debias) {
-        softmin(x, x, log_a, nullptr, eps0, kappa, f_aa);
-        softmin(y, y, log_b, nullptr, eps0, kappa, g_bb);
+        softmin(x, x, c_xx, log_a, nullptr, eps0, kappa, f_aa);
+        softmin(y, y, c_yy, log_b, nullptr, eps0, kappa, g_bb);
       }
     }
     S change = std::numeric_limits<S>::infinity();
