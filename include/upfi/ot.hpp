@@ -5,6 +5,7 @@
 /// @brief Umbrella of the optimal-transport module.
 
 #include <upfi/ot/cost.hpp>                 // IWYU pragma: export
+#include <upfi/ot/emd.hpp>                  // IWYU pragma: export
 #include <upfi/ot/energy_distance.hpp>      // IWYU pragma: export
 #include <upfi/ot/marginal_penalty.hpp>     // IWYU pragma: export
 #include <upfi/ot/online_softmin.hpp>       // IWYU pragma: export
