@@ -280,5 +280,11 @@ TEST_SUITE("ot/sinkhorn_divergence") {
                         x, Eigen::VectorXd::Constant(5, -std::numeric_limits<double>::infinity()), y, lb),
                     std::invalid_argument);
     CHECK_THROWS_AS(upfi::ot::kl_penalty(0.0), std::invalid_argument);
+    // other costs: values yes, gradients refused clearly
+    const upfi::ot::sinkhorn<double, upfi::ot::balanced, upfi::ot::euclidean> p1;
+    CHECK(p1(x, la, y, lb, {.blur = 0.5}).value > 0);
+    CHECK_THROWS_WITH_AS((void)p1(x, la, y, lb, {.blur = 0.5, .gradients = true}),
+                         "upfi::ot::sinkhorn_divergence: gradients are implemented for the squared Euclidean cost only",
+                         std::invalid_argument);
   }
 }

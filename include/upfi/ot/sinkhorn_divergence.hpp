@@ -259,29 +259,29 @@ class sinkhorn {
                          : c * (a.dot(vector_type::Ones(n) - e(f_ba)) + b.dot(vector_type::Ones(m) - e(g_ab)));
     }
 
-    // Plan marginals and gradients from softmax averages: rows of pi_ab have mass a_i exp(f_i / eps + lse_i) and
-    // barycentre avg_i.
-    vector_type lse_x(n), lse_y(m);
-    matrix_type bary_x(n, x.cols()), bary_y(m, y.cols());
-    online_softmax_average<S>(x, y, vector_type(log_b + g_ab / eps), eps, y, bary_x, lse_x, m_cost);
-    online_softmax_average<S>(y, x, vector_type(log_a + f_ba / eps), eps, x, bary_y, lse_y, m_cost);
-    const vector_type row_mass = (log_a + f_ba / eps + lse_x).array().exp();
-    const vector_type col_mass = (log_b + g_ab / eps + lse_y).array().exp();
+    // Rows of the plan between `from` (potential pot_from) and `to`: masses a_i exp(f_i / eps + lse_i) and
+    // barycentres sum_j pi_ij to_j / sum_j pi_ij, from one softmax-average pass.
+    const auto plan_rows = [&](const matrix_type& from, const vector_type& log_from, const vector_type& pot_from,
+                               const matrix_type& to, const vector_type& log_to, const vector_type& pot_to) {
+      vector_type lse(from.rows());
+      matrix_type bary(from.rows(), from.cols());
+      online_softmax_average<S>(from, to, vector_type(log_to + pot_to / eps), eps, to, bary, lse, m_cost);
+      return std::pair<vector_type, matrix_type>{(log_from + pot_from / eps + lse).array().exp(), std::move(bary)};
+    };
+    const auto [row_mass, bary_x] = plan_rows(x, log_a, f_ba, y, log_b, g_ab);
+    const auto [col_mass, bary_y] = plan_rows(y, log_b, g_ab, x, log_a, f_ba);
     r.marginal_error_x = (row_mass - a).cwiseAbs().sum();
     r.marginal_error_y = (col_mass - b).cwiseAbs().sum();
 
     if (o.gradients) {
-      static_assert(std::is_same_v<Cost, squared_euclidean>,
-                    "upfi::ot::sinkhorn: gradients are implemented for the squared Euclidean cost");
+      if constexpr (!std::is_same_v<Cost, squared_euclidean>) {
+        core::detail::throw_invalid_argument(who, ": gradients are implemented for the squared Euclidean cost only");
+      }
       r.grad_x = row_mass.asDiagonal() * (x - bary_x);
       r.grad_y = col_mass.asDiagonal() * (y - bary_y);
       if (o.debias) {
-        vector_type lse_aa(n), lse_bb(m);
-        matrix_type bary_aa(n, x.cols()), bary_bb(m, y.cols());
-        online_softmax_average<S>(x, x, vector_type(log_a + f_aa / eps), eps, x, bary_aa, lse_aa, m_cost);
-        online_softmax_average<S>(y, y, vector_type(log_b + g_bb / eps), eps, y, bary_bb, lse_bb, m_cost);
-        const vector_type self_a = (log_a + f_aa / eps + lse_aa).array().exp();
-        const vector_type self_b = (log_b + g_bb / eps + lse_bb).array().exp();
+        const auto [self_a, bary_aa] = plan_rows(x, log_a, f_aa, x, log_a, f_aa);
+        const auto [self_b, bary_bb] = plan_rows(y, log_b, g_bb, y, log_b, g_bb);
         r.grad_x -= self_a.asDiagonal() * (x - bary_aa);
         r.grad_y -= self_b.asDiagonal() * (y - bary_bb);
       }
