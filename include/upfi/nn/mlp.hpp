@@ -1,0 +1,310 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Batched multilayer perceptron over particle clouds (N x in -> N x out), GEMM-based, with exact
+/// vector-Jacobian products w.r.t. inputs and parameters (layer by layer, no per-scalar tape), optional time input,
+/// input standardisation, an output transform, seeded Xavier/He initialisation and save/load.
+///
+/// Layer l: Z_l = A_{l-1} W_l^T + 1 b_l^T, A_l = act(Z_l) (hidden layers), A_L = out_act(Z_L) (output transform, e.g.
+/// softplus for non-negative rates). The input is [x, t] (when time_input) standardised as (v - mean) / std.
+/// Parameters live in one flat vector (for optimisers): for each layer W_l (out x in, column-major), then b_l.
+/// Backward: dZ = dA (.) act'(Z); dW = dZ^T A_{l-1}; db = column sums of dZ; dA_{l-1} = dZ W.
+
+#include <upfi/concepts/scalar.hpp>
+#include <upfi/core/counter_rng.hpp>
+#include <upfi/core/error.hpp>
+#include <upfi/nn/activation.hpp>
+
+#include <Eigen/Core>
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace upfi::nn {
+
+/// @brief Weight initialisation: Xavier (Glorot) normal, std = sqrt(2 / (fan_in + fan_out)), or He normal,
+/// std = sqrt(2 / fan_in). Biases start at zero.
+enum class initialisation { xavier_normal, he_normal };
+
+/// @brief Architecture of an mlp.
+struct mlp_options {
+  Eigen::Index inputs = 1;                          ///< state dimension d (without time)
+  Eigen::Index outputs = 1;                         ///< output dimension
+  std::vector<Eigen::Index> hidden = {64, 64, 64};  ///< widths of the hidden layers
+  activation hidden_activation = activation::silu;
+  activation output_activation = activation::identity;  ///< output transform (softplus for non-negative outputs)
+  bool time_input = false;                              ///< append t as an extra input
+  initialisation init = initialisation::xavier_normal;
+};
+
+/// @brief Intermediate values of a forward pass, needed by vjp(); reused across calls (resized lazily).
+template <class S>
+struct mlp_workspace {
+  std::vector<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> z;  ///< pre-activations per layer
+  std::vector<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> a;  ///< a[0] = standardised input, a[l] outputs
+  Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> grad;            ///< backward scratch
+};
+
+/// @brief The batched MLP.
+template <RealScalar S = double>
+class mlp {
+ public:
+  using vector_type = Eigen::Matrix<S, Eigen::Dynamic, 1>;
+  using matrix_type = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
+  using row_type = Eigen::Matrix<S, 1, Eigen::Dynamic>;
+
+  /// @brief Builds and initialises from `seed` (counter-based: the same seed gives the same weights everywhere).
+  /// @throws std::invalid_argument on non-positive sizes.
+  explicit mlp(mlp_options options, std::uint64_t seed = 0) : m_options(std::move(options)) {
+    if (m_options.inputs < 1 || m_options.outputs < 1) {
+      core::detail::throw_invalid_argument("upfi::nn::mlp: inputs (", m_options.inputs, ") and outputs (",
+                                           m_options.outputs, ") must be >= 1");
+    }
+    for (auto w : m_options.hidden) {
+      if (w < 1) core::detail::throw_invalid_argument("upfi::nn::mlp: hidden width ", w, " must be >= 1");
+    }
+    m_widths.push_back(m_options.inputs + (m_options.time_input ? 1 : 0));
+    for (auto w : m_options.hidden) m_widths.push_back(w);
+    m_widths.push_back(m_options.outputs);
+    Eigen::Index count = 0;
+    for (std::size_t l = 1; l < m_widths.size(); ++l) {
+      m_offsets.push_back(count);
+      count += m_widths[l] * m_widths[l - 1] + m_widths[l];
+    }
+    m_params = vector_type::Zero(count);
+    m_mean = row_type::Zero(m_widths[0]);
+    m_std = row_type::Ones(m_widths[0]);
+    initialise(seed);
+  }
+
+  [[nodiscard]] const mlp_options& options() const noexcept { return m_options; }
+  [[nodiscard]] Eigen::Index inputs() const noexcept { return m_options.inputs; }
+  [[nodiscard]] Eigen::Index outputs() const noexcept { return m_options.outputs; }
+  [[nodiscard]] std::size_t layers() const noexcept { return m_widths.size() - 1; }
+  [[nodiscard]] Eigen::Index parameter_count() const noexcept { return m_params.size(); }
+  /// @brief All parameters as one flat vector (optimisers update it in place).
+  [[nodiscard]] vector_type& parameters() noexcept { return m_params; }
+  [[nodiscard]] const vector_type& parameters() const noexcept { return m_params; }
+
+  /// @brief Weights of layer l (out x in), a view into parameters().
+  [[nodiscard]] Eigen::Map<const matrix_type> weight(std::size_t l) const {
+    return {m_params.data() + m_offsets[l], m_widths[l + 1], m_widths[l]};
+  }
+  /// @brief Bias of layer l, a view into parameters().
+  [[nodiscard]] Eigen::Map<const vector_type> bias(std::size_t l) const {
+    return {m_params.data() + m_offsets[l] + m_widths[l + 1] * m_widths[l], m_widths[l + 1]};
+  }
+
+  /// @brief Input standardisation (v - mean) / std for v = [x, t]; std entries must be > 0.
+  void set_standardisation(row_type mean, row_type std) {
+    if (mean.size() != m_widths[0] || std.size() != m_widths[0] || !(std.array() > 0).all() || !mean.allFinite() ||
+        !std.allFinite()) {
+      core::detail::throw_invalid_argument("upfi::nn::mlp::set_standardisation: need ", m_widths[0],
+                                           " finite means and positive standard deviations");
+    }
+    m_mean = std::move(mean);
+    m_std = std::move(std);
+  }
+  [[nodiscard]] const row_type& input_mean() const noexcept { return m_mean; }
+  [[nodiscard]] const row_type& input_std() const noexcept { return m_std; }
+
+  /// @brief Y = f(t, X) for X (N x inputs); keeps intermediates in `ws` for vjp().
+  /// @throws std::invalid_argument if X has the wrong number of columns.
+  void forward(S t, const Eigen::Ref<const matrix_type>& x, matrix_type& y, mlp_workspace<S>& ws) const {
+    if (x.cols() != m_options.inputs) {
+      core::detail::throw_invalid_argument("upfi::nn::mlp::forward: input has ", x.cols(), " columns, expected ",
+                                           m_options.inputs);
+    }
+    const Eigen::Index n = x.rows();
+    const std::size_t nl = layers();
+    ws.z.resize(nl);
+    ws.a.resize(nl + 1);
+    ws.a[0].resize(n, m_widths[0]);
+    ws.a[0].leftCols(m_options.inputs) = x;
+    if (m_options.time_input) ws.a[0].col(m_options.inputs).setConstant(t);
+    ws.a[0] = ((ws.a[0].rowwise() - m_mean).array().rowwise() / m_std.array()).matrix();
+    for (std::size_t l = 0; l < nl; ++l) {
+      ws.z[l].noalias() = ws.a[l] * weight(l).transpose();
+      ws.z[l].rowwise() += bias(l).transpose();
+      ws.a[l + 1].resize(n, m_widths[l + 1]);
+      auto out = ws.a[l + 1].array();
+      apply_activation(l + 1 == nl ? m_options.output_activation : m_options.hidden_activation, ws.z[l].array(), out);
+    }
+    y = ws.a[nl];
+  }
+
+  /// @brief Y = f(t, X) without keeping a workspace.
+  [[nodiscard]] matrix_type operator()(S t, const Eigen::Ref<const matrix_type>& x) const {
+    mlp_workspace<S> ws;
+    matrix_type y;
+    forward(t, x, y, ws);
+    return y;
+  }
+
+  /// @brief Vector-Jacobian product of the last forward(): given dY (N x outputs), writes dX (N x inputs) when
+  /// `grad_x` is non-null and ADDS the parameter gradient to `grad_params` when non-null.
+  void vjp(const mlp_workspace<S>& ws, const Eigen::Ref<const matrix_type>& dy, matrix_type* grad_x,
+           vector_type* grad_params) const {
+    const std::size_t nl = layers();
+    if (ws.a.size() != nl + 1 || dy.rows() != ws.a[0].rows() || dy.cols() != m_options.outputs) {
+      core::detail::throw_invalid_argument("upfi::nn::mlp::vjp: cotangent is ", dy.rows(), " x ", dy.cols(),
+                                           " but the last forward pass produced ", ws.a.empty() ? 0 : ws.a[0].rows(),
+                                           " x ", m_options.outputs);
+    }
+    if (grad_params != nullptr && grad_params->size() != parameter_count()) {
+      core::detail::throw_invalid_argument("upfi::nn::mlp::vjp: parameter gradient has ", grad_params->size(),
+                                           " entries, expected ", parameter_count());
+    }
+    matrix_type delta = dy;  // dA_l, then dZ_l
+    matrix_type deriv;
+    for (std::size_t l = nl; l-- > 0;) {
+      deriv.resize(ws.z[l].rows(), ws.z[l].cols());
+      auto d_out = deriv.array();
+      activation_derivative(l + 1 == nl ? m_options.output_activation : m_options.hidden_activation, ws.z[l].array(),
+                            ws.a[l + 1].array(), d_out);
+      delta.array() *= deriv.array();
+      if (grad_params != nullptr) {
+        Eigen::Map<matrix_type> gw(grad_params->data() + m_offsets[l], m_widths[l + 1], m_widths[l]);
+        Eigen::Map<vector_type> gb(grad_params->data() + m_offsets[l] + m_widths[l + 1] * m_widths[l], m_widths[l + 1]);
+        gw.noalias() += delta.transpose() * ws.a[l];
+        gb += delta.colwise().sum().transpose();
+      }
+      if (l > 0 || grad_x != nullptr) {
+        matrix_type prev = delta * weight(l);
+        delta = std::move(prev);
+      }
+    }
+    if (grad_x != nullptr) {
+      // undo the standardisation: d/dx = d/dv / std; drop the time column
+      *grad_x = (delta.leftCols(m_options.inputs).array().rowwise() / m_std.head(m_options.inputs).array()).matrix();
+    }
+  }
+
+  /// @brief Re-initialises the weights from `seed` (stream 0: layer l uses counters from 4096 l on).
+  void initialise(std::uint64_t seed) {
+    const core::counter_rng rng(seed);
+    for (std::size_t l = 0; l < layers(); ++l) {
+      const auto fan_in = static_cast<double>(m_widths[l]), fan_out = static_cast<double>(m_widths[l + 1]);
+      const double sd = m_options.init == initialisation::xavier_normal ? std::sqrt(2.0 / (fan_in + fan_out))
+                                                                        : std::sqrt(2.0 / fan_in);
+      Eigen::MatrixXd w(m_widths[l + 1], m_widths[l]);
+      rng.fill_normal(w, static_cast<std::uint32_t>(4096 * l));
+      Eigen::Map<matrix_type>(m_params.data() + m_offsets[l], m_widths[l + 1], m_widths[l]) =
+          (sd * w).template cast<S>();
+      Eigen::Map<vector_type>(m_params.data() + m_offsets[l] + m_widths[l + 1] * m_widths[l], m_widths[l + 1])
+          .setZero();
+    }
+  }
+
+  /// @brief Saves architecture, standardisation and parameters as text (format "upfi-mlp 1", documented in
+  /// docs/nn.md); numbers in shortest round-trip form, so load(save(m)) is bit-exact. Written atomically.
+  void save(const std::filesystem::path& path) const {
+    std::ostringstream out;
+    out << "upfi-mlp 1\n";
+    out << "inputs " << m_options.inputs << "\noutputs " << m_options.outputs << "\ntime_input "
+        << (m_options.time_input ? 1 : 0) << "\nhidden";
+    for (auto w : m_options.hidden) out << ' ' << w;
+    out << "\nhidden_activation " << to_string(m_options.hidden_activation) << "\noutput_activation "
+        << to_string(m_options.output_activation) << "\n";
+    const auto write = [&out](const char* name, const auto& v) {
+      out << name << ' ' << v.size();
+      for (Eigen::Index i = 0; i < v.size(); ++i) out << ' ' << core::detail::format_number(static_cast<double>(v[i]));
+      out << '\n';
+    };
+    write("mean", m_mean);
+    write("std", m_std);
+    write("parameters", m_params);
+    const std::string text = out.str();
+    std::filesystem::path tmp = path;
+    tmp += ".tmp";
+    {
+      std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
+      file << text;
+      if (!file)
+        UPFI_THROW(core::error(core::detail::message("upfi::nn::mlp::save: cannot write '", tmp.string(), "'")));
+    }
+    std::filesystem::rename(tmp, path);
+  }
+
+  /// @brief Loads a model written by save(). @throws std::invalid_argument naming the problem (unknown format or
+  /// version, missing field, wrong count, non-numeric value).
+  [[nodiscard]] static mlp load(const std::filesystem::path& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) core::detail::throw_invalid_argument("upfi::nn::mlp::load: cannot open '", path.string(), "'");
+    std::stringstream buffer;
+    buffer << file.rdbuf();
+    std::istringstream in(buffer.str());
+    const auto fail = [&](const std::string& what) {
+      core::detail::throw_invalid_argument("upfi::nn::mlp::load: ", path.string(), ": ", what);
+    };
+    std::string magic, key;
+    int version = 0;
+    if (!(in >> magic >> version) || magic != "upfi-mlp") fail("not an upfi-mlp file");
+    if (version != 1) fail(core::detail::message("unsupported version ", version, " (this build reads version 1)"));
+    mlp_options o;
+    const auto expect = [&](const char* name) {
+      if (!(in >> key) || key != name) fail(core::detail::message("expected '", name, "'"));
+    };
+    int time_input = 0;
+    expect("inputs");
+    in >> o.inputs;
+    expect("outputs");
+    in >> o.outputs;
+    expect("time_input");
+    in >> time_input;
+    o.time_input = time_input != 0;
+    expect("hidden");
+    o.hidden.clear();
+    std::string line;
+    std::getline(in, line);
+    std::istringstream widths(line);
+    for (Eigen::Index w; widths >> w;) o.hidden.push_back(w);
+    std::string name;
+    expect("hidden_activation");
+    in >> name;
+    o.hidden_activation = activation_from_string(name);
+    expect("output_activation");
+    in >> name;
+    o.output_activation = activation_from_string(name);
+    if (!in) fail("malformed header");
+    mlp m(o, 0);
+    const auto read = [&](const char* field, auto& v) {
+      Eigen::Index count = -1;
+      expect(field);
+      if (!(in >> count) || count != v.size()) {
+        fail(core::detail::message("field '", field, "' has ", count, " values, expected ", v.size()));
+      }
+      for (Eigen::Index i = 0; i < count; ++i) {
+        std::string token;
+        double value = 0;
+        in >> token;
+        const auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
+        if (ec != std::errc{} || ptr != token.data() + token.size() || !std::isfinite(value)) {
+          fail(core::detail::message("field '", field, "' value ", i, " ('", token, "') is not a finite number"));
+        }
+        v[i] = static_cast<S>(value);
+      }
+    };
+    read("mean", m.m_mean);
+    read("std", m.m_std);
+    read("parameters", m.m_params);
+    return m;
+  }
+
+ private:
+  mlp_options m_options;
+  std::vector<Eigen::Index> m_widths;   // input, hidden..., output
+  std::vector<Eigen::Index> m_offsets;  // start of layer l in the parameter vector
+  vector_type m_params;
+  row_type m_mean, m_std;
+};
+
+}  // namespace upfi::nn

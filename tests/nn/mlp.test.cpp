@@ -1,0 +1,187 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#include <upfi/ad/gradient_check.hpp>
+#include <upfi/core/counter_rng.hpp>
+#include <upfi/nn/mlp.hpp>
+#include <upfi/nn/optimizer.hpp>
+
+#include <Eigen/QR>
+#include <doctest/doctest.h>
+
+#include "support/seed.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+using upfi::nn::activation;
+using upfi::nn::mlp;
+
+namespace {
+Eigen::MatrixXd random_matrix(Eigen::Index r, Eigen::Index c, std::uint32_t stream) {
+  Eigen::MatrixXd z(r, c);
+  upfi::core::counter_rng(upfi::test::seed(), stream).fill_normal(z, 0);
+  return z;
+}
+}  // namespace
+
+TEST_SUITE("nn/mlp") {
+  TEST_CASE("vector-Jacobian products w.r.t. inputs and parameters match central finite differences") {
+    for (activation hidden : {activation::identity, activation::relu, activation::silu, activation::softplus,
+                              activation::tanh, activation::elu}) {
+      for (activation output : {activation::identity, activation::softplus}) {
+        CAPTURE(upfi::nn::to_string(hidden));
+        CAPTURE(upfi::nn::to_string(output));
+        mlp<double> net({.inputs = 3,
+                         .outputs = 2,
+                         .hidden = {7, 5},
+                         .hidden_activation = hidden,
+                         .output_activation = output,
+                         .time_input = true},
+                        11);
+        net.set_standardisation(Eigen::RowVector4d(0.1, -0.2, 0.3, 0.5), Eigen::RowVector4d(1.5, 0.7, 2.0, 0.4));
+        const Eigen::MatrixXd x = random_matrix(9, 3, 0), cot = random_matrix(9, 2, 1);
+        const double t = 0.37;
+        upfi::nn::mlp_workspace<double> ws;
+        Eigen::MatrixXd y, gx;
+        net.forward(t, x, y, ws);
+        Eigen::VectorXd gp = Eigen::VectorXd::Zero(net.parameter_count());
+        net.vjp(ws, cot, &gx, &gp);
+        // loss L = sum(Y .* cot)
+        const auto loss_params = [&](const Eigen::VectorXd& p) {
+          mlp<double> copy = net;
+          copy.parameters() = p;
+          return (copy(t, x).array() * cot.array()).sum();
+        };
+        const auto rp = upfi::ad::check_gradient(loss_params, net.parameters(), gp);
+        CHECK(rp.max_rel_error < 1e-6);
+        Eigen::VectorXd xflat = Eigen::Map<const Eigen::VectorXd>(x.data(), x.size());
+        const auto loss_x = [&](const Eigen::VectorXd& v) {
+          return (net(t, Eigen::Map<const Eigen::MatrixXd>(v.data(), 9, 3)).array() * cot.array()).sum();
+        };
+        const auto rx =
+            upfi::ad::check_gradient(loss_x, xflat, Eigen::Map<const Eigen::VectorXd>(gx.data(), gx.size()));
+        CHECK(rx.max_rel_error < 1e-6);
+      }
+    }
+  }
+
+  TEST_CASE("the gradient checker detects a wrong gradient") {
+    const auto f = [](const Eigen::VectorXd& p) { return p.squaredNorm(); };
+    const Eigen::VectorXd p = Eigen::Vector3d(1, -2, 3);
+    CHECK(upfi::ad::check_gradient(f, p, 2 * p).passed(1e-8));
+    Eigen::VectorXd wrong = 2 * p;
+    wrong[1] += 1e-3;
+    const auto r = upfi::ad::check_gradient(f, p, wrong);
+    CHECK_FALSE(r.passed(1e-6));
+    CHECK(r.worst == 1);
+  }
+
+  TEST_CASE("AdamW matches hand-computed steps") {
+    Eigen::VectorXd p(2), g(2);
+    p << 1.0, -2.0;
+    upfi::nn::adam opt(2, {.learning_rate = 0.1, .weight_decay = 0.01});
+    g << 0.5, -1.0;
+    opt.step(p, g);
+    // step 1: p *= 1 - lr wd; m = 0.1 g, v = 0.001 g^2; mhat = g, vhat = g^2; p -= lr g / (|g| + eps)
+    const double e = 1e-8;
+    Eigen::VectorXd expected(2);
+    expected << 1.0 * (1 - 0.001) - 0.1 * 0.5 / (0.5 + e), -2.0 * (1 - 0.001) + 0.1 * 1.0 / (1.0 + e);
+    CHECK((p - expected).norm() < 1e-14);
+    g << 0.25, 0.5;
+    opt.step(p, g);
+    Eigen::VectorXd m = 0.9 * 0.1 * Eigen::Vector2d(0.5, -1.0) + 0.1 * g;
+    Eigen::VectorXd v = 0.999 * 0.001 * Eigen::Vector2d(0.25, 1.0) + 0.001 * g.cwiseAbs2();
+    const Eigen::VectorXd mhat = m / (1 - 0.81), vhat = v / (1 - 0.999 * 0.999);
+    expected = expected * (1 - 0.001) - (0.1 * mhat.array() / (vhat.array().sqrt() + e)).matrix();
+    CHECK((p - expected).norm() < 1e-14);
+    CHECK(opt.steps() == 2);
+  }
+
+  TEST_CASE("schedules and clipping") {
+    CHECK(upfi::nn::step_schedule(1.0, 25, 10, 0.5) == doctest::Approx(0.25));
+    CHECK(upfi::nn::cosine_schedule(1.0, 0, 100) == doctest::Approx(1.0));
+    CHECK(upfi::nn::cosine_schedule(1.0, 50, 100, 0.1) == doctest::Approx(0.55));
+    CHECK(upfi::nn::cosine_schedule(1.0, 200, 100, 0.1) == doctest::Approx(0.1));
+    Eigen::VectorXd g = Eigen::Vector2d(3, 4);
+    CHECK(upfi::nn::clip_by_norm(g, 1.0) == doctest::Approx(5.0));
+    CHECK(g.norm() == doctest::Approx(1.0));
+  }
+
+  TEST_CASE("an affine model trained with Adam reaches the least-squares optimum") {
+    const Eigen::MatrixXd x = random_matrix(200, 3, 2);
+    Eigen::Matrix<double, 3, 2> a;
+    a << 1.0, -0.5, 2.0, 0.3, -1.0, 0.8;
+    const Eigen::MatrixXd y = ((x * a).rowwise() + Eigen::RowVector2d(0.4, -0.7)) + 0.1 * random_matrix(200, 2, 3);
+    // least squares with intercept
+    Eigen::MatrixXd design(200, 4);
+    design << x, Eigen::VectorXd::Ones(200);
+    const Eigen::MatrixXd coef = design.colPivHouseholderQr().solve(y);
+    mlp<double> net({.inputs = 3, .outputs = 2, .hidden = {}}, 1);
+    upfi::nn::adam opt(net.parameter_count(), {.learning_rate = 0.05});
+    upfi::nn::mlp_workspace<double> ws;
+    Eigen::MatrixXd out;
+    for (int it = 0; it < 3000; ++it) {
+      net.forward(0.0, x, out, ws);
+      Eigen::VectorXd grad = Eigen::VectorXd::Zero(net.parameter_count());
+      net.vjp(ws, (out - y) / 200.0, nullptr, &grad);
+      opt.step(net.parameters(), grad, upfi::nn::cosine_schedule(0.05, it, 3000, 1e-4));
+    }
+    CHECK((Eigen::MatrixXd(net.weight(0).transpose()) - coef.topRows(3)).cwiseAbs().maxCoeff() < 1e-4);
+    CHECK((net.bias(0) - coef.row(3).transpose()).cwiseAbs().maxCoeff() < 1e-4);
+  }
+
+  TEST_CASE("save and load round-trip bit-exactly; malformed files are rejected") {
+    mlp<double> net({.inputs = 2,
+                     .outputs = 3,
+                     .hidden = {8, 4},
+                     .hidden_activation = activation::tanh,
+                     .output_activation = activation::softplus,
+                     .time_input = true},
+                    5);
+    net.set_standardisation(Eigen::RowVector3d(0.5, -1.0, 2.0), Eigen::RowVector3d(1.0 / 3.0, 2.0, 0.1));
+    const auto path = std::filesystem::temp_directory_path() / ("upfi_mlp_" + std::to_string(::getpid()) + ".txt");
+    net.save(path);
+    const auto back = mlp<double>::load(path);
+    CHECK(std::memcmp(back.parameters().data(), net.parameters().data(),
+                      sizeof(double) * static_cast<std::size_t>(net.parameter_count())) == 0);
+    CHECK(back.input_std() == net.input_std());
+    CHECK(back.options().output_activation == activation::softplus);
+    const Eigen::MatrixXd x = random_matrix(5, 2, 4);
+    CHECK(back(0.3, x) == net(0.3, x));
+    {
+      std::ofstream bad(path);
+      bad << "upfi-mlp 2\n";
+    }
+    CHECK_THROWS_WITH_AS(
+        (void)mlp<double>::load(path),
+        (std::string("upfi::nn::mlp::load: ") + path.string() + ": unsupported version 2 (this build reads version 1)")
+            .c_str(),
+        std::invalid_argument);
+    std::filesystem::remove(path);
+  }
+
+  TEST_CASE("the same seed gives the same weights; shapes are checked") {
+    const upfi::nn::mlp_options o{.inputs = 4, .outputs = 1, .hidden = {16}};
+    CHECK(mlp<double>(o, 3).parameters() == mlp<double>(o, 3).parameters());
+    CHECK(mlp<double>(o, 3).parameters() != mlp<double>(o, 4).parameters());
+    // Xavier: weight standard deviation sqrt(2 / (fan_in + fan_out)) within 20%
+    const mlp<double> big({.inputs = 200, .outputs = 1, .hidden = {300}}, 9);
+    const double sd = std::sqrt(big.weight(0).squaredNorm() / static_cast<double>(big.weight(0).size()));
+    CHECK(sd == doctest::Approx(std::sqrt(2.0 / 500.0)).epsilon(0.2));
+    const mlp<double> net(o, 1);
+    Eigen::MatrixXd y;
+    upfi::nn::mlp_workspace<double> ws;
+    CHECK_THROWS_WITH_AS(net.forward(0.0, Eigen::MatrixXd::Zero(3, 5), y, ws),
+                         "upfi::nn::mlp::forward: input has 5 columns, expected 4", std::invalid_argument);
+    net.forward(0.0, Eigen::MatrixXd::Zero(3, 4), y, ws);
+    CHECK_THROWS_AS(net.vjp(ws, Eigen::MatrixXd::Zero(2, 1), nullptr, nullptr), std::invalid_argument);
+    CHECK_THROWS_AS(mlp<double>({.inputs = 0}), std::invalid_argument);
+    CHECK_THROWS_AS((void)upfi::nn::activation_from_string("gelu"), std::invalid_argument);
+    CHECK_THROWS_AS(upfi::nn::adam(3, {.learning_rate = -1}), std::invalid_argument);
+  }
+}
