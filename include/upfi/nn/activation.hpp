@@ -47,19 +47,8 @@ enum class activation { identity, relu, silu, softplus, tanh, elu };
                                        "' (identity, relu, silu, softplus, tanh, elu)");
 }
 
-namespace detail {
-// softplus(z) = log(1 + e^z), computed without overflow: max(z, 0) + log1p(exp(-|z|)).
-template <class S>
-S softplus(S z) {
-  return std::max(z, S(0)) + std::log1p(std::exp(-std::abs(z)));
-}
-template <class S>
-S sigmoid(S z) {
-  return z >= 0 ? S(1) / (S(1) + std::exp(-z)) : std::exp(z) / (S(1) + std::exp(z));
-}
-}  // namespace detail
-
-/// @brief a = act(z), elementwise.
+/// @brief a = act(z), elementwise, with Eigen's vectorised functions. The forms are IEEE-safe for any finite z:
+/// silu = z / (1 + e^-z) (e^-z = inf gives -0), softplus = max(z, 0) + log1p(e^-|z|).
 template <class Derived, class Out>
 void apply_activation(activation act, const Eigen::ArrayBase<Derived>& z, Eigen::ArrayBase<Out>& a) {
   using S = typename Derived::Scalar;
@@ -71,16 +60,16 @@ void apply_activation(activation act, const Eigen::ArrayBase<Derived>& z, Eigen:
       a = z.cwiseMax(S(0));
       break;
     case activation::silu:
-      a = z.unaryExpr([](S v) { return v * detail::sigmoid(v); });
+      a = z / (S(1) + (-z).exp());
       break;
     case activation::softplus:
-      a = z.unaryExpr([](S v) { return detail::softplus(v); });
+      a = z.cwiseMax(S(0)) + (-z.abs()).exp().log1p();
       break;
     case activation::tanh:
       a = z.tanh();
       break;
     case activation::elu:
-      a = z.unaryExpr([](S v) { return v > 0 ? v : std::expm1(v); });
+      a = (z > S(0)).select(z, z.expm1());
       break;
   }
 }
@@ -98,13 +87,12 @@ void activation_derivative(activation act, const Eigen::ArrayBase<DerivedZ>& z, 
       da = (z > S(0)).template cast<S>();
       break;
     case activation::silu:
-      da = z.unaryExpr([](S v) {
-        const S s = detail::sigmoid(v);
-        return s * (S(1) + v * (S(1) - s));
-      });
+      // with s = sigmoid(z) = a / z written without the division: s = 1 / (1 + e^-z); silu' = s (1 + z (1 - s))
+      da = (S(1) + (-z).exp()).inverse();
+      da = da * (S(1) + z * (S(1) - da));
       break;
     case activation::softplus:
-      da = z.unaryExpr([](S v) { return detail::sigmoid(v); });
+      da = (S(1) + (-z).exp()).inverse();
       break;
     case activation::tanh:
       da = S(1) - a.square();
