@@ -70,6 +70,53 @@ TEST_SUITE("nn/mlp") {
     }
   }
 
+  TEST_CASE("the input-Jacobian diagonal and its VJP match finite differences (smooth activations)") {
+    for (activation hidden : {activation::silu, activation::softplus, activation::tanh, activation::elu}) {
+      CAPTURE(upfi::nn::to_string(hidden));
+      mlp<double> net({.inputs = 3,
+                       .outputs = 3,
+                       .hidden = {6, 5},
+                       .hidden_activation = hidden,
+                       .output_activation = activation::softplus,
+                       .time_input = true},
+                      4);
+      net.set_standardisation(Eigen::RowVector4d(0.2, 0.1, -0.3, 0.5), Eigen::RowVector4d(0.8, 1.3, 0.6, 2.0));
+      const Eigen::MatrixXd x = random_matrix(7, 3, 5), cot = random_matrix(7, 3, 6);
+      const double t = 0.8, h = 1e-6;
+      Eigen::MatrixXd diag;
+      net.jacobian_diagonal(t, x, diag);
+      for (Eigen::Index i = 0; i < 3; ++i) {
+        Eigen::MatrixXd xp = x, xm = x;
+        xp.col(i).array() += h;
+        xm.col(i).array() -= h;
+        const Eigen::VectorXd fd = (net(t, xp).col(i) - net(t, xm).col(i)) / (2 * h);
+        CHECK((diag.col(i) - fd).cwiseAbs().maxCoeff() < 1e-7 * (1 + fd.cwiseAbs().maxCoeff()));
+      }
+      Eigen::MatrixXd gx;
+      Eigen::VectorXd gp = Eigen::VectorXd::Zero(net.parameter_count());
+      net.jacobian_diagonal_vjp(t, x, cot, &gx, &gp);
+      const auto loss_params = [&](const Eigen::VectorXd& p) {
+        mlp<double> copy = net;
+        copy.parameters() = p;
+        Eigen::MatrixXd dg;
+        copy.jacobian_diagonal(t, x, dg);
+        return (dg.array() * cot.array()).sum();
+      };
+      CHECK(upfi::ad::check_gradient(loss_params, net.parameters(), gp, 1e-5).max_rel_error < 1e-6);
+      const auto loss_x = [&](const Eigen::VectorXd& v) {
+        Eigen::MatrixXd dg;
+        net.jacobian_diagonal(t, Eigen::Map<const Eigen::MatrixXd>(v.data(), 7, 3), dg);
+        return (dg.array() * cot.array()).sum();
+      };
+      const Eigen::VectorXd xflat = Eigen::Map<const Eigen::VectorXd>(x.data(), x.size());
+      CHECK(upfi::ad::check_gradient(loss_x, xflat, Eigen::Map<const Eigen::VectorXd>(gx.data(), gx.size()), 1e-5)
+                .max_rel_error < 1e-6);
+    }
+    const mlp<double> rect({.inputs = 2, .outputs = 3}, 1);
+    Eigen::MatrixXd diag;
+    CHECK_THROWS_AS(rect.jacobian_diagonal(0.0, Eigen::MatrixXd::Zero(2, 2), diag), std::invalid_argument);
+  }
+
   TEST_CASE("the gradient checker detects a wrong gradient") {
     const auto f = [](const Eigen::VectorXd& p) { return p.squaredNorm(); };
     const Eigen::VectorXd p = Eigen::Vector3d(1, -2, 3);

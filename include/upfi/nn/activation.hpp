@@ -103,4 +103,32 @@ void activation_derivative(activation act, const Eigen::ArrayBase<DerivedZ>& z, 
   }
 }
 
+/// @brief act''(z), elementwise, given z and a = act(z) (ReLU's second derivative is 0 almost everywhere).
+template <class DerivedZ, class DerivedA, class Out>
+void activation_second_derivative(activation act, const Eigen::ArrayBase<DerivedZ>& z,
+                                  const Eigen::ArrayBase<DerivedA>& a, Eigen::ArrayBase<Out>& dda) {
+  using S = typename DerivedZ::Scalar;
+  switch (act) {
+    case activation::identity:
+    case activation::relu:
+      dda.setZero();
+      break;
+    case activation::silu:
+      // s = sigmoid(z): silu'' = s (1 - s) (2 + z (1 - 2 s))
+      dda = (S(1) + (-z).exp()).inverse();
+      dda = dda * (S(1) - dda) * (S(2) + z * (S(1) - S(2) * dda));
+      break;
+    case activation::softplus:
+      dda = (S(1) + (-z).exp()).inverse();
+      dda = dda * (S(1) - dda);
+      break;
+    case activation::tanh:
+      dda = S(-2) * a * (S(1) - a.square());
+      break;
+    case activation::elu:
+      dda = (z > S(0)).select(S(0), a + S(1));
+      break;
+  }
+}
+
 }  // namespace upfi::nn

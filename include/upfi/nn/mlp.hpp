@@ -188,6 +188,80 @@ class mlp {
     }
   }
 
+  /// @brief Diagonal of the input Jacobian, diag(n, i) = d f_i / d x_i at sample n (N x d; needs outputs == inputs),
+  /// by forward-mode tangents: one pass per coordinate (the chemical-Langevin velocity needs it, algorithms.md §1.2).
+  void jacobian_diagonal(S t, const Eigen::Ref<const matrix_type>& x, matrix_type& diag) const {
+    require_square("jacobian_diagonal");
+    mlp_workspace<S> ws;
+    matrix_type y;
+    forward(t, x, y, ws);
+    diag.resize(x.rows(), m_options.inputs);
+    std::vector<matrix_type> tangents;
+    for (Eigen::Index i = 0; i < m_options.inputs; ++i) {
+      propagate_tangent(ws, i, tangents);
+      diag.col(i) = tangents.back().col(i);
+    }
+  }
+
+  /// @brief VJP of jacobian_diagonal: for a cotangent C (N x d) of the diagonal, writes dX when `grad_x` is non-null
+  /// and ADDS d(sum C .* diag)/d(parameters) to `grad_params` when non-null (reverse mode over the tangent passes; uses
+  /// second derivatives of the activations).
+  void jacobian_diagonal_vjp(S t, const Eigen::Ref<const matrix_type>& x, const Eigen::Ref<const matrix_type>& cot,
+                             matrix_type* grad_x, vector_type* grad_params) const {
+    require_square("jacobian_diagonal_vjp");
+    if (cot.rows() != x.rows() || cot.cols() != m_options.inputs) {
+      core::detail::throw_invalid_argument("upfi::nn::mlp::jacobian_diagonal_vjp: cotangent must be N x d");
+    }
+    if (grad_params != nullptr && grad_params->size() != parameter_count()) {
+      core::detail::throw_invalid_argument("upfi::nn::mlp::jacobian_diagonal_vjp: parameter gradient has wrong size");
+    }
+    mlp_workspace<S> ws;
+    matrix_type y;
+    forward(t, x, y, ws);
+    const std::size_t nl = layers();
+    const Eigen::Index n = x.rows();
+    // first and second activation derivatives per layer
+    std::vector<matrix_type> d1(nl), d2(nl);
+    for (std::size_t l = 0; l < nl; ++l) {
+      const activation act = l + 1 == nl ? m_options.output_activation : m_options.hidden_activation;
+      d1[l].resize(n, m_widths[l + 1]);
+      d2[l].resize(n, m_widths[l + 1]);
+      auto a1 = d1[l].array();
+      auto a2 = d2[l].array();
+      activation_derivative(act, ws.z[l].array(), ws.a[l + 1].array(), a1);
+      activation_second_derivative(act, ws.z[l].array(), ws.a[l + 1].array(), a2);
+    }
+    matrix_type a_bar_input = matrix_type::Zero(n, m_widths[0]);
+    std::vector<matrix_type> tangents;
+    for (Eigen::Index i = 0; i < m_options.inputs; ++i) {
+      propagate_tangent(ws, i, tangents);  // tangents[l] = T_l, l = 0..L (T_0 the seed)
+      matrix_type t_bar = matrix_type::Zero(n, m_options.outputs);
+      t_bar.col(i) = cot.col(i);
+      matrix_type a_bar = matrix_type::Zero(n, m_options.outputs);  // the diagonal does not depend on A_L
+      for (std::size_t l = nl; l-- > 0;) {
+        // T_l = act'(Z_l) .* Zdot_l, Zdot_l = T_{l-1} W_l^T; A_l = act(Z_l), Z_l = A_{l-1} W_l^T + b_l
+        const matrix_type zdot = tangents[l] * weight(l).transpose();
+        const matrix_type zdot_bar = (t_bar.array() * d1[l].array()).matrix();
+        const matrix_type z_bar =
+            (t_bar.array() * d2[l].array() * zdot.array() + a_bar.array() * d1[l].array()).matrix();
+        if (grad_params != nullptr) {
+          Eigen::Map<matrix_type> gw(grad_params->data() + m_offsets[l], m_widths[l + 1], m_widths[l]);
+          Eigen::Map<vector_type> gb(grad_params->data() + m_offsets[l] + m_widths[l + 1] * m_widths[l],
+                                     m_widths[l + 1]);
+          gw.noalias() += zdot_bar.transpose() * tangents[l] + z_bar.transpose() * ws.a[l];
+          gb += z_bar.colwise().sum().transpose();
+        }
+        t_bar = zdot_bar * weight(l);
+        a_bar = z_bar * weight(l);
+      }
+      a_bar_input += a_bar;
+    }
+    if (grad_x != nullptr) {
+      *grad_x =
+          (a_bar_input.leftCols(m_options.inputs).array().rowwise() / m_std.head(m_options.inputs).array()).matrix();
+    }
+  }
+
   /// @brief Re-initialises the weights from `seed` (stream 0: layer l uses counters from 4096 l on).
   void initialise(std::uint64_t seed) {
     const core::counter_rng rng(seed);
@@ -300,6 +374,30 @@ class mlp {
   }
 
  private:
+  void require_square(const char* what) const {
+    if (m_options.inputs != m_options.outputs) {
+      core::detail::throw_invalid_argument("upfi::nn::mlp::", what, ": needs outputs == inputs, got ",
+                                           m_options.outputs, " and ", m_options.inputs);
+    }
+  }
+  // Tangents of a forward pass (in `ws`) for the seed e_i / std_i on the standardised input: tangents[0] = seed,
+  // tangents[l + 1] = act'(Z_l) .* (tangents[l] W_l^T).
+  void propagate_tangent(const mlp_workspace<S>& ws, Eigen::Index i, std::vector<matrix_type>& tangents) const {
+    const std::size_t nl = layers();
+    const Eigen::Index n = ws.a[0].rows();
+    tangents.resize(nl + 1);
+    tangents[0] = matrix_type::Zero(n, m_widths[0]);
+    tangents[0].col(i).setConstant(S(1) / m_std[i]);
+    matrix_type deriv;
+    for (std::size_t l = 0; l < nl; ++l) {
+      deriv.resize(n, m_widths[l + 1]);
+      auto d = deriv.array();
+      activation_derivative(l + 1 == nl ? m_options.output_activation : m_options.hidden_activation, ws.z[l].array(),
+                            ws.a[l + 1].array(), d);
+      tangents[l + 1] = (deriv.array() * (tangents[l] * weight(l).transpose()).array()).matrix();
+    }
+  }
+
   mlp_options m_options;
   std::vector<Eigen::Index> m_widths;   // input, hidden..., output
   std::vector<Eigen::Index> m_offsets;  // start of layer l in the parameter vector
