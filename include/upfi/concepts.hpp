@@ -4,6 +4,7 @@
 /// @file
 /// @brief Umbrella of the concept vocabulary shared by all modules.
 
+#include <upfi/concepts/nn.hpp>      // IWYU pragma: export
 #include <upfi/concepts/ot.hpp>      // IWYU pragma: export
 #include <upfi/concepts/scalar.hpp>  // IWYU pragma: export
 #include <upfi/concepts/sde.hpp>     // IWYU pragma: export

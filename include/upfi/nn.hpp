@@ -2,8 +2,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 /// @file
-/// @brief Umbrella of the trainable-fields module: batched MLP, activations, optimisers.
+/// @brief Umbrella of the trainable-fields module: batched MLP, linear field, dual-number adapter, optimisers.
 
-#include <upfi/nn/activation.hpp>  // IWYU pragma: export
-#include <upfi/nn/mlp.hpp>         // IWYU pragma: export
-#include <upfi/nn/optimizer.hpp>   // IWYU pragma: export
+#include <upfi/nn/activation.hpp>       // IWYU pragma: export
+#include <upfi/nn/linear_field.hpp>     // IWYU pragma: export
+#include <upfi/nn/mlp.hpp>              // IWYU pragma: export
+#include <upfi/nn/optimizer.hpp>        // IWYU pragma: export
+#include <upfi/nn/pointwise_field.hpp>  // IWYU pragma: export

@@ -149,6 +149,21 @@ class mlp {
     return y;
   }
 
+  /// @brief DifferentiableField interface: Y = f(t, X).
+  void evaluate(S t, const Eigen::Ref<const matrix_type>& x, matrix_type& y) const {
+    mlp_workspace<S> ws;
+    forward(t, x, y, ws);
+  }
+  /// @brief DifferentiableField interface: VJP at (t, X) with its own forward pass (see the workspace overload to
+  /// reuse a forward pass).
+  void vjp(S t, const Eigen::Ref<const matrix_type>& x, const Eigen::Ref<const matrix_type>& dy, matrix_type* grad_x,
+           vector_type* grad_params) const {
+    mlp_workspace<S> ws;
+    matrix_type y;
+    forward(t, x, y, ws);
+    vjp(ws, dy, grad_x, grad_params);
+  }
+
   /// @brief Vector-Jacobian product of the last forward(): given dY (N x outputs), writes dX (N x inputs) when
   /// `grad_x` is non-null and ADDS the parameter gradient to `grad_params` when non-null.
   void vjp(const mlp_workspace<S>& ws, const Eigen::Ref<const matrix_type>& dy, matrix_type* grad_x,

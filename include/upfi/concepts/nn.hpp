@@ -1,0 +1,27 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Concepts of trainable fields. See docs/nn.md.
+
+#include <Eigen/Core>
+
+#include <concepts>
+
+namespace upfi {
+
+/// @brief A trainable cloud field: evaluates f(t, X) on a whole cloud (N x d_in -> N x d_out), exposes its parameters
+/// as one flat vector and a vector-Jacobian product w.r.t. inputs and parameters (parameter gradients are ADDED).
+/// Satisfied by upfi::nn::mlp<double>, upfi::nn::linear_field and upfi::nn::pointwise_field<Model>.
+template <class F>
+concept DifferentiableField = requires(const F& f, F& mutable_f, double t, const Eigen::MatrixXd& x,
+                                       Eigen::MatrixXd& out, Eigen::VectorXd& grad_params) {
+  { f.inputs() } -> std::convertible_to<Eigen::Index>;
+  { f.outputs() } -> std::convertible_to<Eigen::Index>;
+  { f.parameter_count() } -> std::convertible_to<Eigen::Index>;
+  { mutable_f.parameters() } -> std::convertible_to<Eigen::VectorXd&>;
+  f.evaluate(t, x, out);
+  f.vjp(t, x, x, &out, &grad_params);
+};
+
+}  // namespace upfi
