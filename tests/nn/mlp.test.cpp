@@ -141,8 +141,12 @@ TEST_SUITE("nn/mlp") {
     CHECK((p - expected).norm() < 1e-14);
     g << 0.25, 0.5;
     opt.step(p, g);
-    Eigen::VectorXd m = 0.9 * 0.1 * Eigen::Vector2d(0.5, -1.0) + 0.1 * g;
-    Eigen::VectorXd v = 0.999 * 0.001 * Eigen::Vector2d(0.25, 1.0) + 0.001 * g.cwiseAbs2();
+    // (dynamic-size constants: GCC 12 -Warray-bounds misfires on fixed-size temporaries in AVX packet loops)
+    Eigen::VectorXd g1(2), g1sq(2);
+    g1 << 0.5, -1.0;
+    g1sq << 0.25, 1.0;
+    Eigen::VectorXd m = 0.9 * 0.1 * g1 + 0.1 * g;
+    Eigen::VectorXd v = 0.999 * 0.001 * g1sq + 0.001 * g.cwiseAbs2();
     const Eigen::VectorXd mhat = m / (1 - 0.81), vhat = v / (1 - 0.999 * 0.999);
     expected = expected * (1 - 0.001) - (0.1 * mhat.array() / (vhat.array().sqrt() + e)).matrix();
     CHECK((p - expected).norm() < 1e-14);
