@@ -28,6 +28,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace upfi::ot {
@@ -239,6 +240,24 @@ void online_softmax_average(const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynam
     }
   });
 }
+
+namespace detail {
+/// Rows of the plan pi_ij = a_i b_j exp((f_i + g_j - C_ij) / eps) between `from` (log-masses log_from, potential
+/// pot_from) and `to`: row masses sum_j pi_ij = a_i exp(f_i / eps + lse_i) and the averages
+/// sum_j pi_ij V_j / sum_j pi_ij of the rows of `values` (M x k), from one softmax-average pass.
+template <class S, class Cost>
+std::pair<Eigen::Matrix<S, Eigen::Dynamic, 1>, Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> plan_rows(
+    const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& from, const Eigen::Matrix<S, Eigen::Dynamic, 1>& log_from,
+    const Eigen::Matrix<S, Eigen::Dynamic, 1>& pot_from, const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& to,
+    const Eigen::Matrix<S, Eigen::Dynamic, 1>& log_to, const Eigen::Matrix<S, Eigen::Dynamic, 1>& pot_to, S eps,
+    const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& values, const Cost& cost) {
+  Eigen::Matrix<S, Eigen::Dynamic, 1> lse(from.rows());
+  Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> avg(from.rows(), values.cols());
+  online_softmax_average<S>(from, to, Eigen::Matrix<S, Eigen::Dynamic, 1>(log_to + pot_to / eps), eps, values, avg, lse,
+                            cost);
+  return {(log_from + pot_from / eps + lse).array().exp(), std::move(avg)};
+}
+}  // namespace detail
 
 namespace reference {
 

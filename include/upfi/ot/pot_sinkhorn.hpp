@@ -77,13 +77,17 @@ template <RealScalar S>
     for (Eigen::Index j = 0; j < m; ++j) out[j] = core::log_sum_exp((log_k.col(j) + lu).eval());
     return out;
   };
+  // LSE_j(log K_ij + log v_j) for the current v: used by the u update and, balanced, by the row-marginal error,
+  // so each iteration needs one row and one column pass.
+  Eigen::Matrix<S, Eigen::Dynamic, 1> row_lse = lse_rows(r.log_v);
   for (r.iterations = 1; r.iterations <= o.max_iterations; ++r.iterations) {
     const auto prev_u = r.log_u, prev_v = r.log_v;
-    r.log_u = phi * (log_a - lse_rows(r.log_v));
+    r.log_u = phi * (log_a - row_lse);
     r.log_v = phi * (log_b - lse_cols(r.log_u));
+    row_lse = lse_rows(r.log_v);
     if (balanced) {
       // column marginal is exact after the v update; the row marginal error measures convergence
-      r.error = ((r.log_u + lse_rows(r.log_v)).array().exp() - a.array()).abs().sum();
+      r.error = ((r.log_u + row_lse).array().exp() - a.array()).abs().sum();
     } else {
       r.error = std::max((r.log_u - prev_u).cwiseAbs().maxCoeff(), (r.log_v - prev_v).cwiseAbs().maxCoeff());
     }

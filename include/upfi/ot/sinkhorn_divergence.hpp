@@ -259,14 +259,10 @@ class sinkhorn {
                          : c * (a.dot(vector_type::Ones(n) - e(f_ba)) + b.dot(vector_type::Ones(m) - e(g_ab)));
     }
 
-    // Rows of the plan between `from` (potential pot_from) and `to`: masses a_i exp(f_i / eps + lse_i) and
-    // barycentres sum_j pi_ij to_j / sum_j pi_ij, from one softmax-average pass.
+    // Rows of the plan: masses and barycentres of the targets (detail::plan_rows).
     const auto plan_rows = [&](const matrix_type& from, const vector_type& log_from, const vector_type& pot_from,
                                const matrix_type& to, const vector_type& log_to, const vector_type& pot_to) {
-      vector_type lse(from.rows());
-      matrix_type bary(from.rows(), from.cols());
-      online_softmax_average<S>(from, to, vector_type(log_to + pot_to / eps), eps, to, bary, lse, m_cost);
-      return std::pair<vector_type, matrix_type>{(log_from + pot_from / eps + lse).array().exp(), std::move(bary)};
+      return detail::plan_rows<S>(from, log_from, pot_from, to, log_to, pot_to, eps, to, m_cost);
     };
     const auto [row_mass, bary_x] = plan_rows(x, log_a, f_ba, y, log_b, g_ab);
     const auto [col_mass, bary_y] = plan_rows(y, log_b, g_ab, x, log_a, f_ba);

@@ -69,10 +69,7 @@ class transport_plan {
   [[nodiscard]] vector_type column_marginal() const { return apply_transpose(matrix_type::Ones(rows(), 1)).col(0); }
   /// @brief Barycentric projection T(x_i) = sum_j pi_ij y_j / sum_j pi_ij (N x d): where each point is sent.
   [[nodiscard]] matrix_type barycentric_projection() const {
-    matrix_type avg(rows(), m_y.cols());
-    vector_type lse(rows());
-    online_softmax_average<S>(m_x, m_y, vector_type(m_log_b + m_g / m_eps), m_eps, m_y, avg, lse, m_cost);
-    return avg;
+    return detail::plan_rows<S>(m_x, m_log_a, m_f, m_y, m_log_b, m_g, m_eps, m_y, m_cost).second;
   }
   /// @brief The dense N x M plan. @throws std::invalid_argument above `max_entries` entries (use the streaming
   /// methods for large problems).
@@ -94,17 +91,14 @@ class transport_plan {
   }
 
  private:
-  // (pi V)_i = a_i exp(f_i / eps + lse_i) * average_i, with the softmax over h_j = log b_j + g_j / eps.
+  // (pi V)_i = (row mass)_i * (softmax average of V)_i.
   matrix_type stream(const matrix_type& x, const vector_type& log_a, const vector_type& f, const matrix_type& y,
                      const vector_type& log_b, const vector_type& g, const matrix_type& values) const {
     if (values.rows() != y.rows()) {
       core::detail::throw_invalid_argument("upfi::ot::transport_plan: values have ", values.rows(), " rows, expected ",
                                            y.rows());
     }
-    matrix_type avg(x.rows(), values.cols());
-    vector_type lse(x.rows());
-    online_softmax_average<S>(x, y, vector_type(log_b + g / m_eps), m_eps, values, avg, lse, m_cost);
-    const vector_type mass = (log_a + f / m_eps + lse).array().exp();
+    const auto [mass, avg] = detail::plan_rows<S>(x, log_a, f, y, log_b, g, m_eps, values, m_cost);
     return mass.asDiagonal() * avg;
   }
 
