@@ -1,8 +1,10 @@
 // SPDX-FileCopyrightText: The upfi authors
 // SPDX-License-Identifier: MIT
 // The DifferentiableField implementations: MLP, linear field, dual-number adapter of a mechanistic model.
+#include <upfi/ad/dual.hpp>
 #include <upfi/ad/gradient_check.hpp>
 #include <upfi/core/counter_rng.hpp>
+#include <upfi/nn/gradient_field.hpp>
 #include <upfi/nn/linear_field.hpp>
 #include <upfi/nn/mlp.hpp>
 #include <upfi/nn/pointwise_field.hpp>
@@ -25,6 +27,19 @@ struct repression {
     const T r0 = x[1] / p[2], r1 = x[0] / p[2];
     out[0] = p[0] / (1.0 + r0 * r0) - p[3] * x[0];
     out[1] = p[1] / (1.0 + r1 * r1) - p[3] * x[1];
+  }
+};
+
+// A toggle switch with trainable real Hill exponents: p_i = a_i hill_repression(x_j, k, n_i) - lambda x_i;
+// parameters (a1, a2, k, n1, n2, lambda).
+struct hill_toggle {
+  [[nodiscard]] Eigen::Index dimension() const { return 2; }
+  [[nodiscard]] Eigen::Index parameter_count() const { return 6; }
+  template <class T>
+  void operator()(upfi::scalar_of_t<T>, const T* x, const T* p, T* out) const {
+    using upfi::ad::hill_repression;
+    out[0] = p[0] * hill_repression(x[1], p[2], p[3]) - p[5] * x[0];
+    out[1] = p[1] * hill_repression(x[0], p[2], p[4]) - p[5] * x[1];
   }
 };
 
@@ -63,6 +78,7 @@ void check_field(Field field, const Eigen::MatrixXd& x) {
 static_assert(upfi::DifferentiableField<upfi::nn::mlp<double>>);
 static_assert(upfi::DifferentiableField<upfi::nn::linear_field>);
 static_assert(upfi::DifferentiableField<upfi::nn::pointwise_field<repression>>);
+static_assert(upfi::DifferentiableField<upfi::nn::gradient_field<double>>);
 static_assert(!upfi::DifferentiableField<repression>);
 
 TEST_SUITE("nn/fields") {
@@ -73,6 +89,24 @@ TEST_SUITE("nn/fields") {
     SUBCASE("linear field A x + e") {
       check_field(upfi::nn::linear_field(random_matrix(3, 3, 2), random_matrix(3, 1, 3).col(0)),
                   random_matrix(8, 3, 4));
+    }
+    SUBCASE("gradient field of a SiLU potential (second order: Hessian-vector products)") {
+      upfi::nn::mlp<double> u({.inputs = 3, .hidden = {6, 5}, .time_input = true}, 4);
+      u.set_standardisation(Eigen::RowVector4d(0.1, -0.2, 0.3, 0.5), Eigen::RowVector4d(1.5, 0.7, 1.1, 2.0));
+      check_field(upfi::nn::gradient_field<double>(u), random_matrix(7, 3, 8));
+    }
+    SUBCASE("gradient field of a tanh potential, scale -1 (a force -grad V)") {
+      check_field(
+          upfi::nn::gradient_field<double>(
+              upfi::nn::mlp_options{.inputs = 2, .hidden = {8}, .hidden_activation = upfi::nn::activation::tanh}, 5,
+              -1.0),
+          random_matrix(9, 2, 10));
+    }
+    SUBCASE("trainable Hill model with real exponents through duals") {
+      const Eigen::MatrixXd x = random_matrix(50, 2, 11).array().abs() + 0.2;
+      Eigen::VectorXd p(6);
+      p << 2.0, 1.5, 0.8, 2.3, 3.1, 0.6;
+      check_field(upfi::nn::pointwise_field(hill_toggle{}, p), x);
     }
     SUBCASE("mechanistic model through duals") {
       const Eigen::MatrixXd x = random_matrix(300, 2, 5).array().abs() + 0.1;  // more than one parallel block
@@ -105,5 +139,74 @@ TEST_SUITE("nn/fields") {
     }
     CHECK(std::memcmp(g1.data(), g2.data(), 4 * sizeof(double)) == 0);
     CHECK_THROWS_AS(upfi::nn::pointwise_field(repression{}, Eigen::Vector3d(1, 2, 3)), std::invalid_argument);
+  }
+
+  TEST_CASE("gradient_field evaluates scale * grad U (finite differences of the potential)") {
+    const upfi::nn::gradient_field<double> v(upfi::nn::mlp_options{.inputs = 3, .hidden = {7, 7}}, 12, 2.0);
+    const Eigen::MatrixXd x = random_matrix(5, 3, 13);
+    Eigen::MatrixXd g;
+    v.evaluate(0.0, x, g);
+    const double h = 1e-6;
+    for (Eigen::Index j = 0; j < 3; ++j) {
+      Eigen::MatrixXd xp = x, xm = x;
+      xp.col(j).array() += h;
+      xm.col(j).array() -= h;
+      const Eigen::VectorXd fd = 2.0 * (v.potential()(0.0, xp) - v.potential()(0.0, xm)).col(0) / (2 * h);
+      CHECK((g.col(j) - fd).cwiseAbs().maxCoeff() < 1e-7 * (1 + fd.cwiseAbs().maxCoeff()));
+    }
+    CHECK_THROWS_AS(upfi::nn::gradient_field<double>(upfi::nn::mlp<double>({.inputs = 2, .outputs = 2})),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(upfi::nn::gradient_field<double>(upfi::nn::mlp_options{.inputs = 2}, 0, 0.0),
+                    std::invalid_argument);
+    Eigen::MatrixXd gx;
+    CHECK_THROWS_AS(v.vjp(0.0, x, Eigen::MatrixXd::Zero(5, 2), &gx, nullptr), std::invalid_argument);
+  }
+
+  TEST_CASE("a ReLU potential has a piecewise-constant gradient: zero input VJP, exact parameter VJP") {
+    const upfi::nn::gradient_field<double> v(
+        upfi::nn::mlp_options{.inputs = 2, .hidden = {16, 16}, .hidden_activation = upfi::nn::activation::relu}, 14);
+    const Eigen::MatrixXd x = random_matrix(20, 2, 15), cot = random_matrix(20, 2, 16);
+    Eigen::MatrixXd gx;
+    Eigen::VectorXd gp = Eigen::VectorXd::Zero(v.parameter_count());
+    v.vjp(0.0, x, cot, &gx, &gp);
+    CHECK(gx.cwiseAbs().maxCoeff() == 0.0);
+    const auto loss_p = [&](const Eigen::VectorXd& p) {
+      auto copy = v;
+      copy.parameters() = p;
+      return (copy(0.0, x).array() * cot.array()).sum();
+    };
+    CHECK(upfi::ad::check_gradient(loss_p, v.parameters(), gp).max_rel_error < 1e-6);
+  }
+
+  TEST_CASE("mlp::jvp and jvp_vjp match finite differences for several outputs") {
+    const upfi::nn::mlp<double> f({.inputs = 3, .outputs = 2, .hidden = {6}, .time_input = true}, 17);
+    const Eigen::MatrixXd x = random_matrix(4, 3, 18), dir = random_matrix(4, 3, 19), cot = random_matrix(4, 2, 20);
+    Eigen::MatrixXd j;
+    f.jvp(0.4, x, dir, j);
+    const double h = 1e-6;
+    const Eigen::MatrixXd fd = (f(0.4, x + h * dir) - f(0.4, x - h * dir)) / (2 * h);
+    CHECK((j - fd).cwiseAbs().maxCoeff() < 1e-8);
+    Eigen::MatrixXd gx;
+    Eigen::VectorXd gp = Eigen::VectorXd::Zero(f.parameter_count());
+    f.jvp_vjp(0.4, x, dir, cot, &gx, &gp);
+    const auto loss_p = [&](const Eigen::VectorXd& p) {
+      auto copy = f;
+      copy.parameters() = p;
+      Eigen::MatrixXd out;
+      copy.jvp(0.4, x, dir, out);
+      return (out.array() * cot.array()).sum();
+    };
+    CHECK(upfi::ad::check_gradient(loss_p, f.parameters(), gp).max_rel_error < 1e-6);
+    const auto loss_x = [&](const Eigen::VectorXd& v) {
+      Eigen::MatrixXd out;
+      f.jvp(0.4, Eigen::Map<const Eigen::MatrixXd>(v.data(), 4, 3), dir, out);
+      return (out.array() * cot.array()).sum();
+    };
+    const Eigen::VectorXd xflat = Eigen::Map<const Eigen::VectorXd>(x.data(), x.size());
+    CHECK(
+        upfi::ad::check_gradient(loss_x, xflat, Eigen::Map<const Eigen::VectorXd>(gx.data(), gx.size())).max_rel_error <
+        1e-6);
+    CHECK_THROWS_AS(f.jvp(0.4, x, Eigen::MatrixXd::Zero(4, 2), j), std::invalid_argument);
+    CHECK_THROWS_AS(f.jvp_vjp(0.4, x, dir, Eigen::MatrixXd::Zero(4, 3), &gx, &gp), std::invalid_argument);
   }
 }

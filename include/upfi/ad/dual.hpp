@@ -59,6 +59,16 @@ inline constexpr bool is_dual_v = false;
 template <class T>
 inline constexpr bool is_dual_v<dual<T>> = true;
 
+/// @brief Value part (recursively for nested duals: the innermost value).
+template <class T>
+[[nodiscard]] constexpr auto value(const T& x) {
+  if constexpr (is_dual_v<T>) {
+    return value(x.v);
+  } else {
+    return x;
+  }
+}
+
 /// @brief Seeds a variable: value x, derivative `seed` (1 for d/dx).
 template <class T>
 [[nodiscard]] constexpr dual<T> make_variable(T x, T seed = T(1)) {
@@ -154,14 +164,77 @@ template <class T, class U>
   return {pm1 * a.v, q * pm1 * a.d};
 }
 
-/// @brief Value part (recursively for nested duals: the innermost value).
+/// @brief a^b with a dual exponent (a > 0): d(a^b) = a^b (b' log a + b a' / a).
 template <class T>
-[[nodiscard]] constexpr auto value(const T& x) {
-  if constexpr (is_dual_v<T>) {
-    return value(x.v);
-  } else {
-    return x;
-  }
+[[nodiscard]] dual<T> pow(const dual<T>& a, const dual<T>& b) {
+  using std::log;
+  using std::pow;
+  const T p = pow(a.v, b.v);
+  return {p, p * (b.d * log(a.v) + b.v * a.d / a.v)};
+}
+/// @brief c^b for a constant base c > 0 and a dual exponent.
+template <class T, class U>
+  requires std::is_arithmetic_v<U>
+[[nodiscard]] dual<T> pow(U c, const dual<T>& b) {
+  using std::exp;
+  const double lc = std::log(static_cast<double>(c));
+  const T p = exp(b.v * T(lc));
+  return {p, p * T(lc) * b.d};
+}
+template <class T>
+[[nodiscard]] dual<T> log1p(const dual<T>& a) {
+  using std::log1p;
+  return {log1p(a.v), a.d / (T(1) + a.v)};
+}
+template <class T>
+[[nodiscard]] dual<T> expm1(const dual<T>& a) {
+  using std::exp;
+  using std::expm1;
+  return {expm1(a.v), exp(a.v) * a.d};
+}
+/// @brief |a|, with derivative sign(a) (0 at a = 0). Defined for scalar value types.
+template <class T>
+  requires std::is_arithmetic_v<T> || is_dual_v<T>
+[[nodiscard]] dual<T> abs(const dual<T>& a) {
+  const bool negative = value(a.v) < 0;
+  const bool zero = value(a.v) == 0;
+  if (zero) return {a.v, T(0) * a.d};
+  return negative ? dual<T>{-a.v, -a.d} : a;
+}
+
+// ---- comparisons on the value (the derivative part is not compared), for branching in generic models ----
+#define UPFI_AD_COMPARISON(op)                                                              \
+  template <class T>                                                                        \
+  [[nodiscard]] constexpr auto operator op(const dual<T>& a, const dual<T>& b) {            \
+    return value(a) op value(b);                                                            \
+  }                                                                                         \
+  template <class T, class U>                                                               \
+    requires std::is_arithmetic_v<U>                                                        \
+  [[nodiscard]] constexpr auto operator op(const dual<T>& a, U b) { return value(a) op b; } \
+  template <class T, class U>                                                               \
+    requires std::is_arithmetic_v<U>                                                        \
+  [[nodiscard]] constexpr auto operator op(U a, const dual<T>& b) { return a op value(b); }
+UPFI_AD_COMPARISON(<)
+UPFI_AD_COMPARISON(<=)
+UPFI_AD_COMPARISON(>)
+UPFI_AD_COMPARISON(>=)
+#undef UPFI_AD_COMPARISON
+
+/// @brief Activating Hill function x^n / (K^n + x^n) for x >= 0, K > 0 and any real n > 0 (double, float, xsimd
+/// batches, duals of these): written as 1 / (1 + (K/x)^n) evaluated as r / (1 + r) with r = (x/K)^n, and 0 at x = 0.
+/// Generic over the scalar so mechanistic models get exact derivatives in x, K and n by duals.
+template <class X, class K, class N>
+[[nodiscard]] X hill_activation(const X& x, const K& k, const N& n) {
+  using std::pow;
+  const X r = pow(x / k, n);
+  return r / (X(1) + r);
+}
+/// @brief Repressing Hill function K^n / (K^n + x^n) = 1 - hill_activation(x, K, n).
+template <class X, class K, class N>
+[[nodiscard]] X hill_repression(const X& x, const K& k, const N& n) {
+  using std::pow;
+  const X r = pow(x / k, n);
+  return X(1) / (X(1) + r);
 }
 
 }  // namespace upfi::ad

@@ -213,7 +213,7 @@ class mlp {
     diag.resize(x.rows(), m_options.inputs);
     std::vector<matrix_type> tangents;
     for (Eigen::Index i = 0; i < m_options.inputs; ++i) {
-      propagate_tangent(ws, i, tangents);
+      propagate_tangent(ws, unit_seed(x.rows(), i), tangents);
       diag.col(i) = tangents.back().col(i);
     }
   }
@@ -233,44 +233,62 @@ class mlp {
     mlp_workspace<S> ws;
     matrix_type y;
     forward(t, x, y, ws);
-    const std::size_t nl = layers();
     const Eigen::Index n = x.rows();
-    // first and second activation derivatives per layer
-    std::vector<matrix_type> d1(nl), d2(nl);
-    for (std::size_t l = 0; l < nl; ++l) {
-      const activation act = l + 1 == nl ? m_options.output_activation : m_options.hidden_activation;
-      d1[l].resize(n, m_widths[l + 1]);
-      d2[l].resize(n, m_widths[l + 1]);
-      auto a1 = d1[l].array();
-      auto a2 = d2[l].array();
-      activation_derivative(act, ws.z[l].array(), ws.a[l + 1].array(), a1);
-      activation_second_derivative(act, ws.z[l].array(), ws.a[l + 1].array(), a2);
-    }
+    std::vector<matrix_type> d1, d2, tangents;
+    activation_derivatives(ws, d1, d2);
     matrix_type a_bar_input = matrix_type::Zero(n, m_widths[0]);
-    std::vector<matrix_type> tangents;
+    matrix_type t_bar(n, m_options.outputs);
     for (Eigen::Index i = 0; i < m_options.inputs; ++i) {
-      propagate_tangent(ws, i, tangents);  // tangents[l] = T_l, l = 0..L (T_0 the seed)
-      matrix_type t_bar = matrix_type::Zero(n, m_options.outputs);
+      propagate_tangent(ws, unit_seed(n, i), tangents);
+      t_bar.setZero();
       t_bar.col(i) = cot.col(i);
-      matrix_type a_bar = matrix_type::Zero(n, m_options.outputs);  // the diagonal does not depend on A_L
-      for (std::size_t l = nl; l-- > 0;) {
-        // T_l = act'(Z_l) .* Zdot_l, Zdot_l = T_{l-1} W_l^T; A_l = act(Z_l), Z_l = A_{l-1} W_l^T + b_l
-        const matrix_type zdot = tangents[l] * weight(l).transpose();
-        const matrix_type zdot_bar = (t_bar.array() * d1[l].array()).matrix();
-        const matrix_type z_bar =
-            (t_bar.array() * d2[l].array() * zdot.array() + a_bar.array() * d1[l].array()).matrix();
-        if (grad_params != nullptr) {
-          Eigen::Map<matrix_type> gw(grad_params->data() + m_offsets[l], m_widths[l + 1], m_widths[l]);
-          Eigen::Map<vector_type> gb(grad_params->data() + m_offsets[l] + m_widths[l + 1] * m_widths[l],
-                                     m_widths[l + 1]);
-          gw.noalias() += zdot_bar.transpose() * tangents[l] + z_bar.transpose() * ws.a[l];
-          gb += z_bar.colwise().sum().transpose();
-        }
-        t_bar = zdot_bar * weight(l);
-        a_bar = z_bar * weight(l);
-      }
-      a_bar_input += a_bar;
+      tangent_reverse(ws, d1, d2, tangents, t_bar, a_bar_input, grad_params);
     }
+    if (grad_x != nullptr) {
+      *grad_x =
+          (a_bar_input.leftCols(m_options.inputs).array().rowwise() / m_std.head(m_options.inputs).array()).matrix();
+    }
+  }
+
+  /// @brief Directional derivative of the output along per-row input directions: jvp(n, k) = sum_i d f_k / d x_i
+  /// (x_n) dir(n, i) (N x outputs), by one forward-mode tangent pass.
+  void jvp(S t, const Eigen::Ref<const matrix_type>& x, const Eigen::Ref<const matrix_type>& dir,
+           matrix_type& out) const {
+    if (dir.rows() != x.rows() || dir.cols() != m_options.inputs) {
+      core::detail::throw_invalid_argument("upfi::nn::mlp::jvp: direction is ", dir.rows(), " x ", dir.cols(),
+                                           ", expected ", x.rows(), " x ", m_options.inputs);
+    }
+    mlp_workspace<S> ws;
+    matrix_type y;
+    forward(t, x, y, ws);
+    std::vector<matrix_type> tangents;
+    propagate_tangent(ws, direction_seed(dir), tangents);
+    out = tangents.back();
+  }
+
+  /// @brief VJP of jvp() w.r.t. the evaluation point and the parameters, for a fixed direction: given a cotangent
+  /// C (N x outputs) of jvp(t, X, dir), writes d(sum C .* jvp)/dX when `grad_x` is non-null and ADDS the parameter
+  /// gradient when `grad_params` is non-null (reverse over forward; second derivatives of the activations). With
+  /// outputs == 1 and dir = the cotangent of a gradient field, this is the gradient field's VJP.
+  void jvp_vjp(S t, const Eigen::Ref<const matrix_type>& x, const Eigen::Ref<const matrix_type>& dir,
+               const Eigen::Ref<const matrix_type>& cot, matrix_type* grad_x, vector_type* grad_params) const {
+    if (dir.rows() != x.rows() || dir.cols() != m_options.inputs || cot.rows() != x.rows() ||
+        cot.cols() != m_options.outputs) {
+      core::detail::throw_invalid_argument("upfi::nn::mlp::jvp_vjp: direction (", dir.rows(), " x ", dir.cols(),
+                                           ") must be N x inputs and cotangent (", cot.rows(), " x ", cot.cols(),
+                                           ") N x outputs for N = ", x.rows());
+    }
+    if (grad_params != nullptr && grad_params->size() != parameter_count()) {
+      core::detail::throw_invalid_argument("upfi::nn::mlp::jvp_vjp: parameter gradient has wrong size");
+    }
+    mlp_workspace<S> ws;
+    matrix_type y;
+    forward(t, x, y, ws);
+    std::vector<matrix_type> d1, d2, tangents;
+    activation_derivatives(ws, d1, d2);
+    propagate_tangent(ws, direction_seed(dir), tangents);
+    matrix_type a_bar_input = matrix_type::Zero(x.rows(), m_widths[0]);
+    tangent_reverse(ws, d1, d2, tangents, cot, a_bar_input, grad_params);
     if (grad_x != nullptr) {
       *grad_x =
           (a_bar_input.leftCols(m_options.inputs).array().rowwise() / m_std.head(m_options.inputs).array()).matrix();
@@ -395,14 +413,41 @@ class mlp {
                                            m_options.outputs, " and ", m_options.inputs);
     }
   }
-  // Tangents of a forward pass (in `ws`) for the seed e_i / std_i on the standardised input: tangents[0] = seed,
+  [[nodiscard]] matrix_type unit_seed(Eigen::Index n, Eigen::Index i) const {
+    matrix_type seed = matrix_type::Zero(n, m_widths[0]);
+    seed.col(i).setConstant(S(1) / m_std[i]);
+    return seed;
+  }
+  // A direction in x becomes dir / std on the standardised input (no component along time).
+  [[nodiscard]] matrix_type direction_seed(const Eigen::Ref<const matrix_type>& dir) const {
+    matrix_type seed = matrix_type::Zero(dir.rows(), m_widths[0]);
+    seed.leftCols(m_options.inputs) = (dir.array().rowwise() / m_std.head(m_options.inputs).array()).matrix();
+    return seed;
+  }
+  // First and second activation derivatives per layer at the forward pass in `ws`.
+  void activation_derivatives(const mlp_workspace<S>& ws, std::vector<matrix_type>& d1,
+                              std::vector<matrix_type>& d2) const {
+    const std::size_t nl = layers();
+    const Eigen::Index n = ws.a[0].rows();
+    d1.resize(nl);
+    d2.resize(nl);
+    for (std::size_t l = 0; l < nl; ++l) {
+      const activation act = l + 1 == nl ? m_options.output_activation : m_options.hidden_activation;
+      d1[l].resize(n, m_widths[l + 1]);
+      d2[l].resize(n, m_widths[l + 1]);
+      auto a1 = d1[l].array();
+      auto a2 = d2[l].array();
+      activation_derivative(act, ws.z[l].array(), ws.a[l + 1].array(), a1);
+      activation_second_derivative(act, ws.z[l].array(), ws.a[l + 1].array(), a2);
+    }
+  }
+  // Tangents of a forward pass (in `ws`) for a seed on the standardised input: tangents[0] = seed,
   // tangents[l + 1] = act'(Z_l) .* (tangents[l] W_l^T).
-  void propagate_tangent(const mlp_workspace<S>& ws, Eigen::Index i, std::vector<matrix_type>& tangents) const {
+  void propagate_tangent(const mlp_workspace<S>& ws, matrix_type seed, std::vector<matrix_type>& tangents) const {
     const std::size_t nl = layers();
     const Eigen::Index n = ws.a[0].rows();
     tangents.resize(nl + 1);
-    tangents[0] = matrix_type::Zero(n, m_widths[0]);
-    tangents[0].col(i).setConstant(S(1) / m_std[i]);
+    tangents[0] = std::move(seed);
     matrix_type deriv;
     for (std::size_t l = 0; l < nl; ++l) {
       deriv.resize(n, m_widths[l + 1]);
@@ -411,6 +456,31 @@ class mlp {
                             ws.a[l + 1].array(), d);
       tangents[l + 1] = (deriv.array() * (tangents[l] * weight(l).transpose()).array()).matrix();
     }
+  }
+  // Reverse sweep over one tangent pass for a cotangent `t_bar_out` of the output tangent (the seed is held fixed):
+  // ADDS d/d(standardised input) to a_bar_input and the parameter gradient to grad_params (when non-null).
+  // T_l = act'(Z_l) .* Zdot_l, Zdot_l = T_{l-1} W_l^T; A_l = act(Z_l), Z_l = A_{l-1} W_l^T + b_l.
+  void tangent_reverse(const mlp_workspace<S>& ws, const std::vector<matrix_type>& d1,
+                       const std::vector<matrix_type>& d2, const std::vector<matrix_type>& tangents,
+                       const Eigen::Ref<const matrix_type>& t_bar_out, matrix_type& a_bar_input,
+                       vector_type* grad_params) const {
+    const Eigen::Index n = ws.a[0].rows();
+    matrix_type t_bar = t_bar_out;
+    matrix_type a_bar = matrix_type::Zero(n, m_options.outputs);  // the tangent does not depend on A_L
+    for (std::size_t l = layers(); l-- > 0;) {
+      const matrix_type zdot = tangents[l] * weight(l).transpose();
+      const matrix_type zdot_bar = (t_bar.array() * d1[l].array()).matrix();
+      const matrix_type z_bar = (t_bar.array() * d2[l].array() * zdot.array() + a_bar.array() * d1[l].array()).matrix();
+      if (grad_params != nullptr) {
+        Eigen::Map<matrix_type> gw(grad_params->data() + m_offsets[l], m_widths[l + 1], m_widths[l]);
+        Eigen::Map<vector_type> gb(grad_params->data() + m_offsets[l] + m_widths[l + 1] * m_widths[l], m_widths[l + 1]);
+        gw.noalias() += zdot_bar.transpose() * tangents[l] + z_bar.transpose() * ws.a[l];
+        gb += z_bar.colwise().sum().transpose();
+      }
+      t_bar = zdot_bar * weight(l);
+      a_bar = z_bar * weight(l);
+    }
+    a_bar_input += a_bar;
   }
 
   mlp_options m_options;
