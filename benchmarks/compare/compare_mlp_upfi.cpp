@@ -18,7 +18,6 @@ int main(int argc, char** argv) {
   const Eigen::Index d = std::stol(argv[1]), width = std::stol(argv[2]), batch = std::stol(argv[3]);
   const int iterations = std::stoi(argv[4]), threads = std::stoi(argv[5]);
   const upfi::core::thread_limit limit(threads > 0 ? threads : upfi::core::max_threads());
-  Eigen::setNbThreads(threads > 0 ? threads : upfi::core::max_threads());
   const upfi::nn::mlp<double> net({.inputs = d, .outputs = d, .hidden = {width, width, width}}, 1);
   Eigen::MatrixXd x(batch, d), cot(batch, d), y, gx;
   upfi::core::counter_rng(2).fill_normal(x, 0);

@@ -47,7 +47,7 @@ def main():
     for width in (64, 128, 256):
         for batch in (256, 4096):
             for d in (2, 10, 50):
-                iters = 200 if batch == 256 else 20
+                iters = 1000 if batch == 256 else 50
                 t_torch = torch_step_seconds(d, width, batch, iters)
                 out = subprocess.run([binary, str(d), str(width), str(batch), str(iters), "0"], check=True,
                                      capture_output=True, text=True).stdout

@@ -7,4 +7,5 @@
 #include <upfi/concepts/nn.hpp>      // IWYU pragma: export
 #include <upfi/concepts/ot.hpp>      // IWYU pragma: export
 #include <upfi/concepts/scalar.hpp>  // IWYU pragma: export
+#include <upfi/concepts/score.hpp>   // IWYU pragma: export
 #include <upfi/concepts/sde.hpp>     // IWYU pragma: export

@@ -12,6 +12,7 @@
 #include <upfi/nn.hpp>        // IWYU pragma: export
 #include <upfi/ot.hpp>        // IWYU pragma: export
 #include <upfi/problems.hpp>  // IWYU pragma: export
+#include <upfi/score.hpp>     // IWYU pragma: export
 #include <upfi/sde.hpp>       // IWYU pragma: export
 #include <upfi/simd.hpp>      // IWYU pragma: export
 #include <upfi/version.hpp>   // IWYU pragma: export

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include <upfi/ad/gradient_check.hpp>
 #include <upfi/core/counter_rng.hpp>
+#include <upfi/core/parallel.hpp>
 #include <upfi/nn/mlp.hpp>
 #include <upfi/nn/optimizer.hpp>
 
@@ -115,6 +116,65 @@ TEST_SUITE("nn/mlp") {
     const mlp<double> rect({.inputs = 2, .outputs = 3}, 1);
     Eigen::MatrixXd diag;
     CHECK_THROWS_AS(rect.jacobian_diagonal(0.0, Eigen::MatrixXd::Zero(2, 2), diag), std::invalid_argument);
+  }
+
+  TEST_CASE("row-block passes: gradients over several blocks match finite differences") {
+    const Eigen::Index n = 2 * mlp<double>::block_rows + 37;  // three blocks, the last one partial
+    const mlp<double> net({.inputs = 2, .outputs = 2, .hidden = {6, 6}, .time_input = true}, 21);
+    const Eigen::MatrixXd x = random_matrix(n, 2, 30), cot = random_matrix(n, 2, 31);
+    Eigen::MatrixXd gx, gx2;
+    Eigen::VectorXd gp = Eigen::VectorXd::Zero(net.parameter_count()), gd = gp;
+    net.vjp(0.2, x, cot, &gx, &gp);
+    net.jacobian_diagonal_vjp(0.2, x, cot, &gx2, &gd);
+    const auto loss = [&](const Eigen::VectorXd& p) {
+      mlp<double> copy = net;
+      copy.parameters() = p;
+      return (copy(0.2, x).array() * cot.array()).sum();
+    };
+    const auto loss_diag = [&](const Eigen::VectorXd& p) {
+      mlp<double> copy = net;
+      copy.parameters() = p;
+      Eigen::MatrixXd diag;
+      copy.jacobian_diagonal(0.2, x, diag);
+      return (diag.array() * cot.array()).sum();
+    };
+    CHECK(upfi::ad::check_gradient(loss, net.parameters(), gp).max_rel_error < 1e-6);
+    CHECK(upfi::ad::check_gradient(loss_diag, net.parameters(), gd).max_rel_error < 1e-6);
+    // input gradients are row-local: each row equals a single-row evaluation
+    Eigen::MatrixXd gx_row;
+    for (Eigen::Index r : {Eigen::Index{0}, mlp<double>::block_rows, n - 1}) {
+      net.vjp(0.2, x.row(r), cot.row(r), &gx_row, nullptr);
+      CHECK((gx_row - gx.row(r)).cwiseAbs().maxCoeff() < 1e-14);
+    }
+  }
+
+  TEST_CASE("forward and every VJP are bit-identical with 1 and 2 threads") {
+    for (Eigen::Index n : {Eigen::Index{50}, Eigen::Index{1000}}) {  // one block; several blocks
+      CAPTURE(n);
+      const mlp<double> net({.inputs = 5, .outputs = 5, .hidden = {64, 64, 64}}, 22);
+      const Eigen::MatrixXd x = random_matrix(n, 5, 32), cot = random_matrix(n, 5, 33);
+      Eigen::MatrixXd y[2], gx[2], gd[2];
+      Eigen::VectorXd gp[2], gq[2];
+      for (int threads : {1, 2}) {
+        const upfi::core::thread_limit limit(threads);
+        const int k = threads - 1;
+        upfi::nn::mlp_workspace<double> ws;
+        net.forward(0.0, x, y[k], ws);
+        gp[k] = Eigen::VectorXd::Zero(net.parameter_count());
+        gq[k] = gp[k];
+        net.vjp(ws, cot, &gx[k], &gp[k]);
+        net.jacobian_diagonal_vjp(0.0, x, cot, &gd[k], &gq[k]);
+      }
+      const auto same = [](const auto& a, const auto& b) {
+        return a.size() == b.size() &&
+               std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<std::size_t>(a.size())) == 0;
+      };
+      CHECK(same(y[0], y[1]));
+      CHECK(same(gx[0], gx[1]));
+      CHECK(same(gp[0], gp[1]));
+      CHECK(same(gd[0], gd[1]));
+      CHECK(same(gq[0], gq[1]));
+    }
   }
 
   TEST_CASE("the gradient checker detects a wrong gradient") {

@@ -14,6 +14,7 @@
 #include <upfi/concepts/scalar.hpp>
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/core/error.hpp>
+#include <upfi/core/parallel.hpp>
 #include <upfi/nn/activation.hpp>
 
 #include <Eigen/Core>
@@ -48,9 +49,9 @@ struct mlp_options {
 /// @brief Intermediate values of a forward pass, needed by vjp(); reused across calls (resized lazily).
 template <class S>
 struct mlp_workspace {
-  std::vector<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> z;  ///< pre-activations per layer
-  std::vector<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> a;  ///< a[0] = standardised input, a[l] outputs
-  Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> grad;            ///< backward scratch
+  std::vector<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> z;    ///< pre-activations per layer
+  std::vector<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> a;    ///< a[0] = standardised input, a[l] outputs
+  mutable Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> partials;  ///< scratch: per-row-block parameter gradients
 };
 
 /// @brief The batched MLP.
@@ -116,6 +117,11 @@ class mlp {
   [[nodiscard]] const row_type& input_mean() const noexcept { return m_mean; }
   [[nodiscard]] const row_type& input_std() const noexcept { return m_std; }
 
+  /// @brief Rows per block of the parallel passes. Every pass cuts the cloud into blocks of this many rows (fixed,
+  /// never depending on the thread count), runs the blocks in parallel with single-threaded GEMMs and sums parameter
+  /// gradients over blocks in block order, so results are bit-identical for any thread count.
+  static constexpr Eigen::Index block_rows = 128;
+
   /// @brief Y = f(t, X) for X (N x inputs); keeps intermediates in `ws` for vjp().
   /// @throws std::invalid_argument if X has the wrong number of columns.
   void forward(S t, const Eigen::Ref<const matrix_type>& x, matrix_type& y, mlp_workspace<S>& ws) const {
@@ -132,12 +138,18 @@ class mlp {
     if (m_options.time_input) ws.a[0].col(m_options.inputs).setConstant(t);
     ws.a[0] = ((ws.a[0].rowwise() - m_mean).array().rowwise() / m_std.array()).matrix();
     for (std::size_t l = 0; l < nl; ++l) {
-      ws.z[l].noalias() = ws.a[l] * weight(l).transpose();
-      ws.z[l].rowwise() += bias(l).transpose();
+      ws.z[l].resize(n, m_widths[l + 1]);
       ws.a[l + 1].resize(n, m_widths[l + 1]);
-      auto out = ws.a[l + 1].array();
-      apply_activation(l + 1 == nl ? m_options.output_activation : m_options.hidden_activation, ws.z[l].array(), out);
     }
+    for_row_blocks(n, [&](Eigen::Index r0, Eigen::Index r1) {
+      for (std::size_t l = 0; l < nl; ++l) {
+        auto z = ws.z[l].middleRows(r0, r1 - r0);
+        z.noalias() = ws.a[l].middleRows(r0, r1 - r0) * weight(l).transpose();
+        z.rowwise() += bias(l).transpose();
+        auto out = ws.a[l + 1].middleRows(r0, r1 - r0).array();
+        apply_activation(l + 1 == nl ? m_options.output_activation : m_options.hidden_activation, z.array(), out);
+      }
+    });
     y = ws.a[nl];
   }
 
@@ -178,29 +190,40 @@ class mlp {
       core::detail::throw_invalid_argument("upfi::nn::mlp::vjp: parameter gradient has ", grad_params->size(),
                                            " entries, expected ", parameter_count());
     }
-    matrix_type delta = dy;  // dA_l, then dZ_l
-    matrix_type deriv;
-    for (std::size_t l = nl; l-- > 0;) {
-      deriv.resize(ws.z[l].rows(), ws.z[l].cols());
-      auto d_out = deriv.array();
-      activation_derivative(l + 1 == nl ? m_options.output_activation : m_options.hidden_activation, ws.z[l].array(),
-                            ws.a[l + 1].array(), d_out);
-      delta.array() *= deriv.array();
-      if (grad_params != nullptr) {
-        Eigen::Map<matrix_type> gw(grad_params->data() + m_offsets[l], m_widths[l + 1], m_widths[l]);
-        Eigen::Map<vector_type> gb(grad_params->data() + m_offsets[l] + m_widths[l + 1] * m_widths[l], m_widths[l + 1]);
-        gw.noalias() += delta.transpose() * ws.a[l];
-        gb += delta.colwise().sum().transpose();
+    const Eigen::Index n = dy.rows();
+    if (grad_x != nullptr) grad_x->resize(n, m_options.inputs);
+    const bool want_params = grad_params != nullptr;
+    auto& partials = ws.partials;
+    if (want_params) partials.setZero(parameter_count(), core::block_count(n, block_rows));
+    for_row_blocks(n, [&](Eigen::Index r0, Eigen::Index r1) {
+      const Eigen::Index nr = r1 - r0;
+      matrix_type delta = dy.middleRows(r0, nr);  // dA_l, then dZ_l
+      matrix_type deriv;
+      for (std::size_t l = nl; l-- > 0;) {
+        deriv.resize(nr, m_widths[l + 1]);
+        auto d_out = deriv.array();
+        activation_derivative(l + 1 == nl ? m_options.output_activation : m_options.hidden_activation,
+                              ws.z[l].middleRows(r0, nr).array(), ws.a[l + 1].middleRows(r0, nr).array(), d_out);
+        delta.array() *= deriv.array();
+        if (want_params) {
+          S* g = partials.col(r0 / block_rows).data();
+          Eigen::Map<matrix_type> gw(g + m_offsets[l], m_widths[l + 1], m_widths[l]);
+          Eigen::Map<vector_type> gb(g + m_offsets[l] + m_widths[l + 1] * m_widths[l], m_widths[l + 1]);
+          gw.noalias() += delta.transpose() * ws.a[l].middleRows(r0, nr);
+          gb += delta.colwise().sum().transpose();
+        }
+        if (l > 0 || grad_x != nullptr) {
+          matrix_type prev = delta * weight(l);
+          delta = std::move(prev);
+        }
       }
-      if (l > 0 || grad_x != nullptr) {
-        matrix_type prev = delta * weight(l);
-        delta = std::move(prev);
+      if (grad_x != nullptr) {
+        // undo the standardisation: d/dx = d/dv / std; drop the time column
+        grad_x->middleRows(r0, nr) =
+            (delta.leftCols(m_options.inputs).array().rowwise() / m_std.head(m_options.inputs).array()).matrix();
       }
-    }
-    if (grad_x != nullptr) {
-      // undo the standardisation: d/dx = d/dv / std; drop the time column
-      *grad_x = (delta.leftCols(m_options.inputs).array().rowwise() / m_std.head(m_options.inputs).array()).matrix();
-    }
+    });
+    if (want_params) *grad_params += partials.rowwise().sum();
   }
 
   /// @brief Diagonal of the input Jacobian, diag(n, i) = d f_i / d x_i at sample n (N x d; needs outputs == inputs),
@@ -211,11 +234,13 @@ class mlp {
     matrix_type y;
     forward(t, x, y, ws);
     diag.resize(x.rows(), m_options.inputs);
-    std::vector<matrix_type> tangents;
-    for (Eigen::Index i = 0; i < m_options.inputs; ++i) {
-      propagate_tangent(ws, unit_seed(x.rows(), i), tangents);
-      diag.col(i) = tangents.back().col(i);
-    }
+    for_row_blocks(x.rows(), [&](Eigen::Index r0, Eigen::Index r1) {
+      std::vector<matrix_type> tangents;
+      for (Eigen::Index i = 0; i < m_options.inputs; ++i) {
+        propagate_tangent(ws, r0, r1 - r0, unit_seed(r1 - r0, i), tangents);
+        diag.col(i).segment(r0, r1 - r0) = tangents.back().col(i);
+      }
+    });
   }
 
   /// @brief VJP of jacobian_diagonal: for a cotangent C (N x d) of the diagonal, writes dX when `grad_x` is non-null
@@ -233,21 +258,14 @@ class mlp {
     mlp_workspace<S> ws;
     matrix_type y;
     forward(t, x, y, ws);
-    const Eigen::Index n = x.rows();
-    std::vector<matrix_type> d1, d2, tangents;
-    activation_derivatives(ws, d1, d2);
-    matrix_type a_bar_input = matrix_type::Zero(n, m_widths[0]);
-    matrix_type t_bar(n, m_options.outputs);
-    for (Eigen::Index i = 0; i < m_options.inputs; ++i) {
-      propagate_tangent(ws, unit_seed(n, i), tangents);
-      t_bar.setZero();
-      t_bar.col(i) = cot.col(i);
-      tangent_reverse(ws, d1, d2, tangents, t_bar, a_bar_input, grad_params);
-    }
-    if (grad_x != nullptr) {
-      *grad_x =
-          (a_bar_input.leftCols(m_options.inputs).array().rowwise() / m_std.head(m_options.inputs).array()).matrix();
-    }
+    second_order_reverse(ws, grad_x, grad_params, [&](Eigen::Index r0, Eigen::Index nr, const auto& reverse) {
+      matrix_type t_bar(nr, m_options.outputs);
+      for (Eigen::Index i = 0; i < m_options.inputs; ++i) {
+        t_bar.setZero();
+        t_bar.col(i) = cot.col(i).segment(r0, nr);
+        reverse(unit_seed(nr, i), t_bar);
+      }
+    });
   }
 
   /// @brief Directional derivative of the output along per-row input directions: jvp(n, k) = sum_i d f_k / d x_i
@@ -261,9 +279,12 @@ class mlp {
     mlp_workspace<S> ws;
     matrix_type y;
     forward(t, x, y, ws);
-    std::vector<matrix_type> tangents;
-    propagate_tangent(ws, direction_seed(dir), tangents);
-    out = tangents.back();
+    out.resize(x.rows(), m_options.outputs);
+    for_row_blocks(x.rows(), [&](Eigen::Index r0, Eigen::Index r1) {
+      std::vector<matrix_type> tangents;
+      propagate_tangent(ws, r0, r1 - r0, direction_seed(dir.middleRows(r0, r1 - r0)), tangents);
+      out.middleRows(r0, r1 - r0) = tangents.back();
+    });
   }
 
   /// @brief VJP of jvp() w.r.t. the evaluation point and the parameters, for a fixed direction: given a cotangent
@@ -284,15 +305,9 @@ class mlp {
     mlp_workspace<S> ws;
     matrix_type y;
     forward(t, x, y, ws);
-    std::vector<matrix_type> d1, d2, tangents;
-    activation_derivatives(ws, d1, d2);
-    propagate_tangent(ws, direction_seed(dir), tangents);
-    matrix_type a_bar_input = matrix_type::Zero(x.rows(), m_widths[0]);
-    tangent_reverse(ws, d1, d2, tangents, cot, a_bar_input, grad_params);
-    if (grad_x != nullptr) {
-      *grad_x =
-          (a_bar_input.leftCols(m_options.inputs).array().rowwise() / m_std.head(m_options.inputs).array()).matrix();
-    }
+    second_order_reverse(ws, grad_x, grad_params, [&](Eigen::Index r0, Eigen::Index nr, const auto& reverse) {
+      reverse(direction_seed(dir.middleRows(r0, nr)), cot.middleRows(r0, nr));
+    });
   }
 
   /// @brief Re-initialises the weights from `seed` (stream 0: layer l uses counters from 4096 l on).
@@ -407,6 +422,18 @@ class mlp {
   }
 
  private:
+  // Runs body(r0, r1) over fixed row blocks. With one block it runs here with Eigen's GEMM threading off (Eigen
+  // takes its thread count from omp_get_max_threads() unless setNbThreads was called), so the arithmetic is the same
+  // as inside a parallel region whatever the thread count.
+  template <class Body>
+  static void for_row_blocks(Eigen::Index n, Body&& body) {
+    if (core::block_count(n, block_rows) <= 1) {
+      const core::thread_limit serial(1);
+      if (n > 0) body(Eigen::Index{0}, n);
+    } else {
+      core::parallel_for(n, block_rows, body);
+    }
+  }
   void require_square(const char* what) const {
     if (m_options.inputs != m_options.outputs) {
       core::detail::throw_invalid_argument("upfi::nn::mlp::", what, ": needs outputs == inputs, got ",
@@ -424,63 +451,79 @@ class mlp {
     seed.leftCols(m_options.inputs) = (dir.array().rowwise() / m_std.head(m_options.inputs).array()).matrix();
     return seed;
   }
-  // First and second activation derivatives per layer at the forward pass in `ws`.
-  void activation_derivatives(const mlp_workspace<S>& ws, std::vector<matrix_type>& d1,
-                              std::vector<matrix_type>& d2) const {
+  // Tangents of the forward pass in `ws`, rows [r0, r0 + nr), for a seed on the standardised input:
+  // tangents[0] = seed, tangents[l + 1] = act'(Z_l) .* (tangents[l] W_l^T).
+  void propagate_tangent(const mlp_workspace<S>& ws, Eigen::Index r0, Eigen::Index nr, matrix_type seed,
+                         std::vector<matrix_type>& tangents) const {
     const std::size_t nl = layers();
-    const Eigen::Index n = ws.a[0].rows();
-    d1.resize(nl);
-    d2.resize(nl);
-    for (std::size_t l = 0; l < nl; ++l) {
-      const activation act = l + 1 == nl ? m_options.output_activation : m_options.hidden_activation;
-      d1[l].resize(n, m_widths[l + 1]);
-      d2[l].resize(n, m_widths[l + 1]);
-      auto a1 = d1[l].array();
-      auto a2 = d2[l].array();
-      activation_derivative(act, ws.z[l].array(), ws.a[l + 1].array(), a1);
-      activation_second_derivative(act, ws.z[l].array(), ws.a[l + 1].array(), a2);
-    }
-  }
-  // Tangents of a forward pass (in `ws`) for a seed on the standardised input: tangents[0] = seed,
-  // tangents[l + 1] = act'(Z_l) .* (tangents[l] W_l^T).
-  void propagate_tangent(const mlp_workspace<S>& ws, matrix_type seed, std::vector<matrix_type>& tangents) const {
-    const std::size_t nl = layers();
-    const Eigen::Index n = ws.a[0].rows();
     tangents.resize(nl + 1);
     tangents[0] = std::move(seed);
     matrix_type deriv;
     for (std::size_t l = 0; l < nl; ++l) {
-      deriv.resize(n, m_widths[l + 1]);
+      deriv.resize(nr, m_widths[l + 1]);
       auto d = deriv.array();
-      activation_derivative(l + 1 == nl ? m_options.output_activation : m_options.hidden_activation, ws.z[l].array(),
-                            ws.a[l + 1].array(), d);
+      activation_derivative(l + 1 == nl ? m_options.output_activation : m_options.hidden_activation,
+                            ws.z[l].middleRows(r0, nr).array(), ws.a[l + 1].middleRows(r0, nr).array(), d);
       tangents[l + 1] = (deriv.array() * (tangents[l] * weight(l).transpose()).array()).matrix();
     }
   }
-  // Reverse sweep over one tangent pass for a cotangent `t_bar_out` of the output tangent (the seed is held fixed):
-  // ADDS d/d(standardised input) to a_bar_input and the parameter gradient to grad_params (when non-null).
-  // T_l = act'(Z_l) .* Zdot_l, Zdot_l = T_{l-1} W_l^T; A_l = act(Z_l), Z_l = A_{l-1} W_l^T + b_l.
-  void tangent_reverse(const mlp_workspace<S>& ws, const std::vector<matrix_type>& d1,
-                       const std::vector<matrix_type>& d2, const std::vector<matrix_type>& tangents,
-                       const Eigen::Ref<const matrix_type>& t_bar_out, matrix_type& a_bar_input,
-                       vector_type* grad_params) const {
+
+  // Driver of the second-order VJPs (over tangent passes) after a forward pass in `ws`: for each row block,
+  // `passes(r0, nr, reverse)` calls reverse(seed, t_bar) once per tangent pass (seed on the standardised input, t_bar
+  // the cotangent of the output tangent); the input cotangents are summed into grad_x rows and the parameter gradients
+  // into the block's column of ws.partials, summed in block order at the end.
+  template <class Passes>
+  void second_order_reverse(const mlp_workspace<S>& ws, matrix_type* grad_x, vector_type* grad_params,
+                            Passes&& passes) const {
+    const std::size_t nl = layers();
     const Eigen::Index n = ws.a[0].rows();
-    matrix_type t_bar = t_bar_out;
-    matrix_type a_bar = matrix_type::Zero(n, m_options.outputs);  // the tangent does not depend on A_L
-    for (std::size_t l = layers(); l-- > 0;) {
-      const matrix_type zdot = tangents[l] * weight(l).transpose();
-      const matrix_type zdot_bar = (t_bar.array() * d1[l].array()).matrix();
-      const matrix_type z_bar = (t_bar.array() * d2[l].array() * zdot.array() + a_bar.array() * d1[l].array()).matrix();
-      if (grad_params != nullptr) {
-        Eigen::Map<matrix_type> gw(grad_params->data() + m_offsets[l], m_widths[l + 1], m_widths[l]);
-        Eigen::Map<vector_type> gb(grad_params->data() + m_offsets[l] + m_widths[l + 1] * m_widths[l], m_widths[l + 1]);
-        gw.noalias() += zdot_bar.transpose() * tangents[l] + z_bar.transpose() * ws.a[l];
-        gb += z_bar.colwise().sum().transpose();
+    if (grad_x != nullptr) grad_x->resize(n, m_options.inputs);
+    if (grad_params != nullptr) ws.partials.setZero(parameter_count(), core::block_count(n, block_rows));
+    for_row_blocks(n, [&](Eigen::Index r0, Eigen::Index r1) {
+      const Eigen::Index nr = r1 - r0;
+      std::vector<matrix_type> d1(nl), d2(nl), tangents;
+      for (std::size_t l = 0; l < nl; ++l) {
+        const activation act = l + 1 == nl ? m_options.output_activation : m_options.hidden_activation;
+        d1[l].resize(nr, m_widths[l + 1]);
+        d2[l].resize(nr, m_widths[l + 1]);
+        auto a1 = d1[l].array();
+        auto a2 = d2[l].array();
+        const auto z = ws.z[l].middleRows(r0, nr).array();
+        const auto a = ws.a[l + 1].middleRows(r0, nr).array();
+        activation_derivative(act, z, a, a1);
+        activation_second_derivative(act, z, a, a2);
       }
-      t_bar = zdot_bar * weight(l);
-      a_bar = z_bar * weight(l);
-    }
-    a_bar_input += a_bar;
+      S* g = grad_params != nullptr ? ws.partials.col(r0 / block_rows).data() : nullptr;
+      matrix_type a_bar_input = matrix_type::Zero(nr, m_widths[0]);
+      const auto reverse = [&](matrix_type seed, const Eigen::Ref<const matrix_type>& t_bar_out) {
+        propagate_tangent(ws, r0, nr, std::move(seed), tangents);
+        // T_l = act'(Z_l) .* Zdot_l, Zdot_l = T_{l-1} W_l^T; A_l = act(Z_l), Z_l = A_{l-1} W_l^T + b_l.
+        matrix_type t_bar = t_bar_out;
+        matrix_type a_bar = matrix_type::Zero(nr, m_options.outputs);  // the tangent does not depend on A_L
+        for (std::size_t l = nl; l-- > 0;) {
+          const matrix_type zdot = tangents[l] * weight(l).transpose();
+          const matrix_type zdot_bar = (t_bar.array() * d1[l].array()).matrix();
+          const matrix_type z_bar =
+              (t_bar.array() * d2[l].array() * zdot.array() + a_bar.array() * d1[l].array()).matrix();
+          if (g != nullptr) {
+            Eigen::Map<matrix_type> gw(g + m_offsets[l], m_widths[l + 1], m_widths[l]);
+            Eigen::Map<vector_type> gb(g + m_offsets[l] + m_widths[l + 1] * m_widths[l], m_widths[l + 1]);
+            gw.noalias() += zdot_bar.transpose() * tangents[l];
+            gw.noalias() += z_bar.transpose() * ws.a[l].middleRows(r0, nr);
+            gb += z_bar.colwise().sum().transpose();
+          }
+          t_bar = zdot_bar * weight(l);
+          a_bar = z_bar * weight(l);
+        }
+        a_bar_input += a_bar;
+      };
+      passes(r0, nr, reverse);
+      if (grad_x != nullptr) {
+        grad_x->middleRows(r0, nr) =
+            (a_bar_input.leftCols(m_options.inputs).array().rowwise() / m_std.head(m_options.inputs).array()).matrix();
+      }
+    });
+    if (grad_params != nullptr) *grad_params += ws.partials.rowwise().sum();
   }
 
   mlp_options m_options;

@@ -1,0 +1,29 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Concepts of score models s_t(x) = grad_x log rho_t(x). See docs/score.md.
+
+#include <Eigen/Core>
+
+#include <concepts>
+
+namespace upfi {
+
+/// @brief A score model: `s.dimension()` and `s.evaluate(t, X, S)` writing the score at every row of the cloud X
+/// (N x d -> N x d). Satisfied by the analytic scores, upfi::score::kernel_score and upfi::score::dsm_score.
+template <class M>
+concept ScoreModel = requires(const M& s, double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& out) {
+  { s.dimension() } -> std::convertible_to<Eigen::Index>;
+  s.evaluate(t, x, out);
+};
+
+/// @brief A score model with a vector-Jacobian product w.r.t. the positions: `s.vjp_x(t, X, C, dX)` writes
+/// dX(n, :) = C(n, :) ds/dx(x_n) (the score's Jacobian is the Hessian of log rho, so it is symmetric).
+template <class M>
+concept ScoreModelWithVjp = ScoreModel<M> &&
+    requires(const M& s, double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& out) {
+  s.vjp_x(t, x, x, out);
+};
+
+}  // namespace upfi

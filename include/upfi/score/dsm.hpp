@@ -1,0 +1,366 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Noise-conditional denoising score matching (algorithms.md §2.1, §8.5): one MLP over (t, x, eta) trained on
+/// all snapshots at once, then evaluated at the smallest noise level (frozen) as the score of stage 2.
+///
+/// Loss per batch (B rows, snapshot i_b, sample x_b, level eta_b, z_b ~ N(0, I), x~ = x + eta z):
+///   L = (1 / B) sum_b eta_b^2 / 2 |s(t_b, x~_b, eta_b) + z_b / eta_b|^2.
+/// The network output is the score itself (dsm_parametrisation::score, default, as in the papers) or eta s
+/// (noise_scaled, NCSN's s = net / eta, whose regression target -z has unit scale at every level); both minimise the
+/// same loss over the same function class. Inputs [x, eta, t] are standardised with the
+/// mean and standard deviation of a noisy sample drawn like the training batches. Batches are time-balanced (row b of
+/// iteration k uses snapshot (b + k) mod K), noise is redrawn at every step, and every random number is a counter-
+/// based function of (seed, iteration, row): the same seed gives the same network for any thread count.
+
+#include <upfi/concepts/score.hpp>
+#include <upfi/core/counter_rng.hpp>
+#include <upfi/core/error.hpp>
+#include <upfi/core/snapshot_series.hpp>
+#include <upfi/nn/mlp.hpp>
+#include <upfi/nn/optimizer.hpp>
+#include <upfi/ot/energy_distance.hpp>
+
+#include <Eigen/Core>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace upfi::score {
+
+/// @brief Noise levels eta_l log-spaced from `smallest` to `largest` (L levels, smallest first).
+[[nodiscard]] inline std::vector<double> log_spaced_noise_levels(int levels, double smallest, double largest) {
+  if (levels < 1 || !(smallest > 0) || !(largest >= smallest) || !std::isfinite(largest)) {
+    core::detail::throw_invalid_argument("upfi::score::log_spaced_noise_levels: need levels >= 1 and 0 < smallest (",
+                                         smallest, ") <= largest (", largest, "), got levels = ", levels);
+  }
+  std::vector<double> eta(static_cast<std::size_t>(levels));
+  for (int l = 0; l < levels; ++l) {
+    const double f = levels == 1 ? 0.0 : static_cast<double>(l) / (levels - 1);
+    eta[static_cast<std::size_t>(l)] = std::exp(std::log(smallest) + f * (std::log(largest) - std::log(smallest)));
+  }
+  return eta;
+}
+
+/// @brief What the network outputs: the score s, or eta s (s = net / eta).
+enum class dsm_parametrisation { score, noise_scaled };
+
+/// @brief Hyper-parameters of train_dsm (defaults: UPFI Table 5, bistable d <= 10).
+struct dsm_options {
+  std::vector<Eigen::Index> hidden = {64, 64, 64};
+  nn::activation activation =
+      nn::activation::silu;  ///< the papers use ReLU; SiLU is smoother and more accurate (docs/score.md)
+  std::vector<double> noise_levels = log_spaced_noise_levels(5, std::exp(-2.0), 1.0);
+  long iterations = 25000;
+  Eigen::Index batch = 256;
+  double learning_rate = 3e-3;
+  double weight_decay = 1e-2;  ///< AdamW (decoupled)
+  bool cosine_decay = false;   ///< cosine learning-rate schedule to 0 over the iterations
+  double clip_norm = 0;        ///< > 0: clip the gradient norm
+  std::uint64_t seed = 0;
+  long report_every = 500;  ///< callback period (iterations); the reported loss is the mean over the period
+  dsm_parametrisation parametrisation = dsm_parametrisation::score;
+};
+
+/// @brief What the progress callback receives.
+struct dsm_progress {
+  long iteration = 0;  ///< iterations done
+  double loss = 0;     ///< mean batch loss over the last report period
+  double seconds = 0;  ///< wall time since training started
+};
+
+/// @brief Outcome of training: the loss history (one entry per report period) and the wall time.
+struct dsm_report {
+  std::vector<double> losses;
+  double seconds = 0;
+  long iterations = 0;
+};
+
+/// @brief A trained noise-conditional score network s(t, x, eta) = net(x, eta, t) (or net / eta, see
+/// dsm_parametrisation), evaluated at a frozen noise level. Models ScoreModelWithVjp.
+class dsm_score {
+ public:
+  /// @param network MLP with inputs d + 2 ([x, eta, t]), outputs d and no separate time input.
+  /// @param noise_levels training levels; @param evaluation_noise the frozen level (default: the smallest).
+  dsm_score(nn::mlp<double> network, std::vector<double> noise_levels, double evaluation_noise = 0,
+            dsm_parametrisation parametrisation = dsm_parametrisation::score)
+      : m_net(std::move(network)), m_levels(std::move(noise_levels)), m_param(parametrisation) {
+    constexpr const char* who = "upfi::score::dsm_score";
+    if (m_net.options().time_input || m_net.outputs() + 2 != m_net.inputs()) {
+      core::detail::throw_invalid_argument(who, ": the network must map [x, eta, t] (d + 2 inputs) to d outputs, ",
+                                           "got ", m_net.inputs(), " inputs, ", m_net.outputs(),
+                                           " outputs, time input ", m_net.options().time_input ? "on" : "off");
+    }
+    if (m_levels.empty()) core::detail::throw_invalid_argument(who, ": no noise levels");
+    for (double e : m_levels) {
+      if (!(e > 0) || !std::isfinite(e)) core::detail::throw_invalid_argument(who, ": noise level ", e, " is not > 0");
+    }
+    set_evaluation_noise(evaluation_noise == 0 ? *std::min_element(m_levels.begin(), m_levels.end())
+                                               : evaluation_noise);
+  }
+
+  [[nodiscard]] Eigen::Index dimension() const noexcept { return m_net.outputs(); }
+  [[nodiscard]] const std::vector<double>& noise_levels() const noexcept { return m_levels; }
+  [[nodiscard]] double evaluation_noise() const noexcept { return m_eval; }
+  void set_evaluation_noise(double eta) {
+    if (!(eta > 0) || !std::isfinite(eta)) {
+      core::detail::throw_invalid_argument("upfi::score::dsm_score: evaluation noise ", eta, " must be > 0");
+    }
+    m_eval = eta;
+  }
+  [[nodiscard]] dsm_parametrisation parametrisation() const noexcept { return m_param; }
+  [[nodiscard]] nn::mlp<double>& network() noexcept { return m_net; }
+  [[nodiscard]] const nn::mlp<double>& network() const noexcept { return m_net; }
+
+  /// @brief Score at the frozen noise level.
+  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd& out) const {
+    evaluate_at_noise(t, x, m_eval, out);
+  }
+  /// @brief Score of the data smoothed at noise level eta (the network's conditioning input).
+  void evaluate_at_noise(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, double eta, Eigen::MatrixXd& out) const {
+    const Eigen::MatrixXd in = with_noise_column(x, eta, t, "evaluate");
+    m_net.evaluate(t, in, out);
+    if (m_param == dsm_parametrisation::noise_scaled) out /= eta;
+  }
+  /// @brief dX = C ds/dx at the frozen noise level (the noise column is held fixed).
+  void vjp_x(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::MatrixXd>& cot,
+             Eigen::MatrixXd& out) const {
+    const Eigen::MatrixXd in = with_noise_column(x, m_eval, t, "vjp_x");
+    if (cot.rows() != x.rows() || cot.cols() != dimension()) {
+      core::detail::throw_invalid_argument("upfi::score::dsm_score::vjp_x: cotangent must be N x d");
+    }
+    Eigen::MatrixXd g;
+    const Eigen::MatrixXd dy =
+        m_param == dsm_parametrisation::noise_scaled ? Eigen::MatrixXd(cot / m_eval) : Eigen::MatrixXd(cot);
+    m_net.vjp(t, in, dy, &g, nullptr);
+    out = g.leftCols(dimension());
+  }
+
+ private:
+  [[nodiscard]] Eigen::MatrixXd with_noise_column(const Eigen::Ref<const Eigen::MatrixXd>& x, double eta, double t,
+                                                  const char* what) const {
+    if (x.cols() != dimension()) {
+      core::detail::throw_invalid_argument("upfi::score::dsm_score::", what, ": cloud has ", x.cols(),
+                                           " columns, expected ", dimension());
+    }
+    if (!std::isfinite(t)) core::detail::throw_invalid_argument("upfi::score::dsm_score::", what, ": t is not finite");
+    Eigen::MatrixXd in(x.rows(), dimension() + 2);
+    in.leftCols(dimension()) = x;
+    in.col(dimension()).setConstant(eta);
+    in.col(dimension() + 1).setConstant(t);
+    return in;
+  }
+
+  nn::mlp<double> m_net;
+  std::vector<double> m_levels;
+  dsm_parametrisation m_param;
+  double m_eval = 0;
+};
+
+namespace detail {
+/// One DSM batch, a pure function of (seed, iteration): network inputs [x~, eta, t] (B x (d+2)) and noises z (B x d).
+struct dsm_batch {
+  Eigen::MatrixXd input;
+  Eigen::MatrixXd z;
+};
+inline void draw_dsm_batch(const core::snapshot_series<double>& data, const std::vector<double>& levels,
+                           std::uint64_t seed, long iteration, Eigen::Index batch, dsm_batch& out) {
+  const Eigen::Index d = data.dimension();
+  const auto k = static_cast<long>(data.size());
+  const core::counter_rng rng(seed, static_cast<std::uint32_t>(iteration));
+  out.input.resize(batch, d + 2);
+  out.z.resize(batch, d);
+  Eigen::MatrixXd u(batch, 2);
+  rng.fill_uniform(u, 0);
+  rng.fill_normal(out.z, 1);
+  for (Eigen::Index b = 0; b < batch; ++b) {
+    const auto i = static_cast<std::size_t>((b + iteration) % k);
+    const auto& cloud = data.cloud(i);
+    const auto row = std::min<Eigen::Index>(cloud.rows() - 1,
+                                            static_cast<Eigen::Index>(u(b, 0) * static_cast<double>(cloud.rows())));
+    const auto level = std::min<std::size_t>(levels.size() - 1,
+                                             static_cast<std::size_t>(u(b, 1) * static_cast<double>(levels.size())));
+    const double eta = levels[level];
+    out.input.row(b).head(d) = cloud.row(row) + eta * out.z.row(b);
+    out.input(b, d) = eta;
+    out.input(b, d + 1) = data.time(i);
+  }
+}
+
+/// Loss and its gradient w.r.t. the network outputs y (B x d) of one batch: eta^2 / 2 |s + z / eta|^2 = |eta s + z|^2
+/// / 2, with eta s = y (noise_scaled) or eta y (score).
+inline double dsm_loss(const dsm_batch& batch, const Eigen::MatrixXd& y, dsm_parametrisation param,
+                       Eigen::MatrixXd* dy) {
+  const Eigen::Index d = y.cols();
+  const auto eta = batch.input.col(d).array();
+  const Eigen::MatrixXd r = param == dsm_parametrisation::score
+                                ? Eigen::MatrixXd((y.array().colwise() * eta).matrix() + batch.z)
+                                : Eigen::MatrixXd(y + batch.z);
+  const auto b = static_cast<double>(y.rows());
+  if (dy != nullptr) {
+    *dy = param == dsm_parametrisation::score ? Eigen::MatrixXd((r.array().colwise() * eta).matrix() / b)
+                                              : Eigen::MatrixXd(r / b);
+  }
+  return 0.5 * r.squaredNorm() / b;
+}
+
+}  // namespace detail
+
+/// @brief Trains a noise-conditional score network on all snapshots (algorithms.md §2.1). `progress` (optional) is
+/// called every options.report_every iterations and at the end.
+/// @throws std::invalid_argument on invalid options; upfi::core::error if the loss becomes non-finite (the message
+/// names the iteration; lower the learning rate or enable clipping).
+[[nodiscard]] inline dsm_score train_dsm(const core::snapshot_series<double>& data, const dsm_options& options = {},
+                                         const std::function<void(const dsm_progress&)>& progress = {},
+                                         dsm_report* report = nullptr) {
+  constexpr const char* who = "upfi::score::train_dsm";
+  if (options.iterations < 0 || options.batch < 1 || options.report_every < 1 || !(options.learning_rate > 0) ||
+      !(options.weight_decay >= 0) || !(options.clip_norm >= 0)) {
+    core::detail::throw_invalid_argument(who, ": need iterations >= 0, batch >= 1, report_every >= 1, learning_rate > ",
+                                         "0, weight_decay >= 0 and clip_norm >= 0");
+  }
+  const Eigen::Index d = data.dimension();
+  nn::mlp<double> net({.inputs = d + 2,
+                       .outputs = d,
+                       .hidden = options.hidden,
+                       .hidden_activation = options.activation,
+                       .init = options.activation == nn::activation::relu ? nn::initialisation::he_normal
+                                                                          : nn::initialisation::xavier_normal},
+                      options.seed);
+  dsm_score model(std::move(net), options.noise_levels, 0.0, options.parametrisation);  // validates the levels
+  nn::mlp<double>& f = model.network();
+  // standardisation from a noisy sample drawn like the batches (a separate counter range: iteration -1)
+  {
+    detail::dsm_batch probe;
+    detail::draw_dsm_batch(data, options.noise_levels, options.seed ^ 0x5eedf00dULL, 0, 4096, probe);
+    const Eigen::MatrixXd& all = probe.input;
+    const Eigen::RowVectorXd mean = all.colwise().mean();
+    Eigen::RowVectorXd sd = ((all.rowwise() - mean).array().square().colwise().mean()).sqrt().matrix();
+    for (Eigen::Index q = 0; q < sd.size(); ++q)
+      if (!(sd[q] > 0)) sd[q] = 1;
+    f.set_standardisation(mean, sd);
+  }
+  nn::adam opt(f.parameter_count(), {.learning_rate = options.learning_rate, .weight_decay = options.weight_decay});
+  const auto start = std::chrono::steady_clock::now();
+  const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  detail::dsm_batch batch;
+  nn::mlp_workspace<double> ws;
+  Eigen::MatrixXd y, dy;
+  Eigen::VectorXd grad(f.parameter_count());
+  double period_loss = 0;
+  long period = 0;
+  dsm_report local;
+  for (long it = 0; it < options.iterations; ++it) {
+    detail::draw_dsm_batch(data, options.noise_levels, options.seed, it, options.batch, batch);
+    grad.setZero();
+    f.forward(0.0, batch.input, y, ws);
+    const double loss = detail::dsm_loss(batch, y, options.parametrisation, &dy);
+    if (!std::isfinite(loss)) {
+      UPFI_THROW(core::error(core::detail::message(who, ": the loss is not finite at iteration ", it,
+                                                   "; lower the learning rate or set clip_norm")));
+    }
+    f.vjp(ws, dy, nullptr, &grad);
+    if (options.clip_norm > 0) (void)nn::clip_by_norm(grad, options.clip_norm);
+    const double lr = options.cosine_decay ? nn::cosine_schedule(options.learning_rate, it, options.iterations) : -1.0;
+    opt.step(f.parameters(), grad, lr);
+    period_loss += loss;
+    ++period;
+    if (period == options.report_every || it + 1 == options.iterations) {
+      local.losses.push_back(period_loss / static_cast<double>(period));
+      if (progress) progress({it + 1, local.losses.back(), elapsed()});
+      period_loss = 0;
+      period = 0;
+    }
+  }
+  local.seconds = elapsed();
+  local.iterations = options.iterations;
+  if (report != nullptr) *report = std::move(local);
+  return model;
+}
+
+/// @brief Held-out denoising loss of a trained model on `data` (e.g. a validation split), averaged over
+/// `repeats` batches of `batch` rows drawn with `seed` at every training noise level: the same quantity training
+/// minimises, so it is comparable with the training loss history.
+[[nodiscard]] inline double denoising_loss(const dsm_score& model, const core::snapshot_series<double>& data,
+                                           std::uint64_t seed, long repeats = 20, Eigen::Index batch = 1024) {
+  if (data.dimension() != model.dimension()) {
+    core::detail::throw_invalid_argument("upfi::score::denoising_loss: data have dimension ", data.dimension(),
+                                         ", the model ", model.dimension());
+  }
+  detail::dsm_batch b;
+  Eigen::MatrixXd y;
+  double total = 0;
+  for (long r = 0; r < repeats; ++r) {
+    detail::draw_dsm_batch(data, model.noise_levels(), seed, r, batch, b);
+    model.network().evaluate(0.0, b.input, y);
+    total += detail::dsm_loss(b, y, model.parametrisation(), nullptr);
+  }
+  return total / static_cast<double>(repeats);
+}
+
+/// @brief Options of annealed Langevin sampling (algorithms.md §2.2).
+struct langevin_options {
+  int steps_per_level = 100;
+  double step_scale = 1e-4;  ///< alpha_l = step_scale eta_l^2 / eta_min^2
+  std::uint64_t seed = 0;
+};
+
+/// @brief Annealed Langevin dynamics at time t from the initial cloud `x` (N x d): for each noise level from the
+/// largest to the smallest, `steps_per_level` updates x <- x + alpha/2 s(t, x, eta) + sqrt(alpha) z.
+[[nodiscard]] inline Eigen::MatrixXd annealed_langevin(const dsm_score& model, double t, Eigen::MatrixXd x,
+                                                       const langevin_options& options = {}) {
+  if (x.cols() != model.dimension() || options.steps_per_level < 0 || !(options.step_scale > 0)) {
+    core::detail::throw_invalid_argument("upfi::score::annealed_langevin: initial cloud must be N x d, ",
+                                         "steps_per_level >= 0 and step_scale > 0");
+  }
+  std::vector<double> levels = model.noise_levels();
+  std::sort(levels.begin(), levels.end(), std::greater<>());
+  const double eta_min = levels.back();
+  Eigen::MatrixXd s, z(x.rows(), x.cols());
+  std::uint32_t counter = 0;
+  const core::counter_rng rng(options.seed);
+  for (double eta : levels) {
+    const double alpha = options.step_scale * eta * eta / (eta_min * eta_min);
+    for (int k = 0; k < options.steps_per_level; ++k) {
+      model.evaluate_at_noise(t, x, eta, s);
+      rng.fill_normal(z, counter);
+      counter += static_cast<std::uint32_t>(core::counter_rng::counters_per_vector(x.cols()));
+      x += 0.5 * alpha * s + std::sqrt(alpha) * z;
+    }
+  }
+  return x;
+}
+
+/// @brief Validation by sampling: for each snapshot, annealed Langevin from a Gaussian with the snapshot's mean and
+/// standard deviations (as many points as the snapshot, capped at max_points) compared with the data by the energy
+/// distance. Returns one distance per snapshot.
+[[nodiscard]] inline std::vector<double> langevin_energy_distances(const dsm_score& model,
+                                                                   const core::snapshot_series<double>& data,
+                                                                   const langevin_options& options = {},
+                                                                   Eigen::Index max_points = 2000) {
+  std::vector<double> out;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const Eigen::MatrixXd& c = data.cloud(i);
+    const Eigen::Index n = std::min(c.rows(), max_points);
+    const Eigen::RowVectorXd mean = c.colwise().mean();
+    const Eigen::RowVectorXd sd = ((c.rowwise() - mean).array().square().colwise().mean()).sqrt().matrix();
+    Eigen::MatrixXd x0(n, c.cols());
+    core::counter_rng(options.seed, 1000 + static_cast<std::uint32_t>(i)).fill_normal(x0, 0);
+    x0 = ((x0.array().rowwise() * sd.array()).rowwise() + mean.array()).matrix();
+    langevin_options o = options;
+    o.seed = options.seed + 7919 * (i + 1);
+    const Eigen::MatrixXd samples = annealed_langevin(model, data.time(i), std::move(x0), o);
+    out.push_back(ot::energy_distance<double>(samples, c.topRows(n)));
+  }
+  return out;
+}
+
+static_assert(ScoreModelWithVjp<dsm_score>);
+
+}  // namespace upfi::score

@@ -1,0 +1,177 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#include <upfi/score/gaussian.hpp>
+#include <upfi/score/kernel_score.hpp>
+
+#include <doctest/doctest.h>
+
+#include "score/support.hpp"
+#include "support/seed.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+using upfi::score::bandwidth_rule;
+using upfi::score::gaussian_mixture_score;
+using upfi::score::kernel_score;
+
+namespace {
+gaussian_mixture_score two_bumps() {
+  Eigen::Matrix2d c1, c2;
+  c1 << 0.3, 0.1, 0.1, 0.5;
+  c2 << 0.6, -0.2, -0.2, 0.4;
+  return {{0.4, 0.6}, {Eigen::Vector2d(-1.2, 0), Eigen::Vector2d(1.2, 0.6)}, {c1, c2}};
+}
+// the data-weighted relative L2 error at fresh samples of the truth
+template <class Model>
+double error_at(const Model& est, const gaussian_mixture_score& truth, const Eigen::MatrixXd& at) {
+  Eigen::MatrixXd se, st;
+  est.evaluate(0.0, at, se);
+  truth.evaluate(0.0, at, st);
+  return (se - st).norm() / st.norm();
+}
+// the same over the bulk: the evaluation points whose true density is above the 10% quantile (KDE scores are
+// dominated by sampling noise in the far tails, where no kernel centre lies near the query)
+template <class Model>
+double bulk_error_at(const Model& est, const gaussian_mixture_score& truth, const Eigen::MatrixXd& at) {
+  const Eigen::VectorXd logp = truth.log_density(at);
+  std::vector<double> sorted(logp.data(), logp.data() + logp.size());
+  std::sort(sorted.begin(), sorted.end());
+  const double cut = sorted[sorted.size() / 10];
+  Eigen::MatrixXd se, st;
+  est.evaluate(0.0, at, se);
+  truth.evaluate(0.0, at, st);
+  double num = 0, den = 0;
+  for (Eigen::Index i = 0; i < at.rows(); ++i) {
+    if (logp[i] < cut) continue;
+    num += (se.row(i) - st.row(i)).squaredNorm();
+    den += st.row(i).squaredNorm();
+  }
+  return std::sqrt(num / den);
+}
+}  // namespace
+
+TEST_SUITE("score/kernel") {
+  TEST_CASE("a KDE of exact OU samples approximates the analytic score at every snapshot and in between") {
+    const auto c = upfi::test::make_ou_case(2, upfi::test::seed());
+    const auto data = upfi::test::ou_snapshots(c, {0.0, 0.5, 1.0}, 4000, upfi::test::seed());
+    const auto exact = upfi::score::ou_marginal_score(c.ou, c.m0, c.s0);
+    std::vector<double> errors;
+    for (auto rule : {bandwidth_rule::scott, bandwidth_rule::silverman, bandwidth_rule::held_out}) {
+      const kernel_score k(data, {.rule = rule});
+      const double err = upfi::test::relative_score_error(k, exact, data);
+      errors.push_back(err);
+      MESSAGE("kernel score, rule " << static_cast<int>(rule) << ": relative L2 error " << err << ", bandwidths "
+                                    << k.bandwidths()[0] << " " << k.bandwidths()[1] << " " << k.bandwidths()[2]);
+      CHECK(err < 0.35);
+    }
+    CHECK(errors[2] < errors[0]);  // the held-out criterion targets the score, Scott's rule the density
+    // between snapshot times the density is the two-snapshot mixture; no data at t = 0.75
+    const kernel_score k(data);
+    const Eigen::MatrixXd x_mid = data.cloud(1).topRows(200);
+    const double e_mid = [&] {
+      Eigen::MatrixXd s1, s2;
+      k.evaluate(0.75, x_mid, s1);  // halfway between t = 0.5 and t = 1
+      exact.evaluate(0.75, x_mid, s2);
+      return (s1 - s2).norm() / s2.norm();
+    }();
+    MESSAGE("interpolated kernel score at t = 0.75 (no data there): relative error " << e_mid);
+    CHECK(e_mid < 0.35);
+  }
+
+  TEST_CASE("at a snapshot time the estimate is that snapshot's KDE score (closed form on two points)") {
+    // two points at -1 and +1 (d = 1), bandwidth h in standardised units u = x / sigma, sigma^2 = 2 (n - 1 = 1)
+    Eigen::MatrixXd pts(2, 1);
+    pts << -1.0, 1.0;
+    const kernel_score k(pts, {.bandwidth = 0.5});
+    const double sigma = std::sqrt(2.0);
+    CHECK(k.scale()[0] == doctest::Approx(sigma));
+    const double x = 0.3, u = x / sigma, h = 0.5, v1 = -1 / sigma, v2 = 1 / sigma;
+    const double w1 = std::exp(-(u - v1) * (u - v1) / (2 * h * h)), w2 = std::exp(-(u - v2) * (u - v2) / (2 * h * h));
+    const double m = (w1 * v1 + w2 * v2) / (w1 + w2);
+    Eigen::MatrixXd s;
+    k.evaluate(0.0, Eigen::MatrixXd::Constant(1, 1, x), s);
+    CHECK(s(0, 0) == doctest::Approx((m - u) / (h * h) / sigma).epsilon(1e-12));
+  }
+
+  TEST_CASE("the kernel score converges to the true mixture score as N grows (observed rate)") {
+    const auto truth = two_bumps();
+    const Eigen::MatrixXd at = truth.sample(2000, upfi::test::seed(), 9);
+    double previous = std::numeric_limits<double>::infinity();
+    std::vector<double> logn, loge;
+    for (Eigen::Index n : {250, 1000, 4000, 16000}) {
+      const kernel_score k(truth.sample(n, upfi::test::seed(), static_cast<std::uint32_t>(n)));
+      const double err = bulk_error_at(k, truth, at);
+      MESSAGE("N = " << n << ": relative L2 error " << err << " over the bulk (90% highest density), "
+                     << error_at(k, truth, at) << " over all points");
+      CHECK(err < previous);
+      previous = err;
+      logn.push_back(std::log(static_cast<double>(n)));
+      loge.push_back(std::log(err));
+    }
+    const double slope = (loge.back() - loge.front()) / (logn.back() - logn.front());
+    MESSAGE("observed rate: error ~ N^" << slope << " (theory with Scott's bandwidth: between N^-1/6 and N^-1/3)");
+    CHECK(slope < -0.1);
+    CHECK(slope > -0.6);
+  }
+
+  TEST_CASE("held-out bandwidth minimises the held-out implicit score-matching loss") {
+    const auto truth = two_bumps();
+    const Eigen::MatrixXd x = truth.sample(3000, upfi::test::seed(), 11);
+    const kernel_score held(x, {.rule = bandwidth_rule::held_out, .seed = 3});
+    const kernel_score scott(x);
+    const double eh = error_at(held, truth, truth.sample(2000, upfi::test::seed(), 12));
+    const double es = error_at(scott, truth, truth.sample(2000, upfi::test::seed(), 12));
+    MESSAGE("bandwidths: held-out " << held.bandwidths()[0] << ", Scott " << scott.bandwidths()[0] << "; errors " << eh
+                                    << " vs " << es);
+    // the criterion itself: on a fixed split the selected h beats a coarse neighbourhood
+    const Eigen::MatrixXd u = (x.array().rowwise() / held.scale().array()).matrix();
+    const Eigen::MatrixXd train = u.topRows(2400), test = u.bottomRows(600);
+    const double best = held.implicit_score_matching_loss(train, test, held.bandwidths()[0]);
+    CHECK(best < held.implicit_score_matching_loss(train, test, 2.0 * held.bandwidths()[0]));
+    CHECK(best < held.implicit_score_matching_loss(train, test, 0.5 * held.bandwidths()[0]));
+    CHECK(eh < 1.25 * es);
+  }
+
+  TEST_CASE("Hessian VJP matches finite differences of the score (interpolated in time)") {
+    const auto c = upfi::test::make_ou_case(3, upfi::test::seed());
+    const auto data = upfi::test::ou_snapshots(c, {0.0, 1.0}, 300, upfi::test::seed());
+    const kernel_score k(data);
+    Eigen::MatrixXd x = data.cloud(0).topRows(10), cot(10, 3), g, sp, sm;
+    upfi::core::counter_rng(upfi::test::seed(), 5).fill_normal(cot, 0);
+    for (double t : {0.0, 0.4}) {
+      CAPTURE(t);
+      k.vjp_x(t, x, cot, g);
+      const double h = 1e-6;
+      Eigen::MatrixXd fd(10, 3);
+      for (Eigen::Index q = 0; q < 3; ++q) {
+        Eigen::MatrixXd xp = x, xm = x;
+        xp.col(q).array() += h;
+        xm.col(q).array() -= h;
+        k.evaluate(t, xp, sp);
+        k.evaluate(t, xm, sm);
+        fd.col(q) = ((sp - sm).array() * cot.array()).rowwise().sum() / (2 * h);
+      }
+      CHECK((g - fd).cwiseAbs().maxCoeff() < 1e-6 * (1 + fd.cwiseAbs().maxCoeff()));
+    }
+  }
+
+  TEST_CASE("bad input raises clear errors") {
+    Eigen::MatrixXd one(1, 2);
+    one << 1, 2;
+    CHECK_THROWS_WITH_AS(kernel_score{one}, doctest::Contains("at least 2"), std::invalid_argument);
+    Eigen::MatrixXd flat(3, 2);
+    flat << 1, 0, 2, 0, 3, 0;
+    CHECK_THROWS_WITH_AS(kernel_score{flat}, doctest::Contains("zero variance"), std::invalid_argument);
+    Eigen::MatrixXd ok(3, 2);
+    ok << 1, 0, 2, 1, 3, 5;
+    const kernel_score k(ok);
+    Eigen::MatrixXd s, bad = Eigen::MatrixXd::Zero(2, 2);
+    bad(1, 1) = std::numeric_limits<double>::quiet_NaN();
+    CHECK_THROWS_WITH_AS(k.evaluate(0.0, bad, s), doctest::Contains("non-finite"), std::invalid_argument);
+    CHECK_THROWS_AS(k.evaluate(0.0, Eigen::MatrixXd::Zero(2, 3), s), std::invalid_argument);
+    CHECK_THROWS_AS(kernel_score(ok, {.bandwidth = -1}), std::invalid_argument);
+    CHECK_THROWS_AS(kernel_score(ok, {.held_out_fraction = 1.0}), std::invalid_argument);
+  }
+}
