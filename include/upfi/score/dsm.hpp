@@ -24,6 +24,7 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -212,6 +213,80 @@ inline double dsm_loss(const dsm_batch& batch, const Eigen::MatrixXd& y, dsm_par
 
 }  // namespace detail
 
+/// @brief Step-by-step DSM training (train_dsm runs it to the end): construct, call step() as often as wanted (each
+/// returns the batch loss), read model(). The data must outlive the trainer.
+class dsm_trainer {
+ public:
+  /// @throws std::invalid_argument on invalid options.
+  dsm_trainer(const core::snapshot_series<double>& data, const dsm_options& options)
+      : m_data(&data), m_o(options), m_model(make_model(data, options)), m_opt(1) {
+    nn::mlp<double>& f = m_model.network();
+    // standardisation from a noisy sample drawn like the batches (its own seed)
+    detail::dsm_batch probe;
+    detail::draw_dsm_batch(data, options.noise_levels, options.seed ^ 0x5eedf00dULL, 0, 4096, probe);
+    const Eigen::RowVectorXd mean = probe.input.colwise().mean();
+    Eigen::RowVectorXd sd = ((probe.input.rowwise() - mean).array().square().colwise().mean()).sqrt().matrix();
+    for (Eigen::Index q = 0; q < sd.size(); ++q)
+      if (!(sd[q] > 0)) sd[q] = 1;
+    f.set_standardisation(mean, sd);
+    m_opt =
+        nn::adam(f.parameter_count(), {.learning_rate = options.learning_rate, .weight_decay = options.weight_decay});
+    m_grad.resize(f.parameter_count());
+  }
+
+  /// @brief One AdamW step on a fresh batch; returns its loss. @throws upfi::core::error if the loss is not finite.
+  double step() {
+    nn::mlp<double>& f = m_model.network();
+    detail::draw_dsm_batch(*m_data, m_o.noise_levels, m_o.seed, m_iteration, m_o.batch, m_batch);
+    m_grad.setZero();
+    f.forward(0.0, m_batch.input, m_y, m_ws);
+    const double loss = detail::dsm_loss(m_batch, m_y, m_o.parametrisation, &m_dy);
+    if (!std::isfinite(loss)) {
+      UPFI_THROW(core::error(core::detail::message("upfi::score::dsm_trainer: the loss is not finite at iteration ",
+                                                   m_iteration, "; lower the learning rate or set clip_norm")));
+    }
+    f.vjp(m_ws, m_dy, nullptr, &m_grad);
+    if (m_o.clip_norm > 0) (void)nn::clip_by_norm(m_grad, m_o.clip_norm);
+    const double lr =
+        m_o.cosine_decay ? nn::cosine_schedule(m_o.learning_rate, m_iteration, std::max(1L, m_o.iterations)) : -1.0;
+    m_opt.step(f.parameters(), m_grad, lr);
+    ++m_iteration;
+    return loss;
+  }
+
+  [[nodiscard]] long iteration() const noexcept { return m_iteration; }
+  [[nodiscard]] const dsm_score& model() const noexcept { return m_model; }
+  [[nodiscard]] dsm_score& model() noexcept { return m_model; }
+
+ private:
+  static dsm_score make_model(const core::snapshot_series<double>& data, const dsm_options& o) {
+    if (o.iterations < 0 || o.batch < 1 || o.report_every < 1 || !(o.learning_rate > 0) || !(o.weight_decay >= 0) ||
+        !(o.clip_norm >= 0)) {
+      core::detail::throw_invalid_argument("upfi::score::dsm_trainer: need iterations >= 0, batch >= 1, report_every ",
+                                           ">= 1, learning_rate > 0, weight_decay >= 0 and clip_norm >= 0");
+    }
+    const Eigen::Index d = data.dimension();
+    nn::mlp<double> net({.inputs = d + 2,
+                         .outputs = d,
+                         .hidden = o.hidden,
+                         .hidden_activation = o.activation,
+                         .init = o.activation == nn::activation::relu ? nn::initialisation::he_normal
+                                                                      : nn::initialisation::xavier_normal},
+                        o.seed);
+    return {std::move(net), o.noise_levels, 0.0, o.parametrisation};  // validates the levels
+  }
+
+  const core::snapshot_series<double>* m_data;
+  dsm_options m_o;
+  dsm_score m_model;
+  nn::adam m_opt;
+  long m_iteration = 0;
+  detail::dsm_batch m_batch;
+  nn::mlp_workspace<double> m_ws;
+  Eigen::MatrixXd m_y, m_dy;
+  Eigen::VectorXd m_grad;
+};
+
 /// @brief Trains a noise-conditional score network on all snapshots (algorithms.md §2.1). `progress` (optional) is
 /// called every options.report_every iterations and at the end.
 /// @throws std::invalid_argument on invalid options; upfi::core::error if the loss becomes non-finite (the message
@@ -219,57 +294,14 @@ inline double dsm_loss(const dsm_batch& batch, const Eigen::MatrixXd& y, dsm_par
 [[nodiscard]] inline dsm_score train_dsm(const core::snapshot_series<double>& data, const dsm_options& options = {},
                                          const std::function<void(const dsm_progress&)>& progress = {},
                                          dsm_report* report = nullptr) {
-  constexpr const char* who = "upfi::score::train_dsm";
-  if (options.iterations < 0 || options.batch < 1 || options.report_every < 1 || !(options.learning_rate > 0) ||
-      !(options.weight_decay >= 0) || !(options.clip_norm >= 0)) {
-    core::detail::throw_invalid_argument(who, ": need iterations >= 0, batch >= 1, report_every >= 1, learning_rate > ",
-                                         "0, weight_decay >= 0 and clip_norm >= 0");
-  }
-  const Eigen::Index d = data.dimension();
-  nn::mlp<double> net({.inputs = d + 2,
-                       .outputs = d,
-                       .hidden = options.hidden,
-                       .hidden_activation = options.activation,
-                       .init = options.activation == nn::activation::relu ? nn::initialisation::he_normal
-                                                                          : nn::initialisation::xavier_normal},
-                      options.seed);
-  dsm_score model(std::move(net), options.noise_levels, 0.0, options.parametrisation);  // validates the levels
-  nn::mlp<double>& f = model.network();
-  // standardisation from a noisy sample drawn like the batches (a separate counter range: iteration -1)
-  {
-    detail::dsm_batch probe;
-    detail::draw_dsm_batch(data, options.noise_levels, options.seed ^ 0x5eedf00dULL, 0, 4096, probe);
-    const Eigen::MatrixXd& all = probe.input;
-    const Eigen::RowVectorXd mean = all.colwise().mean();
-    Eigen::RowVectorXd sd = ((all.rowwise() - mean).array().square().colwise().mean()).sqrt().matrix();
-    for (Eigen::Index q = 0; q < sd.size(); ++q)
-      if (!(sd[q] > 0)) sd[q] = 1;
-    f.set_standardisation(mean, sd);
-  }
-  nn::adam opt(f.parameter_count(), {.learning_rate = options.learning_rate, .weight_decay = options.weight_decay});
+  dsm_trainer trainer(data, options);
   const auto start = std::chrono::steady_clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
-  detail::dsm_batch batch;
-  nn::mlp_workspace<double> ws;
-  Eigen::MatrixXd y, dy;
-  Eigen::VectorXd grad(f.parameter_count());
   double period_loss = 0;
   long period = 0;
   dsm_report local;
   for (long it = 0; it < options.iterations; ++it) {
-    detail::draw_dsm_batch(data, options.noise_levels, options.seed, it, options.batch, batch);
-    grad.setZero();
-    f.forward(0.0, batch.input, y, ws);
-    const double loss = detail::dsm_loss(batch, y, options.parametrisation, &dy);
-    if (!std::isfinite(loss)) {
-      UPFI_THROW(core::error(core::detail::message(who, ": the loss is not finite at iteration ", it,
-                                                   "; lower the learning rate or set clip_norm")));
-    }
-    f.vjp(ws, dy, nullptr, &grad);
-    if (options.clip_norm > 0) (void)nn::clip_by_norm(grad, options.clip_norm);
-    const double lr = options.cosine_decay ? nn::cosine_schedule(options.learning_rate, it, options.iterations) : -1.0;
-    opt.step(f.parameters(), grad, lr);
-    period_loss += loss;
+    period_loss += trainer.step();
     ++period;
     if (period == options.report_every || it + 1 == options.iterations) {
       local.losses.push_back(period_loss / static_cast<double>(period));
@@ -281,7 +313,7 @@ inline double dsm_loss(const dsm_batch& batch, const Eigen::MatrixXd& y, dsm_par
   local.seconds = elapsed();
   local.iterations = options.iterations;
   if (report != nullptr) *report = std::move(local);
-  return model;
+  return std::move(trainer.model());
 }
 
 /// @brief Held-out denoising loss of a trained model on `data` (e.g. a validation split), averaged over
