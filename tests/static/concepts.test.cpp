@@ -26,4 +26,19 @@ static_assert(!upfi::CloudMatrix<row_major>);
 static_assert(!upfi::CloudMatrix<Eigen::MatrixXi>);
 static_assert(!upfi::CloudMatrix<Eigen::MatrixXcd>);
 static_assert(!upfi::CloudMatrix<double>);
+
+// Score models: a user type with dimension() and evaluate() models ScoreModel; vjp_x adds ScoreModelWithVjp.
+struct user_score {
+  [[nodiscard]] Eigen::Index dimension() const { return 2; }
+  void evaluate(double, const Eigen::MatrixXd& x, Eigen::MatrixXd& s) const { s = -x; }
+};
+struct user_score_vjp : user_score {
+  void vjp_x(double, const Eigen::MatrixXd&, const Eigen::MatrixXd& c, Eigen::MatrixXd& dx) const { dx = -c; }
+};
+struct no_dimension {
+  void evaluate(double, const Eigen::MatrixXd& x, Eigen::MatrixXd& s) const { s = -x; }
+};
+static_assert(upfi::ScoreModel<user_score> && !upfi::ScoreModelWithVjp<user_score>);
+static_assert(upfi::ScoreModelWithVjp<user_score_vjp>);
+static_assert(!upfi::ScoreModel<no_dimension>);
 }  // namespace
