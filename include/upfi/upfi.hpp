@@ -8,6 +8,7 @@
 #include <upfi/concepts.hpp>  // IWYU pragma: export
 #include <upfi/config.hpp>    // IWYU pragma: export
 #include <upfi/core.hpp>      // IWYU pragma: export
+#include <upfi/flow.hpp>      // IWYU pragma: export
 #include <upfi/io.hpp>        // IWYU pragma: export
 #include <upfi/nn.hpp>        // IWYU pragma: export
 #include <upfi/ot.hpp>        // IWYU pragma: export

@@ -1,0 +1,376 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Explicit Runge-Kutta integration of weighted clouds (X, log m) under a probability-flow field, with the
+/// regulariser R = int sum_k m_k (|v_k|^2 + alpha g_k^2) dt, and its reverse mode through the steps
+/// (discretise-then-optimise, algorithms.md §5.3, §8.4).
+///
+/// A step of size h from (x, l) at t, with stages j = 0..s-1:
+///   X_j = x + h sum_{i<j} a_ji U_i,  L_j = l + h sum_{i<j} a_ji G_i,  (U_j, V_j, G_j) = F(t + c_j h, X_j),
+///   r_j = sum_k e^{L_jk} (|V_jk|^2 + alpha G_jk^2),
+///   x' = x + h sum_j b_j U_j,  l' = l + h sum_j b_j G_j,  R' = R + h sum_j b_j r_j.
+/// The reverse sweep of a step recomputes its stages from the stored (x, l), then walks the stages backwards:
+/// Ubar_j = h b_j xbar' + sum_{m>j} h a_mj Xbar_m, Gbar_j likewise with lbar' and Lbar_m, the regulariser adds
+/// Vbar_j = 2 w e^{L_j} V_j, Gbar_j += 2 alpha w e^{L_j} G_j, Lbar_j = w e^{L_j}(|V_j|^2 + alpha G_j^2) with w = h b_j
+/// Rbar, and Xbar_j comes from the field's VJP. Memory: one (x, l) per step.
+
+#include <upfi/core/error.hpp>
+#include <upfi/flow/probability_flow.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace upfi::flow {
+
+/// @brief An explicit Butcher tableau (strictly lower-triangular a), with an optional embedded error weight vector.
+struct tableau {
+  std::string name;
+  Eigen::MatrixXd a;
+  Eigen::VectorXd b, c;
+  Eigen::VectorXd b_error;  ///< b - b_hat of an embedded pair (empty: no error estimate)
+  int order = 1;
+  [[nodiscard]] Eigen::Index stages() const noexcept { return b.size(); }
+};
+
+/// @brief Explicit Euler (order 1).
+[[nodiscard]] inline tableau euler() {
+  return {"euler", Eigen::MatrixXd::Zero(1, 1), Eigen::VectorXd::Ones(1), Eigen::VectorXd::Zero(1), {}, 1};
+}
+/// @brief Heun's method, the explicit trapezoidal rule (order 2).
+[[nodiscard]] inline tableau heun() {
+  tableau t{"heun", Eigen::MatrixXd::Zero(2, 2), Eigen::Vector2d(0.5, 0.5), Eigen::Vector2d(0.0, 1.0), {}, 2};
+  t.a(1, 0) = 1.0;
+  return t;
+}
+/// @brief The classical fourth-order Runge-Kutta method.
+[[nodiscard]] inline tableau rk4() {
+  tableau t{"rk4",
+            Eigen::MatrixXd::Zero(4, 4),
+            Eigen::Vector4d(1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6),
+            Eigen::Vector4d(0.0, 0.5, 0.5, 1.0),
+            {},
+            4};
+  t.a(1, 0) = 0.5;
+  t.a(2, 1) = 0.5;
+  t.a(3, 2) = 1.0;
+  return t;
+}
+/// @brief Dormand-Prince 5(4) (Dormand & Prince 1980): fifth-order solution, embedded fourth-order error estimate.
+[[nodiscard]] inline tableau dopri5() {
+  tableau t;
+  t.name = "dopri5";
+  t.order = 5;
+  t.a = Eigen::MatrixXd::Zero(7, 7);
+  t.a.row(1).head(1) << 1.0 / 5;
+  t.a.row(2).head(2) << 3.0 / 40, 9.0 / 40;
+  t.a.row(3).head(3) << 44.0 / 45, -56.0 / 15, 32.0 / 9;
+  t.a.row(4).head(4) << 19372.0 / 6561, -25360.0 / 2187, 64448.0 / 6561, -212.0 / 729;
+  t.a.row(5).head(5) << 9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176, -5103.0 / 18656;
+  t.a.row(6).head(6) << 35.0 / 384, 0.0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84;
+  t.b.resize(7);
+  t.b << 35.0 / 384, 0.0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84, 0.0;
+  Eigen::VectorXd b_hat(7);
+  b_hat << 5179.0 / 57600, 0.0, 7571.0 / 16695, 393.0 / 640, -92097.0 / 339200, 187.0 / 2100, 1.0 / 40;
+  t.b_error = t.b - b_hat;
+  t.c.resize(7);
+  t.c << 0.0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1.0, 1.0;
+  return t;
+}
+
+/// @brief A weighted cloud on the move: positions (N x d), log-masses (N) and the accumulated regulariser.
+struct flow_state {
+  Eigen::MatrixXd x;
+  Eigen::VectorXd log_m;
+  double regulariser = 0;
+};
+
+namespace detail {
+struct stage_values {
+  std::vector<Eigen::MatrixXd> xs;  // stage inputs X_j
+  std::vector<Eigen::VectorXd> ls;  // stage log-masses L_j
+  std::vector<flow_values> f;       // field values at the stages
+};
+
+template <class Field>
+void run_stages(const Field& field, const tableau& tb, double t, double h, const flow_state& y, stage_values& st) {
+  const Eigen::Index s = tb.stages();
+  st.xs.resize(static_cast<std::size_t>(s));
+  st.ls.resize(static_cast<std::size_t>(s));
+  st.f.resize(static_cast<std::size_t>(s));
+  for (Eigen::Index j = 0; j < s; ++j) {
+    const auto sj = static_cast<std::size_t>(j);
+    st.xs[sj] = y.x;
+    st.ls[sj] = y.log_m;
+    for (Eigen::Index i = 0; i < j; ++i) {
+      if (tb.a(j, i) == 0) continue;
+      st.xs[sj] += (h * tb.a(j, i)) * st.f[static_cast<std::size_t>(i)].u;
+      st.ls[sj] += (h * tb.a(j, i)) * st.f[static_cast<std::size_t>(i)].g;
+    }
+    field.evaluate(t + tb.c[j] * h, st.xs[sj], st.f[sj]);
+  }
+}
+
+inline double regulariser_rate(const flow_values& f, const Eigen::VectorXd& l, double alpha) {
+  return (l.array().exp() * (f.v.rowwise().squaredNorm().array() + alpha * f.g.array().square())).sum();
+}
+
+// combines the stages into the next state; returns the error norm (RMS of err / (atol + rtol max(|y|, |y'|))) when
+// the tableau has an embedded pair and `with_error`.
+inline double combine(const tableau& tb, double h, const flow_state& y, const stage_values& st, double alpha,
+                      flow_state& out, bool with_error = false, double atol = 0, double rtol = 0) {
+  out.x = y.x;
+  out.log_m = y.log_m;
+  out.regulariser = y.regulariser;
+  Eigen::MatrixXd ex;
+  Eigen::VectorXd el;
+  if (with_error) {
+    ex = Eigen::MatrixXd::Zero(y.x.rows(), y.x.cols());
+    el = Eigen::VectorXd::Zero(y.log_m.size());
+  }
+  for (Eigen::Index j = 0; j < tb.stages(); ++j) {
+    const auto sj = static_cast<std::size_t>(j);
+    if (tb.b[j] != 0) {
+      out.x += (h * tb.b[j]) * st.f[sj].u;
+      out.log_m += (h * tb.b[j]) * st.f[sj].g;
+      if (alpha >= 0) out.regulariser += h * tb.b[j] * regulariser_rate(st.f[sj], st.ls[sj], alpha);
+    }
+    if (with_error && tb.b_error[j] != 0) {
+      ex += (h * tb.b_error[j]) * st.f[sj].u;
+      el += (h * tb.b_error[j]) * st.f[sj].g;
+    }
+  }
+  if (!with_error) return 0;
+  const Eigen::ArrayXXd sx = atol + rtol * y.x.array().abs().max(out.x.array().abs());
+  const Eigen::ArrayXd sl = atol + rtol * y.log_m.array().abs().max(out.log_m.array().abs());
+  const double sum = (ex.array() / sx).square().sum() + (el.array() / sl).square().sum();
+  return std::sqrt(sum / static_cast<double>(ex.size() + el.size()));
+}
+
+inline void check_state(const flow_state& y, Eigen::Index d, const char* who) {
+  if (y.x.cols() != d || y.log_m.size() != y.x.rows()) {
+    core::detail::throw_invalid_argument(who, ": state is ", y.x.rows(), " x ", y.x.cols(), " with ", y.log_m.size(),
+                                         " log-masses; expected N x ", d, " and N log-masses");
+  }
+  if (!y.x.allFinite() || !y.log_m.allFinite()) core::detail::throw_invalid_argument(who, ": non-finite state");
+}
+}  // namespace detail
+
+/// @brief Options of the fixed-step drivers.
+struct fixed_step_options {
+  int steps = 1;        ///< equal steps over [t0, t1]
+  double alpha = -1.0;  ///< regulariser weight of g^2; < 0: no regulariser (R stays 0)
+};
+
+/// @brief Integrates from t0 to t1 in `steps` equal steps; `observer(t, state)` (optional) sees every step's end.
+/// @throws std::invalid_argument on bad sizes, steps < 1, non-finite times or state; upfi::core::error when the state
+/// becomes non-finite (naming the step).
+template <class Field>
+[[nodiscard]] flow_state integrate(const Field& field, const tableau& tb, double t0, double t1, flow_state y,
+                                   const fixed_step_options& options = {},
+                                   const std::function<void(double, const flow_state&)>& observer = {}) {
+  constexpr const char* who = "upfi::flow::integrate";
+  detail::check_state(y, field.dimension(), who);
+  if (options.steps < 1 || !std::isfinite(t0) || !std::isfinite(t1)) {
+    core::detail::throw_invalid_argument(who, ": need steps >= 1 and finite times, got steps = ", options.steps);
+  }
+  const double h = (t1 - t0) / options.steps;
+  detail::stage_values st;
+  flow_state next;
+  for (int n = 0; n < options.steps; ++n) {
+    const double t = t0 + n * h;
+    detail::run_stages(field, tb, t, h, y, st);
+    (void)detail::combine(tb, h, y, st, options.alpha, next);
+    if (!next.x.allFinite() || !next.log_m.allFinite()) {
+      UPFI_THROW(core::error(core::detail::message(who, ": the state is not finite after step ", n + 1, " (t = ", t + h,
+                                                   "); reduce the step or check the field")));
+    }
+    std::swap(y, next);
+    if (observer) observer(t0 + (n + 1) * h, y);
+  }
+  return y;
+}
+
+/// @brief Gradients returned by integrate_vjp.
+struct flow_gradients {
+  Eigen::MatrixXd x0;      ///< d loss / d X(t0)
+  Eigen::VectorXd log_m0;  ///< d loss / d log m(t0)
+  Eigen::VectorXd params;  ///< d loss / d (drift, growth) parameters
+};
+
+/// @brief Reverse mode through `integrate` (same tableau, steps and alpha): for cotangents on the final positions,
+/// log-masses and regulariser (cot_x and cot_log_m may be empty = 0), returns the gradients w.r.t. the initial state
+/// and the field's parameters. Recomputes each step's stages from stored step starts (memory: one state per step).
+template <class Field>
+[[nodiscard]] flow_gradients integrate_vjp(const Field& field, const tableau& tb, double t0, double t1,
+                                           const flow_state& y0, const fixed_step_options& options,
+                                           const Eigen::MatrixXd& cot_x, const Eigen::VectorXd& cot_log_m,
+                                           double cot_regulariser = 0) {
+  constexpr const char* who = "upfi::flow::integrate_vjp";
+  detail::check_state(y0, field.dimension(), who);
+  if (options.steps < 1) core::detail::throw_invalid_argument(who, ": steps must be >= 1");
+  const Eigen::Index n = y0.x.rows(), d = y0.x.cols();
+  if ((cot_x.size() != 0 && (cot_x.rows() != n || cot_x.cols() != d)) ||
+      (cot_log_m.size() != 0 && cot_log_m.size() != n)) {
+    core::detail::throw_invalid_argument(who, ": cotangents must be N x d and N (or empty)");
+  }
+  const double h = (t1 - t0) / options.steps;
+  // forward, storing the step starts
+  std::vector<flow_state> starts;
+  starts.reserve(static_cast<std::size_t>(options.steps));
+  detail::stage_values st;
+  flow_state y = y0, next;
+  for (int k = 0; k < options.steps; ++k) {
+    starts.push_back(y);
+    detail::run_stages(field, tb, t0 + k * h, h, y, st);
+    (void)detail::combine(tb, h, y, st, options.alpha, next);
+    std::swap(y, next);
+  }
+  flow_gradients g;
+  g.x0 = cot_x.size() != 0 ? cot_x : Eigen::MatrixXd::Zero(n, d);
+  g.log_m0 = cot_log_m.size() != 0 ? cot_log_m : Eigen::VectorXd::Zero(n);
+  g.params = Eigen::VectorXd::Zero(field.parameter_count());
+  const bool reg = options.alpha >= 0 && cot_regulariser != 0;
+  const Eigen::Index s = tb.stages();
+  std::vector<Eigen::MatrixXd> u_bar(static_cast<std::size_t>(s));
+  std::vector<Eigen::VectorXd> g_bar(static_cast<std::size_t>(s));
+  for (int k = options.steps; k-- > 0;) {
+    const double t = t0 + k * h;
+    detail::run_stages(field, tb, t, h, starts[static_cast<std::size_t>(k)], st);
+    for (Eigen::Index j = 0; j < s; ++j) {
+      u_bar[static_cast<std::size_t>(j)] = (h * tb.b[j]) * g.x0;
+      g_bar[static_cast<std::size_t>(j)] = (h * tb.b[j]) * g.log_m0;
+    }
+    Eigen::MatrixXd x_bar_total = g.x0;
+    Eigen::VectorXd l_bar_total = g.log_m0;
+    for (Eigen::Index j = s; j-- > 0;) {
+      const auto sj = static_cast<std::size_t>(j);
+      Eigen::MatrixXd v_bar;
+      Eigen::VectorXd l_bar_j = Eigen::VectorXd::Zero(n);
+      if (reg && tb.b[j] != 0) {
+        const double w = h * tb.b[j] * cot_regulariser;
+        const Eigen::ArrayXd m = st.ls[sj].array().exp();
+        v_bar = (2 * w) * (st.f[sj].v.array().colwise() * m).matrix();
+        g_bar[sj].array() += 2 * options.alpha * w * m * st.f[sj].g.array();
+        l_bar_j = (w * m * (st.f[sj].v.rowwise().squaredNorm().array() + options.alpha * st.f[sj].g.array().square()))
+                      .matrix();
+      }
+      Eigen::MatrixXd x_bar_j;
+      field.vjp(t + tb.c[j] * h, st.xs[sj], u_bar[sj], v_bar, g_bar[sj], &x_bar_j, &g.params);
+      x_bar_total += x_bar_j;
+      l_bar_total += l_bar_j;
+      for (Eigen::Index i = 0; i < j; ++i) {
+        if (tb.a(j, i) == 0) continue;
+        u_bar[static_cast<std::size_t>(i)] += (h * tb.a(j, i)) * x_bar_j;
+        g_bar[static_cast<std::size_t>(i)] += (h * tb.a(j, i)) * l_bar_j;
+      }
+    }
+    g.x0 = std::move(x_bar_total);
+    g.log_m0 = std::move(l_bar_total);
+  }
+  return g;
+}
+
+/// @brief Options of the adaptive Dormand-Prince driver.
+struct adaptive_options {
+  double atol = 1e-6;
+  double rtol = 1e-6;
+  double first_step = 0;  ///< 0: chosen from the field's scale
+  double max_step = std::numeric_limits<double>::infinity();
+  long max_steps = 100000;
+  double alpha = -1.0;  ///< regulariser weight (< 0: none)
+};
+
+/// @brief Outcome of integrate_adaptive.
+struct adaptive_result {
+  flow_state state;            ///< at t1
+  std::vector<flow_state> at;  ///< at each requested output time (dense output)
+  long accepted = 0, rejected = 0;
+};
+
+/// @brief Dormand-Prince 5(4) with error control (elementary controller, safety 0.9, factors in [0.2, 5]) from t0 to
+/// t1 > t0; states at the requested `outputs` (sorted, within [t0, t1]) by cubic Hermite dense output (third order,
+/// from the step's end values and slopes).
+/// @throws std::invalid_argument on non-positive tolerances, unsorted outputs or t1 <= t0; upfi::core::error if the
+/// step size underflows or max_steps is exceeded.
+template <class Field>
+[[nodiscard]] adaptive_result integrate_adaptive(const Field& field, double t0, double t1, flow_state y,
+                                                 const adaptive_options& o = {},
+                                                 const std::vector<double>& outputs = {}) {
+  constexpr const char* who = "upfi::flow::integrate_adaptive";
+  detail::check_state(y, field.dimension(), who);
+  if (!(o.atol > 0) || !(o.rtol >= 0) || !(t1 > t0) || !(o.max_step > 0) || o.max_steps < 1 || !std::isfinite(t1)) {
+    core::detail::throw_invalid_argument(who, ": need atol > 0, rtol >= 0, max_step > 0, max_steps >= 1 and t1 > t0; ",
+                                         "got atol = ", o.atol, ", rtol = ", o.rtol, ", [", t0, ", ", t1, "]");
+  }
+  if (!std::is_sorted(outputs.begin(), outputs.end()) ||
+      (!outputs.empty() && (outputs.front() < t0 || outputs.back() > t1))) {
+    core::detail::throw_invalid_argument(who, ": output times must be sorted and inside [t0, t1]");
+  }
+  const tableau tb = dopri5();
+  adaptive_result r;
+  double t = t0;
+  double h = o.first_step;
+  detail::stage_values st;
+  flow_state next;
+  if (h <= 0) {
+    flow_values f0;
+    field.evaluate(t0, y.x, f0);
+    const double scale = std::max(1e-12, f0.u.cwiseAbs().maxCoeff() + f0.g.cwiseAbs().maxCoeff());
+    h = std::min({0.01 * std::max(1.0, y.x.cwiseAbs().maxCoeff()) / scale, t1 - t0, o.max_step});
+  }
+  std::size_t next_out = 0;
+  while (next_out < outputs.size() && outputs[next_out] <= t0) {
+    r.at.push_back(y);
+    ++next_out;
+  }
+  while (t < t1) {
+    if (r.accepted + r.rejected >= o.max_steps) {
+      UPFI_THROW(core::error(core::detail::message(who, ": more than ", o.max_steps, " steps (t = ", t, ")")));
+    }
+    h = std::min({h, t1 - t, o.max_step});
+    if (!(h > 1e-14 * std::max(1.0, std::abs(t)))) {
+      UPFI_THROW(core::error(core::detail::message(who, ": step size underflow at t = ", t)));
+    }
+    detail::run_stages(field, tb, t, h, y, st);
+    const double err = detail::combine(tb, h, y, st, o.alpha, next, true, o.atol, o.rtol);
+    if (!std::isfinite(err)) {
+      h *= 0.2;
+      ++r.rejected;
+      continue;
+    }
+    const double factor = std::clamp(0.9 * std::pow(std::max(err, 1e-10), -0.2), 0.2, 5.0);
+    if (err <= 1) {
+      // dense output on [t, t + h]: cubic Hermite from (y, f(t)) and (next, f(t + h)) (FSAL: stage 7 is at t + h)
+      const flow_values& f0 = st.f.front();
+      const flow_values& f1 = st.f.back();
+      while (next_out < outputs.size() && outputs[next_out] <= t + h) {
+        const double th = (outputs[next_out] - t) / h;
+        const double h00 = 2 * th * th * th - 3 * th * th + 1, h10 = th * th * th - 2 * th * th + th,
+                     h01 = -2 * th * th * th + 3 * th * th, h11 = th * th * th - th * th;
+        flow_state o_state;
+        o_state.x = h00 * y.x + (h10 * h) * f0.u + h01 * next.x + (h11 * h) * f1.u;
+        o_state.log_m = h00 * y.log_m + (h10 * h) * f0.g + h01 * next.log_m + (h11 * h) * f1.g;
+        o_state.regulariser = y.regulariser + th * (next.regulariser - y.regulariser);
+        r.at.push_back(std::move(o_state));
+        ++next_out;
+      }
+      t += h;
+      std::swap(y, next);
+      ++r.accepted;
+    } else {
+      ++r.rejected;
+    }
+    h *= factor;
+  }
+  r.state = std::move(y);
+  return r;
+}
+
+}  // namespace upfi::flow

@@ -1,0 +1,185 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief The probability-flow field with mass (algorithms.md §1.2-§1.3), composed at compile time from a trainable
+/// drift v, a diffusion D, a frozen score s and an optional trainable growth rate g:
+///   u(t, x) = v(t, x) - (div D)(x) - D(x) s(t, x),     d/dt log m = g(t, x).
+///
+/// Diffusions here are state-independent (div D = 0): `isotropic_diffusion` (D = delta I, additive noise sigma dB with
+/// delta = sigma^2 / 2) and `matrix_diffusion` (constant symmetric D, the OU case). The trainable parameters are the
+/// drift's followed by the growth's; the score is frozen (its parameters never change) but the gradient may flow
+/// through its input (`score_input_path`, algorithms.md §8.4).
+
+#include <upfi/concepts/nn.hpp>
+#include <upfi/concepts/score.hpp>
+#include <upfi/core/error.hpp>
+
+#include <Eigen/Core>
+
+#include <cmath>
+#include <utility>
+
+namespace upfi::flow {
+
+/// @brief D = delta I (additive isotropic noise sigma dB has delta = sigma^2 / 2).
+struct isotropic_diffusion {
+  double delta = 0;
+  /// @brief S D^T for scores S (N x d).
+  [[nodiscard]] Eigen::MatrixXd apply(const Eigen::MatrixXd& s) const { return delta * s; }
+  /// @brief d<C, S D^T>/dS = C D.
+  [[nodiscard]] Eigen::MatrixXd apply_transpose(const Eigen::MatrixXd& c) const { return delta * c; }
+  void check(Eigen::Index) const {
+    if (!(delta >= 0) || !std::isfinite(delta)) {
+      core::detail::throw_invalid_argument("upfi::flow::isotropic_diffusion: delta = ", delta, " must be >= 0");
+    }
+  }
+};
+
+/// @brief A constant symmetric positive semi-definite D.
+struct matrix_diffusion {
+  Eigen::MatrixXd d;
+  [[nodiscard]] Eigen::MatrixXd apply(const Eigen::MatrixXd& s) const { return s * d.transpose(); }
+  [[nodiscard]] Eigen::MatrixXd apply_transpose(const Eigen::MatrixXd& c) const { return c * d; }
+  void check(Eigen::Index dim) const {
+    if (d.rows() != dim || d.cols() != dim || !d.allFinite() || !d.isApprox(d.transpose(), 1e-12)) {
+      core::detail::throw_invalid_argument("upfi::flow::matrix_diffusion: D must be a finite symmetric ", dim, " x ",
+                                           dim, " matrix, got ", d.rows(), " x ", d.cols());
+    }
+  }
+};
+
+/// @brief No growth: g = 0 and no parameters.
+struct no_growth {};
+
+/// @brief Values of the field on a cloud: velocity u, drift v (for regularisers) and log-mass rate g.
+struct flow_values {
+  Eigen::MatrixXd u, v;  ///< N x d
+  Eigen::VectorXd g;     ///< N
+};
+
+/// @brief u = v - D s and g (see the file comment). Drift and Growth model DifferentiableField (Growth with one
+/// output), or Growth = no_growth; Score models ScoreModel.
+template <DifferentiableField Drift, ScoreModel Score, class Diffusion, class Growth = no_growth>
+class probability_flow {
+ public:
+  static constexpr bool has_growth = !std::is_same_v<Growth, no_growth>;
+
+  /// @throws std::invalid_argument on inconsistent dimensions or an invalid diffusion.
+  probability_flow(Drift drift, Score score, Diffusion diffusion, Growth growth = {})
+      : m_drift(std::move(drift)),
+        m_score(std::move(score)),
+        m_diff(std::move(diffusion)),
+        m_growth(std::move(growth)) {
+    const Eigen::Index d = m_drift.inputs();
+    if (m_drift.outputs() != d || m_score.dimension() != d) {
+      core::detail::throw_invalid_argument("upfi::flow::probability_flow: drift is ", m_drift.inputs(), " -> ",
+                                           m_drift.outputs(), ", score has dimension ", m_score.dimension(),
+                                           "; all must equal d");
+    }
+    if constexpr (has_growth) {
+      if (m_growth.inputs() != d || m_growth.outputs() != 1) {
+        core::detail::throw_invalid_argument("upfi::flow::probability_flow: growth must map ", d, " -> 1, got ",
+                                             m_growth.inputs(), " -> ", m_growth.outputs());
+      }
+    }
+    m_diff.check(d);
+  }
+
+  [[nodiscard]] Eigen::Index dimension() const noexcept { return m_drift.inputs(); }
+  [[nodiscard]] Eigen::Index parameter_count() const noexcept {
+    if constexpr (has_growth) {
+      return m_drift.parameter_count() + m_growth.parameter_count();
+    } else {
+      return m_drift.parameter_count();
+    }
+  }
+  /// @brief All trainable parameters: [drift; growth].
+  [[nodiscard]] Eigen::VectorXd parameters() const {
+    Eigen::VectorXd p(parameter_count());
+    p.head(m_drift.parameter_count()) = const_cast<Drift&>(m_drift).parameters();
+    if constexpr (has_growth) p.tail(m_growth.parameter_count()) = const_cast<Growth&>(m_growth).parameters();
+    return p;
+  }
+  void set_parameters(const Eigen::Ref<const Eigen::VectorXd>& p) {
+    if (p.size() != parameter_count()) {
+      core::detail::throw_invalid_argument("upfi::flow::probability_flow::set_parameters: ", p.size(),
+                                           " values, expected ", parameter_count());
+    }
+    m_drift.parameters() = p.head(m_drift.parameter_count());
+    if constexpr (has_growth) m_growth.parameters() = p.tail(m_growth.parameter_count());
+  }
+  /// @brief Whether VJPs include the path through the score's input (needs ScoreModelWithVjp; default: when available).
+  void set_score_input_path(bool on) {
+    if (on && !ScoreModelWithVjp<Score>) {
+      core::detail::throw_invalid_argument("upfi::flow::probability_flow: the score model has no vjp_x");
+    }
+    m_score_path = on;
+  }
+  [[nodiscard]] bool score_input_path() const noexcept { return m_score_path; }
+
+  [[nodiscard]] const Drift& drift() const noexcept { return m_drift; }
+  [[nodiscard]] const Score& score() const noexcept { return m_score; }
+  [[nodiscard]] const Diffusion& diffusion() const noexcept { return m_diff; }
+
+  /// @brief u, v and g at time t on the cloud X (N x d).
+  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out) const {
+    if (x.cols() != dimension()) {
+      core::detail::throw_invalid_argument("upfi::flow::probability_flow::evaluate: cloud has ", x.cols(),
+                                           " columns, expected ", dimension());
+    }
+    Eigen::MatrixXd s;
+    m_drift.evaluate(t, x, out.v);
+    m_score.evaluate(t, x, s);
+    out.u = out.v - m_diff.apply(s);
+    if constexpr (has_growth) {
+      Eigen::MatrixXd g;
+      m_growth.evaluate(t, x, g);
+      out.g = g.col(0);
+    } else {
+      out.g = Eigen::VectorXd::Zero(x.rows());
+    }
+  }
+
+  /// @brief VJP for cotangents on u (cu), v (cv, may be empty = 0) and g (cg, may be empty = 0): writes dX and ADDS
+  /// the parameter gradient to `grad_params` (either may be null).
+  void vjp(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu, const Eigen::MatrixXd& cv,
+           const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x, Eigen::VectorXd* grad_params) const {
+    const Eigen::Index pd = m_drift.parameter_count();
+    Eigen::MatrixXd c_drift = cv.size() == 0 ? cu : Eigen::MatrixXd(cu + cv);
+    Eigen::VectorXd gd = Eigen::VectorXd::Zero(grad_params != nullptr ? pd : 0);
+    Eigen::MatrixXd dx;
+    m_drift.vjp(t, x, c_drift, grad_x != nullptr ? &dx : nullptr, grad_params != nullptr ? &gd : nullptr);
+    if (grad_params != nullptr) grad_params->head(pd) += gd;
+    if (grad_x != nullptr) {
+      if constexpr (ScoreModelWithVjp<Score>) {
+        if (m_score_path) {
+          Eigen::MatrixXd ds;
+          m_score.vjp_x(t, x, -m_diff.apply_transpose(cu), ds);
+          dx += ds;
+        }
+      }
+    }
+    if constexpr (has_growth) {
+      if (cg.size() != 0) {
+        const Eigen::Index pg = m_growth.parameter_count();
+        Eigen::VectorXd gg = Eigen::VectorXd::Zero(grad_params != nullptr ? pg : 0);
+        Eigen::MatrixXd dxg;
+        m_growth.vjp(t, x, Eigen::MatrixXd(cg), grad_x != nullptr ? &dxg : nullptr,
+                     grad_params != nullptr ? &gg : nullptr);
+        if (grad_params != nullptr) grad_params->tail(pg) += gg;
+        if (grad_x != nullptr) dx += dxg;
+      }
+    }
+    if (grad_x != nullptr) *grad_x = std::move(dx);
+  }
+
+ private:
+  Drift m_drift;
+  Score m_score;
+  Diffusion m_diff;
+  [[no_unique_address]] Growth m_growth;
+  bool m_score_path = ScoreModelWithVjp<Score>;
+};
+
+}  // namespace upfi::flow
