@@ -4,5 +4,6 @@
 /// @file
 /// @brief Umbrella of the probability-flow module: field composition, Runge-Kutta drivers and their reverse mode.
 
-#include <upfi/flow/integrate.hpp>         // IWYU pragma: export
-#include <upfi/flow/probability_flow.hpp>  // IWYU pragma: export
+#include <upfi/flow/chemical_langevin_flow.hpp>  // IWYU pragma: export
+#include <upfi/flow/integrate.hpp>               // IWYU pragma: export
+#include <upfi/flow/probability_flow.hpp>        // IWYU pragma: export

@@ -1,10 +1,12 @@
 // SPDX-FileCopyrightText: The upfi authors
 // SPDX-License-Identifier: MIT
 #include <upfi/ad/gradient_check.hpp>
+#include <upfi/flow/chemical_langevin_flow.hpp>
 #include <upfi/flow/integrate.hpp>
 #include <upfi/flow/probability_flow.hpp>
 #include <upfi/nn/linear_field.hpp>
 #include <upfi/nn/mlp.hpp>
+#include <upfi/problems/ou_growth_moments.hpp>
 #include <upfi/score/gaussian.hpp>
 
 #include <Eigen/Cholesky>
@@ -43,6 +45,60 @@ auto ou_flow(const upfi::test::ou_case& c) {
                                       upfi::flow::matrix_diffusion{c.ou.diffusion()});
 }
 
+// g(x) = x^T Gamma x / 2 + c^T x + b as a DifferentiableField (trainable b).
+struct quadratic_fitness {
+  Eigen::MatrixXd gamma;
+  Eigen::VectorXd c, b = Eigen::VectorXd::Zero(1);
+  [[nodiscard]] Eigen::Index inputs() const { return c.size(); }
+  [[nodiscard]] Eigen::Index outputs() const { return 1; }
+  [[nodiscard]] Eigen::Index parameter_count() const { return 1; }
+  Eigen::VectorXd& parameters() { return b; }
+  void evaluate(double, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd& out) const {
+    out = (0.5 * ((x * gamma).array() * x.array()).rowwise().sum()).matrix() + x * c;
+    out.array() += b[0];
+  }
+  void vjp(double, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::MatrixXd>& cot,
+           Eigen::MatrixXd* gx, Eigen::VectorXd* gp) const {
+    if (gx != nullptr) *gx = cot.col(0).asDiagonal() * ((x * gamma).rowwise() + c.transpose());
+    if (gp != nullptr) (*gp)[0] += cot.sum();
+  }
+};
+
+// FD check of integrate_vjp for loss = <cx, X1> + <cl, log m1> + beta R over [0.1, 0.9].
+template <class Field>
+void check_flow_gradients(const Field& field, const tableau& tb, int steps, double alpha, const flow_state& y0) {
+  const Eigen::Index n = y0.x.rows(), d = y0.x.cols();
+  const Eigen::MatrixXd cx = random_matrix(n, d, 3);
+  const Eigen::VectorXd cl = random_matrix(n, 1, 4).col(0);
+  const double beta = 0.37;
+  const upfi::flow::fixed_step_options o{.steps = steps, .alpha = alpha};
+  const auto loss = [&](const Field& f, const flow_state& y) {
+    const flow_state y1 = upfi::flow::integrate(f, tb, 0.1, 0.9, y, o);
+    return (y1.x.array() * cx.array()).sum() + y1.log_m.dot(cl) + beta * y1.regulariser;
+  };
+  const auto g = upfi::flow::integrate_vjp(field, tb, 0.1, 0.9, y0, o, cx, cl, beta);
+  const auto lp = [&](const Eigen::VectorXd& p) {
+    Field copy = field;
+    copy.set_parameters(p);
+    return loss(copy, y0);
+  };
+  CHECK(upfi::ad::check_gradient(lp, field.parameters(), g.params).max_rel_error < 1e-6);
+  const auto lx = [&](const Eigen::VectorXd& v) {
+    flow_state y = y0;
+    y.x = Eigen::Map<const Eigen::MatrixXd>(v.data(), n, d);
+    return loss(field, y);
+  };
+  const Eigen::VectorXd xflat = Eigen::Map<const Eigen::VectorXd>(y0.x.data(), y0.x.size());
+  CHECK(upfi::ad::check_gradient(lx, xflat, Eigen::Map<const Eigen::VectorXd>(g.x0.data(), g.x0.size())).max_rel_error <
+        1e-6);
+  const auto ll = [&](const Eigen::VectorXd& v) {
+    flow_state y = y0;
+    y.log_m = v;
+    return loss(field, y);
+  };
+  CHECK(upfi::ad::check_gradient(ll, y0.log_m, g.log_m0).max_rel_error < 1e-6);
+}
+
 double moment_error(const Eigen::MatrixXd& x, const Eigen::VectorXd& mu, const Eigen::MatrixXd& sigma) {
   const Eigen::RowVectorXd m = x.colwise().mean();
   const Eigen::MatrixXd xc = x.rowwise() - m;
@@ -76,6 +132,43 @@ TEST_SUITE("flow/probability_flow") {
     }
   }
 
+  TEST_CASE("OU drift with quadratic growth: weighted particles carry the mass and moments of Prop. 2.1") {
+    const auto c = upfi::test::make_ou_case(2, upfi::test::seed());
+    const Eigen::MatrixXd gamma = -0.5 * Eigen::MatrixXd::Identity(2, 2);
+    const Eigen::VectorXd cc = Eigen::Vector2d(0.3, -0.2);
+    const double b = 0.1, t1 = 0.6;
+    const upfi::problems::gaussian_population start{1.0, c.m0, c.s0};
+    const auto moments = [&](double t) {
+      return upfi::problems::ou_growth_moments(c.ou.drift_matrix(), c.ou.drift_offset(), c.ou.diffusion(), gamma, cc, b,
+                                               start, t, 100);
+    };
+    // the score of the normalised population is Gaussian with the moment-ODE mean and covariance
+    const upfi::score::gaussian_score score(2, [&](double t) {
+      const auto m = moments(t);
+      return std::make_pair(m.mean, m.covariance);
+    });
+    quadratic_fitness g{gamma, cc};
+    g.b[0] = b;
+    const auto field = upfi::flow::probability_flow(upfi::nn::linear_field(c.ou.drift_matrix(), c.ou.drift_offset()),
+                                                    score, upfi::flow::matrix_diffusion{c.ou.diffusion()}, g);
+    const Eigen::Index n = 20000;
+    const flow_state y0{exact_moment_sample(c.m0, c.s0, n), Eigen::VectorXd::Constant(n, -std::log(double(n))), 0};
+    const auto y1 = upfi::flow::integrate(field, upfi::flow::rk4(), 0.0, t1, y0, {.steps = 30});
+    const Eigen::VectorXd w = y1.log_m.array().exp();
+    const double mass = w.sum();
+    const Eigen::RowVectorXd mean = (w.asDiagonal() * y1.x).colwise().sum() / mass;
+    const Eigen::MatrixXd xc = y1.x.rowwise() - mean;
+    const Eigen::MatrixXd cov = xc.transpose() * w.asDiagonal() * xc / mass;
+    const auto exact = moments(t1);
+    MESSAGE("mass " << mass << " vs " << exact.mass << "; mean error " << (mean.transpose() - exact.mean).norm()
+                    << "; covariance error " << (cov - exact.covariance).norm());
+    // finite-N error: the weighted moments depend on third and fourth sample moments, O(1/sqrt(N)) ~ 1%
+    CHECK(mass == doctest::Approx(exact.mass).epsilon(0.005));
+    CHECK((mean.transpose() - exact.mean).cwiseAbs().maxCoeff() < 0.01);
+    CHECK((cov - exact.covariance).cwiseAbs().maxCoeff() < 0.01);
+    CHECK(std::abs(exact.mass - 1.0) > 0.05);  // the growth is not negligible
+  }
+
   TEST_CASE("gradients through 1-10 steps of every stepper match finite differences") {
     const Eigen::Index d = 2, n = 5;
     Eigen::Matrix2d cov;
@@ -87,41 +180,15 @@ TEST_SUITE("flow/probability_flow") {
         upfi::flow::probability_flow(std::move(drift), upfi::score::gaussian_score(Eigen::Vector2d(0.2, -0.1), cov),
                                      upfi::flow::isotropic_diffusion{0.4}, std::move(growth));
     const flow_state y0{0.7 * random_matrix(n, d, 1), 0.3 * random_matrix(n, 1, 2).col(0), 0};
-    const Eigen::MatrixXd cx = random_matrix(n, d, 3);
-    const Eigen::VectorXd cl = random_matrix(n, 1, 4).col(0);
-    const double beta = 0.37, alpha = 0.5;
     for (const tableau& tb : {upfi::flow::euler(), upfi::flow::heun(), upfi::flow::rk4(), upfi::flow::dopri5()}) {
       for (int steps : {1, 3, 10}) {
         CAPTURE(tb.name);
         CAPTURE(steps);
-        const upfi::flow::fixed_step_options o{.steps = steps, .alpha = alpha};
-        const auto loss = [&](const auto& f, const flow_state& y) {
-          const flow_state y1 = upfi::flow::integrate(f, tb, 0.1, 0.9, y, o);
-          return (y1.x.array() * cx.array()).sum() + y1.log_m.dot(cl) + beta * y1.regulariser;
-        };
-        const auto g = upfi::flow::integrate_vjp(field, tb, 0.1, 0.9, y0, o, cx, cl, beta);
-        const auto lp = [&](const Eigen::VectorXd& p) {
-          auto copy = field;
-          copy.set_parameters(p);
-          return loss(copy, y0);
-        };
-        CHECK(upfi::ad::check_gradient(lp, field.parameters(), g.params).max_rel_error < 1e-6);
-        const auto lx = [&](const Eigen::VectorXd& v) {
-          flow_state y = y0;
-          y.x = Eigen::Map<const Eigen::MatrixXd>(v.data(), n, d);
-          return loss(field, y);
-        };
-        const Eigen::VectorXd xflat = Eigen::Map<const Eigen::VectorXd>(y0.x.data(), y0.x.size());
-        CHECK(upfi::ad::check_gradient(lx, xflat, Eigen::Map<const Eigen::VectorXd>(g.x0.data(), g.x0.size()))
-                  .max_rel_error < 1e-6);
-        const auto ll = [&](const Eigen::VectorXd& v) {
-          flow_state y = y0;
-          y.log_m = v;
-          return loss(field, y);
-        };
-        CHECK(upfi::ad::check_gradient(ll, y0.log_m, g.log_m0).max_rel_error < 1e-6);
+        check_flow_gradients(field, tb, steps, 0.5, y0);
       }
     }
+    const Eigen::MatrixXd cx = random_matrix(n, d, 3);
+    const Eigen::VectorXd cl = random_matrix(n, 1, 4).col(0);
     // dropping the path through the score's input (the authors' no-grad score) changes the position gradient
     auto dropped = field;
     dropped.set_score_input_path(false);
@@ -187,6 +254,41 @@ TEST_SUITE("flow/probability_flow") {
     CHECK_THROWS_AS(
         upfi::flow::probability_flow(upfi::nn::linear_field(3), upfi::score::ou_marginal_score(c.ou, c.m0, c.s0),
                                      upfi::flow::isotropic_diffusion{1.0}),
+        std::invalid_argument);
+  }
+
+  TEST_CASE("chemical-Langevin flow: velocity against a finite-difference row divergence of D; gradients") {
+    const Eigen::Index d = 3, n = 6;
+    const upfi::nn::mlp_options rate{.inputs = d,
+                                     .outputs = d,
+                                     .hidden = {8},
+                                     .hidden_activation = upfi::nn::activation::tanh,
+                                     .output_activation = upfi::nn::activation::softplus};
+    const upfi::score::gaussian_score score(Eigen::Vector3d(1.0, 0.5, 0.8), Eigen::Matrix3d::Identity() * 0.6);
+    auto field = upfi::flow::chemical_langevin_flow(upfi::nn::mlp<double>(rate, 7), upfi::nn::mlp<double>(rate, 8),
+                                                    score, 4.0, upfi::nn::mlp<double>({.inputs = d, .hidden = {4}}, 9));
+    const Eigen::MatrixXd x = random_matrix(n, d, 12).array().abs() + 0.2;
+    upfi::flow::flow_values f;
+    field.evaluate(0.3, x, f);
+    // u = v - div D - D s with div D_i = d D_ii / d x_i by central differences of the diffusion diagonal
+    const double h = 1e-6;
+    Eigen::MatrixXd div(n, d), s;
+    for (Eigen::Index i = 0; i < d; ++i) {
+      Eigen::MatrixXd xp = x, xm = x;
+      xp.col(i).array() += h;
+      xm.col(i).array() -= h;
+      div.col(i) = (field.diffusion_diagonal(0.3, xp).col(i) - field.diffusion_diagonal(0.3, xm).col(i)) / (2 * h);
+    }
+    score.evaluate(0.3, x, s);
+    const Eigen::MatrixXd expected = f.v - div - (field.diffusion_diagonal(0.3, x).array() * s.array()).matrix();
+    CHECK((f.u - expected).cwiseAbs().maxCoeff() < 1e-8);
+    const flow_state y0{x, 0.2 * random_matrix(n, 1, 13).col(0), 0};
+    for (const tableau& tb : {upfi::flow::euler(), upfi::flow::rk4()}) {
+      CAPTURE(tb.name);
+      check_flow_gradients(field, tb, 3, 0.5, y0);
+    }
+    CHECK_THROWS_AS(
+        upfi::flow::chemical_langevin_flow(upfi::nn::mlp<double>(rate, 7), upfi::nn::mlp<double>(rate, 8), score, 0.0),
         std::invalid_argument);
   }
 }

@@ -24,4 +24,14 @@ concept DifferentiableField = requires(const F& f, F& mutable_f, double t, const
   f.vjp(t, x, x, &out, &grad_params);
 };
 
+/// @brief A DifferentiableField (inputs == outputs) that also gives the diagonal of its input Jacobian,
+/// d f_i / d x_i per sample, and that diagonal's VJP (needed by the chemical-Langevin probability flow, whose
+/// velocity contains the row divergence of D = diag(p + q) / 2V). Satisfied by upfi::nn::mlp<double>.
+template <class F>
+concept DiagonalJacobianField = DifferentiableField<F> &&
+    requires(const F& f, double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& out, Eigen::VectorXd& grad_params) {
+  f.jacobian_diagonal(t, x, out);
+  f.jacobian_diagonal_vjp(t, x, x, &out, &grad_params);
+};
+
 }  // namespace upfi

@@ -18,6 +18,7 @@
 #include <Eigen/Core>
 
 #include <cmath>
+#include <type_traits>
 #include <utility>
 
 namespace upfi::flow {
@@ -58,6 +59,50 @@ struct flow_values {
   Eigen::VectorXd g;     ///< N
 };
 
+namespace detail {
+template <class Growth>
+void growth_values(const Growth& growth, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::VectorXd& g) {
+  if constexpr (std::is_same_v<Growth, no_growth>) {
+    g = Eigen::VectorXd::Zero(x.rows());
+  } else {
+    Eigen::MatrixXd out;
+    growth.evaluate(t, x, out);
+    g = out.col(0);
+  }
+}
+// Adds the growth's VJP for the cotangent cg (empty = 0) to dx and to the tail of grad_params.
+template <class Growth>
+void growth_vjp(const Growth& growth, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::VectorXd& cg,
+                Eigen::MatrixXd* dx, Eigen::VectorXd* grad_params) {
+  if constexpr (!std::is_same_v<Growth, no_growth>) {
+    if (cg.size() == 0) return;
+    const Eigen::Index pg = growth.parameter_count();
+    Eigen::VectorXd gg = Eigen::VectorXd::Zero(grad_params != nullptr ? pg : 0);
+    Eigen::MatrixXd dxg;
+    growth.vjp(t, x, Eigen::MatrixXd(cg), dx != nullptr ? &dxg : nullptr, grad_params != nullptr ? &gg : nullptr);
+    if (grad_params != nullptr) grad_params->tail(pg) += gg;
+    if (dx != nullptr) *dx += dxg;
+  }
+}
+template <class Growth>
+void check_growth(const Growth& growth, Eigen::Index d, const char* who) {
+  if constexpr (!std::is_same_v<Growth, no_growth>) {
+    if (growth.inputs() != d || growth.outputs() != 1) {
+      core::detail::throw_invalid_argument(who, ": growth must map ", d, " -> 1, got ", growth.inputs(), " -> ",
+                                           growth.outputs());
+    }
+  }
+}
+template <class Growth>
+Eigen::Index growth_parameter_count(const Growth& growth) {
+  if constexpr (std::is_same_v<Growth, no_growth>) {
+    return 0;
+  } else {
+    return growth.parameter_count();
+  }
+}
+}  // namespace detail
+
 /// @brief u = v - D s and g (see the file comment). Drift and Growth model DifferentiableField (Growth with one
 /// output), or Growth = no_growth; Score models ScoreModel.
 template <DifferentiableField Drift, ScoreModel Score, class Diffusion, class Growth = no_growth>
@@ -77,22 +122,13 @@ class probability_flow {
                                            m_drift.outputs(), ", score has dimension ", m_score.dimension(),
                                            "; all must equal d");
     }
-    if constexpr (has_growth) {
-      if (m_growth.inputs() != d || m_growth.outputs() != 1) {
-        core::detail::throw_invalid_argument("upfi::flow::probability_flow: growth must map ", d, " -> 1, got ",
-                                             m_growth.inputs(), " -> ", m_growth.outputs());
-      }
-    }
+    detail::check_growth(m_growth, d, "upfi::flow::probability_flow");
     m_diff.check(d);
   }
 
   [[nodiscard]] Eigen::Index dimension() const noexcept { return m_drift.inputs(); }
   [[nodiscard]] Eigen::Index parameter_count() const noexcept {
-    if constexpr (has_growth) {
-      return m_drift.parameter_count() + m_growth.parameter_count();
-    } else {
-      return m_drift.parameter_count();
-    }
+    return m_drift.parameter_count() + detail::growth_parameter_count(m_growth);
   }
   /// @brief All trainable parameters: [drift; growth].
   [[nodiscard]] Eigen::VectorXd parameters() const {
@@ -132,13 +168,7 @@ class probability_flow {
     m_drift.evaluate(t, x, out.v);
     m_score.evaluate(t, x, s);
     out.u = out.v - m_diff.apply(s);
-    if constexpr (has_growth) {
-      Eigen::MatrixXd g;
-      m_growth.evaluate(t, x, g);
-      out.g = g.col(0);
-    } else {
-      out.g = Eigen::VectorXd::Zero(x.rows());
-    }
+    detail::growth_values(m_growth, t, x, out.g);
   }
 
   /// @brief VJP for cotangents on u (cu), v (cv, may be empty = 0) and g (cg, may be empty = 0): writes dX and ADDS
@@ -160,17 +190,7 @@ class probability_flow {
         }
       }
     }
-    if constexpr (has_growth) {
-      if (cg.size() != 0) {
-        const Eigen::Index pg = m_growth.parameter_count();
-        Eigen::VectorXd gg = Eigen::VectorXd::Zero(grad_params != nullptr ? pg : 0);
-        Eigen::MatrixXd dxg;
-        m_growth.vjp(t, x, Eigen::MatrixXd(cg), grad_x != nullptr ? &dxg : nullptr,
-                     grad_params != nullptr ? &gg : nullptr);
-        if (grad_params != nullptr) grad_params->tail(pg) += gg;
-        if (grad_x != nullptr) dx += dxg;
-      }
-    }
+    detail::growth_vjp(m_growth, t, x, cg, grad_x != nullptr ? &dx : nullptr, grad_params);
     if (grad_x != nullptr) *grad_x = std::move(dx);
   }
 
