@@ -6,4 +6,5 @@
 
 #include <upfi/flow/chemical_langevin_flow.hpp>  // IWYU pragma: export
 #include <upfi/flow/integrate.hpp>               // IWYU pragma: export
+#include <upfi/flow/odeint.hpp>                  // IWYU pragma: export
 #include <upfi/flow/probability_flow.hpp>        // IWYU pragma: export
