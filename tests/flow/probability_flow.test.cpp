@@ -13,6 +13,7 @@
 #include <doctest/doctest.h>
 
 #include "score/support.hpp"
+#include "support/random_matrix.hpp"
 #include "support/seed.hpp"
 
 #include <cmath>
@@ -22,11 +23,7 @@ using upfi::flow::flow_state;
 using upfi::flow::tableau;
 
 namespace {
-Eigen::MatrixXd random_matrix(Eigen::Index r, Eigen::Index c, std::uint32_t stream) {
-  Eigen::MatrixXd z(r, c);
-  upfi::core::counter_rng(upfi::test::seed(), stream).fill_normal(z, 0);
-  return z;
-}
+using upfi::test::random_matrix;
 
 // N points whose sample mean and (1/N) covariance are exactly mu and sigma.
 Eigen::MatrixXd exact_moment_sample(const Eigen::VectorXd& mu, const Eigen::MatrixXd& sigma, Eigen::Index n) {

@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include "support/random_matrix.hpp"
 #include "support/seed.hpp"
 
 #include <cmath>
@@ -43,11 +44,7 @@ struct hill_toggle {
   }
 };
 
-Eigen::MatrixXd random_matrix(Eigen::Index r, Eigen::Index c, std::uint32_t stream) {
-  Eigen::MatrixXd z(r, c);
-  upfi::core::counter_rng(upfi::test::seed(), stream).fill_normal(z, 0);
-  return z;
-}
+using upfi::test::random_matrix;
 
 // FD check of a DifferentiableField's VJP w.r.t. parameters and inputs for the loss sum(f(t, X) .* C).
 template <class Field>

@@ -9,6 +9,7 @@
 #include <Eigen/QR>
 #include <doctest/doctest.h>
 
+#include "support/random_matrix.hpp"
 #include "support/seed.hpp"
 
 #include <cmath>
@@ -23,11 +24,7 @@ using upfi::nn::activation;
 using upfi::nn::mlp;
 
 namespace {
-Eigen::MatrixXd random_matrix(Eigen::Index r, Eigen::Index c, std::uint32_t stream) {
-  Eigen::MatrixXd z(r, c);
-  upfi::core::counter_rng(upfi::test::seed(), stream).fill_normal(z, 0);
-  return z;
-}
+using upfi::test::random_matrix;
 }  // namespace
 
 TEST_SUITE("nn/mlp") {

@@ -5,17 +5,14 @@
 #include <doctest/doctest.h>
 
 #include "score/support.hpp"
+#include "support/random_matrix.hpp"
 #include "support/seed.hpp"
 
 using upfi::score::gaussian_mixture_score;
 using upfi::score::gaussian_score;
 
 namespace {
-Eigen::MatrixXd random_matrix(Eigen::Index r, Eigen::Index c, std::uint32_t stream) {
-  Eigen::MatrixXd z(r, c);
-  upfi::core::counter_rng(upfi::test::seed(), stream).fill_normal(z, 0);
-  return z;
-}
+using upfi::test::random_matrix;
 // max over rows of |score - central FD of log density| relative to the score scale
 template <class LogDensity>
 double score_vs_fd(const Eigen::MatrixXd& score, const Eigen::MatrixXd& x, LogDensity&& logp) {
@@ -29,23 +26,6 @@ double score_vs_fd(const Eigen::MatrixXd& score, const Eigen::MatrixXd& x, LogDe
   }
   return (score - fd).cwiseAbs().maxCoeff() / (1.0 + fd.cwiseAbs().maxCoeff());
 }
-// max relative difference between vjp and the FD Jacobian of the score applied to the cotangent
-template <class Model>
-double vjp_vs_fd(const Model& m, double t, const Eigen::MatrixXd& x, const Eigen::MatrixXd& cot) {
-  Eigen::MatrixXd g;
-  m.vjp_x(t, x, cot, g);
-  const double h = 1e-6;
-  Eigen::MatrixXd fd(x.rows(), x.cols()), sp, sm;
-  for (Eigen::Index q = 0; q < x.cols(); ++q) {
-    Eigen::MatrixXd xp = x, xm = x;
-    xp.col(q).array() += h;
-    xm.col(q).array() -= h;
-    m.evaluate(t, xp, sp);
-    m.evaluate(t, xm, sm);
-    fd.col(q) = ((sp - sm).array() * cot.array()).rowwise().sum() / (2 * h);  // row-local Jacobian
-  }
-  return (g - fd).cwiseAbs().maxCoeff() / (1.0 + fd.cwiseAbs().maxCoeff());
-}
 }  // namespace
 
 TEST_SUITE("score/analytic") {
@@ -57,7 +37,7 @@ TEST_SUITE("score/analytic") {
     Eigen::MatrixXd s;
     g.evaluate(0.0, x, s);
     CHECK(score_vs_fd(s, x, [&](const Eigen::MatrixXd& y) { return g.log_density(0.0, y); }) < 1e-8);
-    CHECK(vjp_vs_fd(g, 0.0, x, random_matrix(20, 2, 2)) < 1e-7);
+    CHECK(upfi::test::vjp_vs_fd(g, 0.0, x, random_matrix(20, 2, 2)) < 1e-7);
     Eigen::Matrix2d bad;
     bad << 1, 2, 2, 1;  // indefinite
     CHECK_THROWS_WITH_AS(gaussian_score(Eigen::Vector2d::Zero(), bad), doctest::Contains("positive-definite"),
@@ -91,7 +71,7 @@ TEST_SUITE("score/analytic") {
     Eigen::MatrixXd s;
     m.evaluate(0.0, x, s);
     CHECK(score_vs_fd(s, x, [&](const Eigen::MatrixXd& y) { return m.log_density(y); }) < 1e-8);
-    CHECK(vjp_vs_fd(m, 0.0, x, random_matrix(30, 2, 4)) < 1e-7);
+    CHECK(upfi::test::vjp_vs_fd(m, 0.0, x, random_matrix(30, 2, 4)) < 1e-7);
     const Eigen::MatrixXd y = m.sample(40000, upfi::test::seed());
     const Eigen::RowVector2d expected = 0.3 * Eigen::RowVector2d(-1, 0) + 0.7 * Eigen::RowVector2d(1.5, 0.5);
     // per-coordinate mixture variance bounds the standard error

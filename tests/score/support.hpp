@@ -54,4 +54,23 @@ double relative_score_error(const A& estimate, const B& reference, const core::s
   return std::sqrt(num / den);
 }
 
+// Max relative difference between a score model's vjp_x and central differences of its score applied to `cot`
+// (the Jacobian is row-local: row n of the VJP only depends on x_n).
+template <ScoreModelWithVjp Model>
+double vjp_vs_fd(const Model& m, double t, const Eigen::MatrixXd& x, const Eigen::MatrixXd& cot) {
+  Eigen::MatrixXd g, sp, sm;
+  m.vjp_x(t, x, cot, g);
+  const double h = 1e-6;
+  Eigen::MatrixXd fd(x.rows(), x.cols());
+  for (Eigen::Index q = 0; q < x.cols(); ++q) {
+    Eigen::MatrixXd xp = x, xm = x;
+    xp.col(q).array() += h;
+    xm.col(q).array() -= h;
+    m.evaluate(t, xp, sp);
+    m.evaluate(t, xm, sm);
+    fd.col(q) = ((sp - sm).array() * cot.array()).rowwise().sum() / (2 * h);
+  }
+  return (g - fd).cwiseAbs().maxCoeff() / (1.0 + fd.cwiseAbs().maxCoeff());
+}
+
 }  // namespace upfi::test
