@@ -6,11 +6,13 @@
 /// drift v, a diffusion D, a frozen score s and an optional trainable growth rate g:
 ///   u(t, x) = v(t, x) - (div D)(x) - D(x) s(t, x),     d/dt log m = g(t, x).
 ///
-/// Diffusions here are state-independent (div D = 0): `isotropic_diffusion` (D = delta I, additive noise sigma dB with
-/// delta = sigma^2 / 2) and `matrix_diffusion` (constant symmetric D, the OU case). The trainable parameters are the
+/// Diffusions: `isotropic_diffusion` (D = delta I, additive noise sigma dB with delta = sigma^2 / 2),
+/// `matrix_diffusion` (constant symmetric D, the OU case) and `pointwise_diagonal_diffusion` (state-dependent diagonal
+/// D(x) written once as a generic function; div D by duals). The trainable parameters are the
 /// drift's followed by the growth's; the score is frozen (its parameters never change) but the gradient may flow
 /// through its input (`score_input_path`, algorithms.md §8.4).
 
+#include <upfi/ad/dual.hpp>
 #include <upfi/concepts/nn.hpp>
 #include <upfi/concepts/score.hpp>
 #include <upfi/core/error.hpp>
@@ -20,16 +22,27 @@
 #include <cmath>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace upfi::flow {
 
+// A Diffusion policy (state_dependent: whether D depends on x) gives the correction c = div D + D s subtracted from the
+// drift, and its VJP:
+//   correction(t, X, S) -> N x d;  correction_vjp(t, X, S, Cbar, dX*, dS) adds d<Cbar, c>/dX to *dX (when the policy
+//   depends on x) and writes dS = d<Cbar, c>/dS;  check(d) validates the policy for dimension d.
+
 /// @brief D = delta I (additive isotropic noise sigma dB has delta = sigma^2 / 2).
 struct isotropic_diffusion {
+  static constexpr bool state_dependent = false;
   double delta = 0;
-  /// @brief S D^T for scores S (N x d).
-  [[nodiscard]] Eigen::MatrixXd apply(const Eigen::MatrixXd& s) const { return delta * s; }
-  /// @brief d<C, S D^T>/dS = C D.
-  [[nodiscard]] Eigen::MatrixXd apply_transpose(const Eigen::MatrixXd& c) const { return delta * c; }
+  [[nodiscard]] Eigen::MatrixXd correction(double, const Eigen::Ref<const Eigen::MatrixXd>&,
+                                           const Eigen::MatrixXd& s) const {
+    return delta * s;
+  }
+  void correction_vjp(double, const Eigen::Ref<const Eigen::MatrixXd>&, const Eigen::MatrixXd&,
+                      const Eigen::MatrixXd& cbar, Eigen::MatrixXd*, Eigen::MatrixXd& ds) const {
+    ds = delta * cbar;
+  }
   void check(Eigen::Index) const {
     if (!(delta >= 0) || !std::isfinite(delta)) {
       core::detail::throw_invalid_argument("upfi::flow::isotropic_diffusion: delta = ", delta, " must be >= 0");
@@ -39,13 +52,75 @@ struct isotropic_diffusion {
 
 /// @brief A constant symmetric positive semi-definite D.
 struct matrix_diffusion {
+  static constexpr bool state_dependent = false;
   Eigen::MatrixXd d;
-  [[nodiscard]] Eigen::MatrixXd apply(const Eigen::MatrixXd& s) const { return s * d.transpose(); }
-  [[nodiscard]] Eigen::MatrixXd apply_transpose(const Eigen::MatrixXd& c) const { return c * d; }
+  [[nodiscard]] Eigen::MatrixXd correction(double, const Eigen::Ref<const Eigen::MatrixXd>&,
+                                           const Eigen::MatrixXd& s) const {
+    return s * d.transpose();
+  }
+  void correction_vjp(double, const Eigen::Ref<const Eigen::MatrixXd>&, const Eigen::MatrixXd&,
+                      const Eigen::MatrixXd& cbar, Eigen::MatrixXd*, Eigen::MatrixXd& ds) const {
+    ds = cbar * d;
+  }
   void check(Eigen::Index dim) const {
     if (d.rows() != dim || d.cols() != dim || !d.allFinite() || !d.isApprox(d.transpose(), 1e-12)) {
       core::detail::throw_invalid_argument("upfi::flow::matrix_diffusion: D must be a finite symmetric ", dim, " x ",
                                            dim, " matrix, got ", d.rows(), " x ", d.cols());
+    }
+  }
+};
+
+/// @brief State-dependent diagonal D(x) = diag(D_11(t, x), ..., D_dd(t, x)) from a pointwise generic function (the
+/// `Diffusion` functor of upfi::sde::diagonal_noise: `dimension()` and `template <class T> void operator()(
+/// scalar_of_t<T> t, const T* x, T* d_diag) const`). The row divergence d_i D_ii and, for the VJP, the derivatives
+/// d_j D_ii and d_j d_i D_ii come from forward-mode duals (nested for the second derivatives: O(d^2) evaluations per
+/// particle, meant for moderate d).
+template <class DiagonalFunction>
+struct pointwise_diagonal_diffusion {
+  static constexpr bool state_dependent = true;
+  DiagonalFunction f;
+
+  [[nodiscard]] Eigen::MatrixXd correction(double t, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                           const Eigen::MatrixXd& s) const {
+    const Eigen::Index n = x.rows(), d = x.cols();
+    Eigen::MatrixXd c(n, d);
+    std::vector<ad::dual<double>> xd(static_cast<std::size_t>(d)), out(static_cast<std::size_t>(d));
+    for (Eigen::Index r = 0; r < n; ++r) {
+      for (Eigen::Index i = 0; i < d; ++i) {
+        for (Eigen::Index k = 0; k < d; ++k) xd[static_cast<std::size_t>(k)] = ad::dual<double>(x(r, k), k == i);
+        f(t, xd.data(), out.data());
+        const auto& di = out[static_cast<std::size_t>(i)];
+        c(r, i) = di.d + di.v * s(r, i);  // d_i D_ii + D_ii s_i
+      }
+    }
+    return c;
+  }
+  void correction_vjp(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& s,
+                      const Eigen::MatrixXd& cbar, Eigen::MatrixXd* dx, Eigen::MatrixXd& ds) const {
+    using d2 = ad::dual<ad::dual<double>>;
+    const Eigen::Index n = x.rows(), d = x.cols();
+    ds.resize(n, d);
+    std::vector<d2> xd(static_cast<std::size_t>(d)), out(static_cast<std::size_t>(d));
+    for (Eigen::Index r = 0; r < n; ++r) {
+      for (Eigen::Index i = 0; i < d; ++i) {
+        // outer seed e_j (derivative w.r.t. x_j), inner seed e_i (the divergence direction)
+        for (Eigen::Index j = 0; j < d; ++j) {
+          for (Eigen::Index k = 0; k < d; ++k) {
+            xd[static_cast<std::size_t>(k)] = d2(ad::dual<double>(x(r, k), k == i), ad::dual<double>(k == j, 0.0));
+          }
+          f(t, xd.data(), out.data());
+          const d2& di = out[static_cast<std::size_t>(i)];
+          if (j == 0) ds(r, i) = cbar(r, i) * di.v.v;
+          // d/dx_j of (d_i D_ii + D_ii s_i) with s held fixed
+          if (dx != nullptr) (*dx)(r, j) += cbar(r, i) * (di.d.d + di.d.v * s(r, i));
+        }
+      }
+    }
+  }
+  void check(Eigen::Index dim) const {
+    if (f.dimension() != dim) {
+      core::detail::throw_invalid_argument("upfi::flow::pointwise_diagonal_diffusion: the function has dimension ",
+                                           f.dimension(), ", the drift ", dim);
     }
   }
 };
@@ -167,7 +242,7 @@ class probability_flow {
     Eigen::MatrixXd s;
     m_drift.evaluate(t, x, out.v);
     m_score.evaluate(t, x, s);
-    out.u = out.v - m_diff.apply(s);
+    out.u = out.v - m_diff.correction(t, x, s);
     detail::growth_values(m_growth, t, x, out.g);
   }
 
@@ -182,10 +257,14 @@ class probability_flow {
     m_drift.vjp(t, x, c_drift, grad_x != nullptr ? &dx : nullptr, grad_params != nullptr ? &gd : nullptr);
     if (grad_params != nullptr) grad_params->head(pd) += gd;
     if (grad_x != nullptr) {
+      // u = v - c(x, s(x)): cbar = -cu
+      Eigen::MatrixXd s, s_bar;
+      if constexpr (Diffusion::state_dependent) m_score.evaluate(t, x, s);  // constant D: the VJP needs no s
+      m_diff.correction_vjp(t, x, s, Eigen::MatrixXd(-cu), &dx, s_bar);
       if constexpr (ScoreModelWithVjp<Score>) {
         if (m_score_path) {
           Eigen::MatrixXd ds;
-          m_score.vjp_x(t, x, -m_diff.apply_transpose(cu), ds);
+          m_score.vjp_x(t, x, s_bar, ds);
           dx += ds;
         }
       }
