@@ -146,7 +146,7 @@ TEST_SUITE("flow/probability_flow") {
   TEST_CASE("OU drift with quadratic growth: weighted particles carry the mass and moments of Prop. 2.1") {
     const auto c = upfi::test::make_ou_case(2, upfi::test::seed());
     const Eigen::MatrixXd gamma = -0.5 * Eigen::MatrixXd::Identity(2, 2);
-    const Eigen::VectorXd cc = Eigen::Vector2d(0.3, -0.2);
+    const Eigen::VectorXd cc = upfi::test::vec(0.3, -0.2);
     const double b = 0.1, t1 = 0.6;
     const upfi::problems::gaussian_population start{1.0, c.m0, c.s0};
     const auto moments = [&](double t) {
@@ -182,13 +182,13 @@ TEST_SUITE("flow/probability_flow") {
 
   TEST_CASE("gradients through 1-10 steps of every stepper match finite differences") {
     const Eigen::Index d = 2, n = 5;
-    Eigen::Matrix2d cov;
+    Eigen::MatrixXd cov(2, 2);
     cov << 1.0, 0.3, 0.3, 0.8;
     upfi::nn::mlp<double> drift(
         {.inputs = d, .outputs = d, .hidden = {6}, .hidden_activation = upfi::nn::activation::tanh}, 3);
     upfi::nn::mlp<double> growth({.inputs = d, .outputs = 1, .hidden = {5}}, 4);
     auto field =
-        upfi::flow::probability_flow(std::move(drift), upfi::score::gaussian_score(Eigen::Vector2d(0.2, -0.1), cov),
+        upfi::flow::probability_flow(std::move(drift), upfi::score::gaussian_score(upfi::test::vec(0.2, -0.1), cov),
                                      upfi::flow::isotropic_diffusion{0.4}, std::move(growth));
     const flow_state y0{0.7 * random_matrix(n, d, 1), 0.3 * random_matrix(n, 1, 2).col(0), 0};
     for (const tableau& tb : {upfi::flow::euler(), upfi::flow::heun(), upfi::flow::rk4(), upfi::flow::dopri5()}) {
@@ -211,16 +211,16 @@ TEST_SUITE("flow/probability_flow") {
 
   TEST_CASE("Dormand-Prince step-size control meets the tolerance on a stiff-ish linear problem; dense output") {
     // u = A x with eigenvalues -1 and -30 (no score term: delta = 0); exact solution exp(A t) x0
-    Eigen::Matrix2d a;
+    Eigen::MatrixXd a(2, 2);
     a << -1.0, 2.0, 0.0, -30.0;
-    const auto field =
-        upfi::flow::probability_flow(upfi::nn::linear_field(a, Eigen::Vector2d::Zero()),
-                                     upfi::score::gaussian_score(Eigen::Vector2d::Zero(), Eigen::Matrix2d::Identity()),
-                                     upfi::flow::isotropic_diffusion{0.0});
+    const auto field = upfi::flow::probability_flow(
+        upfi::nn::linear_field(a, Eigen::VectorXd::Zero(2)),
+        upfi::score::gaussian_score(Eigen::VectorXd::Zero(2), Eigen::MatrixXd::Identity(2, 2)),
+        upfi::flow::isotropic_diffusion{0.0});
     const flow_state y0{random_matrix(20, 2, 5), Eigen::VectorXd::Zero(20), 0};
     const auto exact = [&](double t) {
       // A is upper triangular: closed form of exp(A t)
-      Eigen::Matrix2d e;
+      Eigen::MatrixXd e(2, 2);
       e << std::exp(-t), 2.0 * (std::exp(-t) - std::exp(-30.0 * t)) / 29.0, 0.0, std::exp(-30.0 * t);
       return Eigen::MatrixXd(y0.x * e.transpose());
     };
@@ -275,7 +275,7 @@ TEST_SUITE("flow/probability_flow") {
                                      .hidden = {8},
                                      .hidden_activation = upfi::nn::activation::tanh,
                                      .output_activation = upfi::nn::activation::softplus};
-    const upfi::score::gaussian_score score(Eigen::Vector3d(1.0, 0.5, 0.8), Eigen::Matrix3d::Identity() * 0.6);
+    const upfi::score::gaussian_score score(upfi::test::vec(1.0, 0.5, 0.8), Eigen::MatrixXd::Identity(3, 3) * 0.6);
     auto field = upfi::flow::chemical_langevin_flow(upfi::nn::mlp<double>(rate, 7), upfi::nn::mlp<double>(rate, 8),
                                                     score, 4.0, upfi::nn::mlp<double>({.inputs = d, .hidden = {4}}, 9));
     const Eigen::MatrixXd x = random_matrix(n, d, 12).array().abs() + 0.2;
@@ -305,7 +305,7 @@ TEST_SUITE("flow/probability_flow") {
 
   TEST_CASE("state-dependent diagonal diffusion: u = v - div D - D s by duals, and gradients through the steps") {
     const Eigen::Index d = 3, n = 5;
-    const upfi::score::gaussian_score score(Eigen::Vector3d(0.3, -0.2, 0.1), Eigen::Matrix3d::Identity() * 0.9);
+    const upfi::score::gaussian_score score(upfi::test::vec(0.3, -0.2, 0.1), Eigen::MatrixXd::Identity(3, 3) * 0.9);
     const upfi::flow::pointwise_diagonal_diffusion<coupled_diagonal> diffusion{{}};
     auto field = upfi::flow::probability_flow(
         upfi::nn::mlp<double>(

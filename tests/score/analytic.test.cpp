@@ -30,17 +30,17 @@ double score_vs_fd(const Eigen::MatrixXd& score, const Eigen::MatrixXd& x, LogDe
 
 TEST_SUITE("score/analytic") {
   TEST_CASE("Gaussian score: gradient of the log density, Hessian VJP, validation") {
-    Eigen::Matrix2d cov;
+    Eigen::MatrixXd cov(2, 2);
     cov << 1.5, 0.4, 0.4, 0.7;
-    const gaussian_score g(Eigen::Vector2d(0.3, -1.0), cov);
+    const gaussian_score g(upfi::test::vec(0.3, -1.0), cov);
     const Eigen::MatrixXd x = random_matrix(20, 2, 1);
     Eigen::MatrixXd s;
     g.evaluate(0.0, x, s);
     CHECK(score_vs_fd(s, x, [&](const Eigen::MatrixXd& y) { return g.log_density(0.0, y); }) < 1e-8);
     CHECK(upfi::test::vjp_vs_fd(g, 0.0, x, random_matrix(20, 2, 2)) < 1e-7);
-    Eigen::Matrix2d bad;
+    Eigen::MatrixXd bad(2, 2);
     bad << 1, 2, 2, 1;  // indefinite
-    CHECK_THROWS_WITH_AS(gaussian_score(Eigen::Vector2d::Zero(), bad), doctest::Contains("positive-definite"),
+    CHECK_THROWS_WITH_AS(gaussian_score(Eigen::VectorXd::Zero(2), bad), doctest::Contains("positive-definite"),
                          std::invalid_argument);
     CHECK_THROWS_AS(g.evaluate(0.0, Eigen::MatrixXd::Zero(3, 3), s), std::invalid_argument);
   }
@@ -63,22 +63,22 @@ TEST_SUITE("score/analytic") {
   }
 
   TEST_CASE("Gaussian mixture score: log-density gradient, Hessian VJP, sampling") {
-    Eigen::Matrix2d c1, c2;
+    Eigen::MatrixXd c1(2, 2), c2(2, 2);
     c1 << 0.3, 0.1, 0.1, 0.5;
     c2 << 0.8, -0.2, -0.2, 0.4;
-    const gaussian_mixture_score m({0.3, 0.7}, {Eigen::Vector2d(-1, 0), Eigen::Vector2d(1.5, 0.5)}, {c1, c2});
+    const gaussian_mixture_score m({0.3, 0.7}, {upfi::test::vec(-1, 0), upfi::test::vec(1.5, 0.5)}, {c1, c2});
     const Eigen::MatrixXd x = 1.5 * random_matrix(30, 2, 3);
     Eigen::MatrixXd s;
     m.evaluate(0.0, x, s);
     CHECK(score_vs_fd(s, x, [&](const Eigen::MatrixXd& y) { return m.log_density(y); }) < 1e-8);
     CHECK(upfi::test::vjp_vs_fd(m, 0.0, x, random_matrix(30, 2, 4)) < 1e-7);
     const Eigen::MatrixXd y = m.sample(40000, upfi::test::seed());
-    const Eigen::RowVector2d expected = 0.3 * Eigen::RowVector2d(-1, 0) + 0.7 * Eigen::RowVector2d(1.5, 0.5);
+    const Eigen::RowVector2d expected = 0.3 * upfi::test::row(-1, 0) + 0.7 * upfi::test::row(1.5, 0.5);
     // per-coordinate mixture variance bounds the standard error
     CHECK((y.colwise().mean() - expected).cwiseAbs().maxCoeff() < 5 * std::sqrt(2.0 / 40000.0));
-    CHECK_THROWS_AS(gaussian_mixture_score({1.0, -1.0}, {Eigen::Vector2d::Zero(), Eigen::Vector2d::Zero()}, {c1, c2}),
+    CHECK_THROWS_AS(gaussian_mixture_score({1.0, -1.0}, {Eigen::VectorXd::Zero(2), Eigen::VectorXd::Zero(2)}, {c1, c2}),
                     std::invalid_argument);
-    CHECK_THROWS_AS(gaussian_mixture_score({1.0}, {Eigen::Vector2d::Zero(), Eigen::Vector2d::Zero()}, {c1, c2}),
+    CHECK_THROWS_AS(gaussian_mixture_score({1.0}, {Eigen::VectorXd::Zero(2), Eigen::VectorXd::Zero(2)}, {c1, c2}),
                     std::invalid_argument);
   }
 }

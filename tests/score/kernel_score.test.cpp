@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "score/support.hpp"
+#include "support/random_matrix.hpp"
 #include "support/seed.hpp"
 
 #include <algorithm>
@@ -18,10 +19,10 @@ using upfi::score::kernel_score;
 
 namespace {
 gaussian_mixture_score two_bumps() {
-  Eigen::Matrix2d c1, c2;
+  Eigen::MatrixXd c1(2, 2), c2(2, 2);
   c1 << 0.3, 0.1, 0.1, 0.5;
   c2 << 0.6, -0.2, -0.2, 0.4;
-  return {{0.4, 0.6}, {Eigen::Vector2d(-1.2, 0), Eigen::Vector2d(1.2, 0.6)}, {c1, c2}};
+  return {{0.4, 0.6}, {upfi::test::vec(-1.2, 0), upfi::test::vec(1.2, 0.6)}, {c1, c2}};
 }
 // the data-weighted relative L2 error at fresh samples of the truth
 template <class Model>

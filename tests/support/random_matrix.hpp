@@ -16,4 +16,17 @@ inline Eigen::MatrixXd random_matrix(Eigen::Index rows, Eigen::Index cols, std::
   core::counter_rng(seed(), stream).fill_normal(z, 0);
   return z;
 }
+// Dynamic-size vectors from values: fixed-size Eigen temporaries converted to dynamic ones trip GCC 12's
+// -Warray-bounds in AVX builds (a false positive), so tests build dynamic vectors directly.
+template <class... T>
+Eigen::VectorXd vec(T... values) {
+  Eigen::VectorXd v(static_cast<Eigen::Index>(sizeof...(values)));
+  Eigen::Index i = 0;
+  ((v[i++] = static_cast<double>(values)), ...);
+  return v;
+}
+template <class... T>
+Eigen::RowVectorXd row(T... values) {
+  return vec(values...).transpose();
+}
 }  // namespace upfi::test
