@@ -93,27 +93,51 @@ struct flow_state {
 
 namespace detail {
 struct stage_values {
-  std::vector<Eigen::MatrixXd> xs;  // stage inputs X_j
+  bool keep_inputs = true;          // the reverse sweep needs every stage input; forward drivers do not
+  std::vector<Eigen::MatrixXd> xs;  // stage inputs X_j (when keep_inputs)
   std::vector<Eigen::VectorXd> ls;  // stage log-masses L_j
   std::vector<flow_values> f;       // field values at the stages
+  Eigen::MatrixXd scratch;          // stage input when !keep_inputs
 };
+
+// target = base + sum_{i < count} coef(i) rows(i) (zero coefficients skipped), the first term fused into the copy.
+template <class Matrix, class Coef, class Get>
+void stage_sum(Matrix& target, const Matrix& base, Eigen::Index count, Coef&& coef, Get&& rows) {
+  bool first = true;
+  for (Eigen::Index i = 0; i < count; ++i) {
+    const double c = coef(i);
+    if (c == 0) continue;
+    if (first) {
+      target = base + c * rows(i);
+      first = false;
+    } else {
+      target += c * rows(i);
+    }
+  }
+  if (first) target = base;
+}
 
 template <class Field>
 void run_stages(const Field& field, const tableau& tb, double t, double h, const flow_state& y, stage_values& st) {
   const Eigen::Index s = tb.stages();
-  st.xs.resize(static_cast<std::size_t>(s));
+  st.xs.resize(static_cast<std::size_t>(st.keep_inputs ? s : 0));
   st.ls.resize(static_cast<std::size_t>(s));
   st.f.resize(static_cast<std::size_t>(s));
+  const auto u = [&](Eigen::Index i) -> const Eigen::MatrixXd& { return st.f[static_cast<std::size_t>(i)].u; };
+  const auto g = [&](Eigen::Index i) -> const Eigen::VectorXd& { return st.f[static_cast<std::size_t>(i)].g; };
   for (Eigen::Index j = 0; j < s; ++j) {
     const auto sj = static_cast<std::size_t>(j);
-    st.xs[sj] = y.x;
-    st.ls[sj] = y.log_m;
-    for (Eigen::Index i = 0; i < j; ++i) {
-      if (tb.a(j, i) == 0) continue;
-      st.xs[sj] += (h * tb.a(j, i)) * st.f[static_cast<std::size_t>(i)].u;
-      st.ls[sj] += (h * tb.a(j, i)) * st.f[static_cast<std::size_t>(i)].g;
+    const auto a = [&](Eigen::Index i) { return h * tb.a(j, i); };
+    stage_sum(st.ls[sj], y.log_m, j, a, g);
+    const Eigen::MatrixXd* input = &y.x;
+    if (st.keep_inputs) {
+      stage_sum(st.xs[sj], y.x, j, a, u);
+      input = &st.xs[sj];
+    } else if (j > 0) {
+      stage_sum(st.scratch, y.x, j, a, u);
+      input = &st.scratch;
     }
-    field.evaluate(t + tb.c[j] * h, st.xs[sj], st.f[sj]);
+    field.evaluate(t + tb.c[j] * h, *input, st.f[sj]);
   }
 }
 
@@ -125,23 +149,27 @@ inline double regulariser_rate(const flow_values& f, const Eigen::VectorXd& l, d
 // the tableau has an embedded pair and `with_error`.
 inline double combine(const tableau& tb, double h, const flow_state& y, const stage_values& st, double alpha,
                       flow_state& out, bool with_error = false, double atol = 0, double rtol = 0) {
-  out.x = y.x;
-  out.log_m = y.log_m;
+  // x' = x + h sum_j b_j U_j (first term fused into the copy), l' likewise
+  const auto b = [&](Eigen::Index j) { return h * tb.b[j]; };
+  stage_sum(out.x, y.x, tb.stages(), b,
+            [&](Eigen::Index j) -> const Eigen::MatrixXd& { return st.f[static_cast<std::size_t>(j)].u; });
+  stage_sum(out.log_m, y.log_m, tb.stages(), b,
+            [&](Eigen::Index j) -> const Eigen::VectorXd& { return st.f[static_cast<std::size_t>(j)].g; });
   out.regulariser = y.regulariser;
+  if (alpha >= 0) {
+    for (Eigen::Index j = 0; j < tb.stages(); ++j) {
+      const auto sj = static_cast<std::size_t>(j);
+      if (tb.b[j] != 0) out.regulariser += h * tb.b[j] * regulariser_rate(st.f[sj], st.ls[sj], alpha);
+    }
+  }
   Eigen::MatrixXd ex;
   Eigen::VectorXd el;
   if (with_error) {
     ex = Eigen::MatrixXd::Zero(y.x.rows(), y.x.cols());
     el = Eigen::VectorXd::Zero(y.log_m.size());
-  }
-  for (Eigen::Index j = 0; j < tb.stages(); ++j) {
-    const auto sj = static_cast<std::size_t>(j);
-    if (tb.b[j] != 0) {
-      out.x += (h * tb.b[j]) * st.f[sj].u;
-      out.log_m += (h * tb.b[j]) * st.f[sj].g;
-      if (alpha >= 0) out.regulariser += h * tb.b[j] * regulariser_rate(st.f[sj], st.ls[sj], alpha);
-    }
-    if (with_error && tb.b_error[j] != 0) {
+    for (Eigen::Index j = 0; j < tb.stages(); ++j) {
+      const auto sj = static_cast<std::size_t>(j);
+      if (tb.b_error[j] == 0) continue;
       ex += (h * tb.b_error[j]) * st.f[sj].u;
       el += (h * tb.b_error[j]) * st.f[sj].g;
     }
@@ -182,6 +210,7 @@ template <class Field>
   }
   const double h = (t1 - t0) / options.steps;
   detail::stage_values st;
+  st.keep_inputs = false;
   flow_state next;
   for (int n = 0; n < options.steps; ++n) {
     const double t = t0 + n * h;
@@ -318,6 +347,7 @@ template <class Field>
   double t = t0;
   double h = o.first_step;
   detail::stage_values st;
+  st.keep_inputs = false;
   flow_state next;
   if (h <= 0) {
     flow_values f0;
