@@ -7,9 +7,8 @@
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/flow/integrate.hpp>
 #include <upfi/flow/odeint.hpp>
-#include <upfi/flow/probability_flow.hpp>
-#include <upfi/nn/linear_field.hpp>
-#include <upfi/score/gaussian.hpp>
+
+#include "flow_problem.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -37,11 +36,7 @@ int main(int argc, char** argv) {
   Eigen::MatrixXd k(d, d), x0(n, d);
   upfi::core::counter_rng(1).fill_normal(k, 0);
   upfi::core::counter_rng(2).fill_normal(x0, 0);
-  const Eigen::MatrixXd a = -Eigen::MatrixXd::Identity(d, d) - 0.3 * (k - k.transpose());
-  const auto field = upfi::flow::probability_flow(
-      upfi::nn::linear_field(a, Eigen::VectorXd::Constant(d, 0.1)),
-      upfi::score::gaussian_score(Eigen::VectorXd::Zero(d), Eigen::MatrixXd::Identity(d, d) * 1.5),
-      upfi::flow::matrix_diffusion{Eigen::MatrixXd::Identity(d, d) * 0.5});
+  const auto field = make_compare_flow(k);
   const upfi::flow::flow_state y0{x0, Eigen::VectorXd::Zero(n), 0};
   const upfi::flow::odeint_system sys(field, n);
   using vec = Eigen::VectorXd;

@@ -5,9 +5,8 @@
 // Prints: seconds (best of 5), accepted steps, the mean of the final positions.
 // Usage: compare_flow_upfi file N d
 #include <upfi/flow/integrate.hpp>
-#include <upfi/flow/probability_flow.hpp>
-#include <upfi/nn/linear_field.hpp>
-#include <upfi/score/gaussian.hpp>
+
+#include "flow_problem.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -26,11 +25,7 @@ int main(int argc, char** argv) {
           static_cast<std::streamsize>(sizeof(double)) * static_cast<std::streamsize>(data.size()));
   if (!in) return 3;
   const Eigen::MatrixXd k = data.topRows(d), x0 = data.bottomRows(n);
-  const Eigen::MatrixXd a = -Eigen::MatrixXd::Identity(d, d) - 0.3 * (k - k.transpose());
-  const auto field = upfi::flow::probability_flow(
-      upfi::nn::linear_field(a, Eigen::VectorXd::Constant(d, 0.1)),
-      upfi::score::gaussian_score(Eigen::VectorXd::Zero(d), Eigen::MatrixXd::Identity(d, d) * 1.5),
-      upfi::flow::matrix_diffusion{Eigen::MatrixXd::Identity(d, d) * 0.5});
+  const auto field = make_compare_flow(k);
   const upfi::flow::flow_state y0{x0, Eigen::VectorXd::Zero(n), 0};
   double best = 1e300;
   upfi::flow::adaptive_result r;
