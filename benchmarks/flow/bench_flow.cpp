@@ -5,6 +5,7 @@
 // particle-steps. BM_flow_forward: integrate; BM_flow_forward_reverse: integrate_vjp (forward, stage recomputation
 // and the reverse sweep, score input path included).
 #include <upfi/core/counter_rng.hpp>
+#include <upfi/core/memory.hpp>
 #include <upfi/flow/integrate.hpp>
 #include <upfi/flow/probability_flow.hpp>
 #include <upfi/nn/mlp.hpp>
@@ -16,6 +17,8 @@
 #include <cstdlib>
 
 namespace {
+// large per-evaluation temporaries: reuse freed heap memory instead of page-faulting (upfi/core/memory.hpp)
+const bool heap_retained = upfi::core::retain_heap_memory();
 auto make_field(Eigen::Index d) {
   const Eigen::Index w = 64;
   upfi::nn::mlp<double> drift({.inputs = d, .outputs = d, .hidden = {w, w, w}}, 1);

@@ -91,16 +91,20 @@ class chemical_langevin_flow {
       core::detail::throw_invalid_argument("upfi::flow::chemical_langevin_flow::evaluate: cloud has ", x.cols(),
                                            " columns, expected ", dimension());
     }
-    Eigen::MatrixXd p, q, jp, jq, s;
-    m_p.evaluate(t, x, p);
-    m_q.evaluate(t, x, q);
-    m_p.jacobian_diagonal(t, x, jp);
-    m_q.jacobian_diagonal(t, x, jq);
-    m_score.evaluate(t, x, s);
-    const double k = 1.0 / (2 * m_volume);
-    out.v = p - q;
-    out.u = out.v - k * (jp + jq) - k * ((p + q).array() * s.array()).matrix();
-    detail::growth_values(m_growth, t, x, out.g);
+    detail::evaluate_in_row_blocks(
+        t, x, out,
+        [this](double tb, const Eigen::Ref<const Eigen::MatrixXd>& xb, flow_values& o, Eigen::Ref<Eigen::MatrixXd> u) {
+          Eigen::MatrixXd p, q, jp, jq;
+          m_p.evaluate(tb, xb, p);
+          m_q.evaluate(tb, xb, q);
+          m_p.jacobian_diagonal(tb, xb, jp);
+          m_q.jacobian_diagonal(tb, xb, jq);
+          m_score.evaluate(tb, xb, o.s);
+          const double k = 1.0 / (2 * m_volume);
+          o.v = p - q;
+          u = o.v - k * (jp + jq) - k * ((p + q).array() * o.s.array()).matrix();
+          detail::growth_values(m_growth, tb, xb, o.g);
+        });
   }
 
   /// @brief VJP for cotangents on u, v (may be empty) and g (may be empty); see probability_flow::vjp.

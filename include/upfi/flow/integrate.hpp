@@ -24,6 +24,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -98,27 +99,58 @@ struct stage_values {
   std::vector<Eigen::VectorXd> ls;  // stage log-masses L_j
   std::vector<flow_values> f;       // field values at the stages
   Eigen::MatrixXd scratch;          // stage input when !keep_inputs
+  Eigen::MatrixXd err_x;            // embedded error estimate (adaptive driver)
+  Eigen::VectorXd err_l;
 };
 
-// target = base + sum_{i < count} coef(i) rows(i) (zero coefficients skipped), the first term fused into the copy.
+// Linear combination `target = base + sum_i coef(i) rows(i)` (base may be null: no base term; zero coefficients
+// skipped) in one cache-blocked pass: every block of the target stays in L1 while the terms are added, so a sum of s
+// terms costs one sweep over memory instead of s (the stage sums are memory-bound).
 template <class Matrix, class Coef, class Get>
-void stage_sum(Matrix& target, const Matrix& base, Eigen::Index count, Coef&& coef, Get&& rows) {
-  bool first = true;
+void linear_combination(Matrix& target, const Matrix* base, Eigen::Index rows, Eigen::Index cols, Eigen::Index count,
+                        Coef&& coef, Get&& get) {
+  constexpr Eigen::Index max_terms = 16, block = 512;
+  double c[max_terms];
+  const double* p[max_terms];
+  Eigen::Index terms = 0;
   for (Eigen::Index i = 0; i < count; ++i) {
-    const double c = coef(i);
-    if (c == 0) continue;
-    if (first) {
-      target = base + c * rows(i);
-      first = false;
+    const double ci = coef(i);
+    if (ci == 0) continue;
+    if (terms == max_terms) UPFI_THROW(std::logic_error("upfi::flow: more than 16 stages in a linear combination"));
+    c[terms] = ci;
+    p[terms] = get(i).data();
+    ++terms;
+  }
+  target.resize(rows, cols);
+  double* out = target.data();
+  const double* b = base != nullptr ? base->data() : nullptr;
+  const Eigen::Index n = rows * cols;
+  for (Eigen::Index start = 0; start < n; start += block) {
+    const Eigen::Index len = std::min(block, n - start);
+    double* o = out + start;
+    if (b != nullptr) {
+      for (Eigen::Index k = 0; k < len; ++k) o[k] = b[start + k];
     } else {
-      target += c * rows(i);
+      for (Eigen::Index k = 0; k < len; ++k) o[k] = 0;
+    }
+    for (Eigen::Index t = 0; t < terms; ++t) {
+      const double ct = c[t];
+      const double* q = p[t] + start;
+      for (Eigen::Index k = 0; k < len; ++k) o[k] += ct * q[k];
     }
   }
-  if (first) target = base;
 }
 
+// target = base + sum_{i < count} coef(i) rows(i).
+template <class Matrix, class Coef, class Get>
+void stage_sum(Matrix& target, const Matrix& base, Eigen::Index count, Coef&& coef, Get&& rows) {
+  linear_combination(target, &base, base.rows(), base.cols(), count, coef, rows);
+}
+
+// Evaluates the stages of one step; with `first_known`, st.f[0] already holds F(t, y) (first-same-as-last reuse).
 template <class Field>
-void run_stages(const Field& field, const tableau& tb, double t, double h, const flow_state& y, stage_values& st) {
+void run_stages(const Field& field, const tableau& tb, double t, double h, const flow_state& y, stage_values& st,
+                bool first_known = false) {
   const Eigen::Index s = tb.stages();
   st.xs.resize(static_cast<std::size_t>(st.keep_inputs ? s : 0));
   st.ls.resize(static_cast<std::size_t>(s));
@@ -137,6 +169,7 @@ void run_stages(const Field& field, const tableau& tb, double t, double h, const
       stage_sum(st.scratch, y.x, j, a, u);
       input = &st.scratch;
     }
+    if (j == 0 && first_known) continue;
     field.evaluate(t + tb.c[j] * h, *input, st.f[sj]);
   }
 }
@@ -147,8 +180,8 @@ inline double regulariser_rate(const flow_values& f, const Eigen::VectorXd& l, d
 
 // combines the stages into the next state; returns the error norm (RMS of err / (atol + rtol max(|y|, |y'|))) when
 // the tableau has an embedded pair and `with_error`.
-inline double combine(const tableau& tb, double h, const flow_state& y, const stage_values& st, double alpha,
-                      flow_state& out, bool with_error = false, double atol = 0, double rtol = 0) {
+inline double combine(const tableau& tb, double h, const flow_state& y, stage_values& st, double alpha, flow_state& out,
+                      bool with_error = false, double atol = 0, double rtol = 0) {
   // x' = x + h sum_j b_j U_j (first term fused into the copy), l' likewise
   const auto b = [&](Eigen::Index j) { return h * tb.b[j]; };
   stage_sum(out.x, y.x, tb.stages(), b,
@@ -162,23 +195,16 @@ inline double combine(const tableau& tb, double h, const flow_state& y, const st
       if (tb.b[j] != 0) out.regulariser += h * tb.b[j] * regulariser_rate(st.f[sj], st.ls[sj], alpha);
     }
   }
-  Eigen::MatrixXd ex;
-  Eigen::VectorXd el;
-  if (with_error) {
-    ex = Eigen::MatrixXd::Zero(y.x.rows(), y.x.cols());
-    el = Eigen::VectorXd::Zero(y.log_m.size());
-    for (Eigen::Index j = 0; j < tb.stages(); ++j) {
-      const auto sj = static_cast<std::size_t>(j);
-      if (tb.b_error[j] == 0) continue;
-      ex += (h * tb.b_error[j]) * st.f[sj].u;
-      el += (h * tb.b_error[j]) * st.f[sj].g;
-    }
-  }
   if (!with_error) return 0;
-  const Eigen::ArrayXXd sx = atol + rtol * y.x.array().abs().max(out.x.array().abs());
-  const Eigen::ArrayXd sl = atol + rtol * y.log_m.array().abs().max(out.log_m.array().abs());
-  const double sum = (ex.array() / sx).square().sum() + (el.array() / sl).square().sum();
-  return std::sqrt(sum / static_cast<double>(ex.size() + el.size()));
+  const auto e = [&](Eigen::Index j) { return h * tb.b_error[j]; };
+  linear_combination(st.err_x, static_cast<const Eigen::MatrixXd*>(nullptr), y.x.rows(), y.x.cols(), tb.stages(), e,
+                     [&](Eigen::Index j) -> const Eigen::MatrixXd& { return st.f[static_cast<std::size_t>(j)].u; });
+  linear_combination(st.err_l, static_cast<const Eigen::VectorXd*>(nullptr), y.log_m.size(), 1, tb.stages(), e,
+                     [&](Eigen::Index j) -> const Eigen::VectorXd& { return st.f[static_cast<std::size_t>(j)].g; });
+  const double sum =
+      (st.err_x.array() / (atol + rtol * y.x.array().abs().max(out.x.array().abs()))).square().sum() +
+      (st.err_l.array() / (atol + rtol * y.log_m.array().abs().max(out.log_m.array().abs()))).square().sum();
+  return std::sqrt(sum / static_cast<double>(st.err_x.size() + st.err_l.size()));
 }
 
 inline void check_state(const flow_state& y, Eigen::Index d, const char* who) {
@@ -310,7 +336,7 @@ template <class Field>
 struct adaptive_options {
   double atol = 1e-6;
   double rtol = 1e-6;
-  double first_step = 0;  ///< 0: chosen from the field's scale
+  double first_step = 0;  ///< 0: chosen by Hairer, Norsett & Wanner's starting-step algorithm (one extra evaluation)
   double max_step = std::numeric_limits<double>::infinity();
   long max_steps = 100000;
   double alpha = -1.0;  ///< regulariser weight (< 0: none)
@@ -321,11 +347,58 @@ struct adaptive_result {
   flow_state state;            ///< at t1
   std::vector<flow_state> at;  ///< at each requested output time (dense output)
   long accepted = 0, rejected = 0;
+  long evaluations = 0;  ///< field evaluations, the starting-step probe included
 };
 
-/// @brief Dormand-Prince 5(4) with error control (elementary controller, safety 0.9, factors in [0.2, 5]) from t0 to
-/// t1 > t0; states at the requested `outputs` (sorted, within [t0, t1]) by cubic Hermite dense output (third order,
-/// from the step's end values and slopes).
+namespace detail {
+// Shampine's fourth-order continuous extension of Dormand-Prince 5(4) (Hairer, Norsett & Wanner, Solving ODEs I,
+// II.6): y(t + theta h) = y + h sum_j w_j(theta) K_j with w_j(theta) = sum_k P(j, k) theta^(k + 1). At theta = 1 the
+// weights are b; their theta-derivatives are e_0 at 0 and e_6 at 1, so the interpolant is C1 across steps.
+inline Eigen::VectorXd dopri5_dense_weights(double theta) {
+  static const double p[7][4] = {
+      {1.0, -8048581381.0 / 2820520608, 8663915743.0 / 2820520608, -12715105075.0 / 11282082432},
+      {0.0, 0.0, 0.0, 0.0},
+      {0.0, 131558114200.0 / 32700410799, -68118460800.0 / 10900136933, 87487479700.0 / 32700410799},
+      {0.0, -1754552775.0 / 470086768, 14199869525.0 / 1410260304, -10690763975.0 / 1880347072},
+      {0.0, 127303824393.0 / 49829197408, -318862633887.0 / 49829197408, 701980252875.0 / 199316789632},
+      {0.0, -282668133.0 / 205662961, 2019193451.0 / 616988883, -1453857185.0 / 822651844},
+      {0.0, 40617522.0 / 29380423, -110615467.0 / 29380423, 69997945.0 / 29380423}};
+  Eigen::VectorXd w(7);
+  for (int j = 0; j < 7; ++j) w[j] = theta * (p[j][0] + theta * (p[j][1] + theta * (p[j][2] + theta * p[j][3])));
+  return w;
+}
+
+// RMS norm of (x, l) scaled by atol + rtol |(x0, l0)|.
+inline double scaled_rms(const Eigen::MatrixXd& x, const Eigen::VectorXd& l, const flow_state& y0, double atol,
+                         double rtol) {
+  const double sum = (x.array() / (atol + rtol * y0.x.array().abs())).square().sum() +
+                     (l.array() / (atol + rtol * y0.log_m.array().abs())).square().sum();
+  return std::sqrt(sum / static_cast<double>(x.size() + l.size()));
+}
+
+// Hairer, Norsett & Wanner's starting step (Solving ODEs I, II.4) for a method of order 5: balances h0 = 0.01 |y|/|f|
+// against the step at which an Euler probe's second-derivative estimate reaches the tolerance. f0 = F(t0, y0).
+template <class Field>
+double starting_step(const Field& field, double t0, const flow_state& y0, const flow_values& f0, double span,
+                     double atol, double rtol) {
+  const double d0 = scaled_rms(y0.x, y0.log_m, y0, atol, rtol);
+  const double d1 = scaled_rms(f0.u, f0.g, y0, atol, rtol);
+  double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
+  h0 = std::min(h0, span);
+  const Eigen::MatrixXd x1 = y0.x + h0 * f0.u;
+  flow_values f1;
+  field.evaluate(t0 + h0, x1, f1);
+  const double d2 = scaled_rms(f1.u - f0.u, f1.g - f0.g, y0, atol, rtol) / h0;
+  const double h1 = std::max(d1, d2) <= 1e-15 ? std::max(1e-6, 1e-3 * h0) : std::pow(0.01 / std::max(d1, d2), 1.0 / 5);
+  return std::min(100 * h0, h1);
+}
+}  // namespace detail
+
+/// @brief Dormand-Prince 5(4) with error control from t0 to t1 > t0: RMS error norm over positions and log-masses with
+/// weights atol + rtol max(|y|, |y'|), elementary controller (safety 0.9, step factors in [0.2, 5], no growth right
+/// after a rejection), first-same-as-last (six evaluations per accepted step). States at the requested `outputs`
+/// (sorted, within [t0, t1]) come from the method's fourth-order continuous extension (positions, log-masses and the
+/// regulariser).
 /// @throws std::invalid_argument on non-positive tolerances, unsorted outputs or t1 <= t0; upfi::core::error if the
 /// step size underflows or max_steps is exceeded.
 template <class Field>
@@ -334,32 +407,37 @@ template <class Field>
                                                  const std::vector<double>& outputs = {}) {
   constexpr const char* who = "upfi::flow::integrate_adaptive";
   detail::check_state(y, field.dimension(), who);
-  if (!(o.atol > 0) || !(o.rtol >= 0) || !(t1 > t0) || !(o.max_step > 0) || o.max_steps < 1 || !std::isfinite(t1)) {
-    core::detail::throw_invalid_argument(who, ": need atol > 0, rtol >= 0, max_step > 0, max_steps >= 1 and t1 > t0; ",
-                                         "got atol = ", o.atol, ", rtol = ", o.rtol, ", [", t0, ", ", t1, "]");
+  if (!(o.atol > 0) || !(o.rtol >= 0) || !(t1 > t0) || !(o.max_step > 0) || o.max_steps < 1 || !std::isfinite(t1) ||
+      !std::isfinite(t0) || !(o.first_step >= 0)) {
+    core::detail::throw_invalid_argument(who, ": need atol > 0, rtol >= 0, max_step > 0, first_step >= 0, ",
+                                         "max_steps >= 1 and finite t1 > t0; got atol = ", o.atol, ", rtol = ", o.rtol,
+                                         ", [", t0, ", ", t1, "]");
   }
   if (!std::is_sorted(outputs.begin(), outputs.end()) ||
       (!outputs.empty() && (outputs.front() < t0 || outputs.back() > t1))) {
     core::detail::throw_invalid_argument(who, ": output times must be sorted and inside [t0, t1]");
   }
-  const tableau tb = dopri5();
+  static const tableau tb = dopri5();
+  const Eigen::Index s = tb.stages();
   adaptive_result r;
-  double t = t0;
-  double h = o.first_step;
   detail::stage_values st;
   st.keep_inputs = false;
-  flow_state next;
-  if (h <= 0) {
-    flow_values f0;
-    field.evaluate(t0, y.x, f0);
-    const double scale = std::max(1e-12, f0.u.cwiseAbs().maxCoeff() + f0.g.cwiseAbs().maxCoeff());
-    h = std::min({0.01 * std::max(1.0, y.x.cwiseAbs().maxCoeff()) / scale, t1 - t0, o.max_step});
+  st.f.resize(static_cast<std::size_t>(s));
+  field.evaluate(t0, y.x, st.f[0]);
+  r.evaluations = 1;
+  double h = o.first_step;
+  if (h == 0) {
+    h = detail::starting_step(field, t0, y, st.f[0], t1 - t0, o.atol, o.rtol);
+    ++r.evaluations;
   }
+  flow_state next;
   std::size_t next_out = 0;
   while (next_out < outputs.size() && outputs[next_out] <= t0) {
     r.at.push_back(y);
     ++next_out;
   }
+  double t = t0;
+  bool just_rejected = false;
   while (t < t1) {
     if (r.accepted + r.rejected >= o.max_steps) {
       UPFI_THROW(core::error(core::detail::message(who, ": more than ", o.max_steps, " steps (t = ", t, ")")));
@@ -368,36 +446,45 @@ template <class Field>
     if (!(h > 1e-14 * std::max(1.0, std::abs(t)))) {
       UPFI_THROW(core::error(core::detail::message(who, ": step size underflow at t = ", t)));
     }
-    detail::run_stages(field, tb, t, h, y, st);
+    detail::run_stages(field, tb, t, h, y, st, /*first_known=*/true);
+    r.evaluations += s - 1;
     const double err = detail::combine(tb, h, y, st, o.alpha, next, true, o.atol, o.rtol);
-    if (!std::isfinite(err)) {
+    if (!std::isfinite(err) || !next.x.allFinite() || !next.log_m.allFinite()) {
       h *= 0.2;
       ++r.rejected;
+      just_rejected = true;
       continue;
     }
-    const double factor = std::clamp(0.9 * std::pow(std::max(err, 1e-10), -0.2), 0.2, 5.0);
-    if (err <= 1) {
-      // dense output on [t, t + h]: cubic Hermite from (y, f(t)) and (next, f(t + h)) (FSAL: stage 7 is at t + h)
-      const flow_values& f0 = st.f.front();
-      const flow_values& f1 = st.f.back();
-      while (next_out < outputs.size() && outputs[next_out] <= t + h) {
-        const double th = (outputs[next_out] - t) / h;
-        const double h00 = 2 * th * th * th - 3 * th * th + 1, h10 = th * th * th - 2 * th * th + th,
-                     h01 = -2 * th * th * th + 3 * th * th, h11 = th * th * th - th * th;
-        flow_state o_state;
-        o_state.x = h00 * y.x + (h10 * h) * f0.u + h01 * next.x + (h11 * h) * f1.u;
-        o_state.log_m = h00 * y.log_m + (h10 * h) * f0.g + h01 * next.log_m + (h11 * h) * f1.g;
-        o_state.regulariser = y.regulariser + th * (next.regulariser - y.regulariser);
-        r.at.push_back(std::move(o_state));
-        ++next_out;
-      }
-      t += h;
-      std::swap(y, next);
-      ++r.accepted;
-    } else {
+    if (err > 1) {
+      h *= std::max(0.2, 0.9 * std::pow(err, -0.2));
       ++r.rejected;
+      just_rejected = true;
+      continue;
     }
-    h *= factor;
+    while (next_out < outputs.size() && outputs[next_out] <= t + h) {
+      const Eigen::VectorXd w = h * detail::dopri5_dense_weights((outputs[next_out] - t) / h);
+      flow_state out;
+      const auto wj = [&](Eigen::Index j) { return w[j]; };
+      detail::stage_sum(out.x, y.x, s, wj,
+                        [&](Eigen::Index j) -> const Eigen::MatrixXd& { return st.f[static_cast<std::size_t>(j)].u; });
+      detail::stage_sum(out.log_m, y.log_m, s, wj,
+                        [&](Eigen::Index j) -> const Eigen::VectorXd& { return st.f[static_cast<std::size_t>(j)].g; });
+      out.regulariser = y.regulariser;
+      if (o.alpha >= 0) {
+        for (Eigen::Index j = 0; j < s; ++j) {
+          const auto sj = static_cast<std::size_t>(j);
+          if (w[j] != 0) out.regulariser += w[j] * detail::regulariser_rate(st.f[sj], st.ls[sj], o.alpha);
+        }
+      }
+      r.at.push_back(std::move(out));
+      ++next_out;
+    }
+    t = (t1 - t - h <= 1e-14 * std::max(1.0, std::abs(t1))) ? t1 : t + h;
+    std::swap(y, next);
+    std::swap(st.f.front(), st.f.back());  // first same as last: stage 7 is F(t + h, y')
+    ++r.accepted;
+    h *= just_rejected ? 1.0 : std::min(5.0, 0.9 * std::pow(std::max(err, 1e-10), -0.2));
+    just_rejected = false;
   }
   r.state = std::move(y);
   return r;

@@ -16,9 +16,11 @@
 #include <upfi/concepts/nn.hpp>
 #include <upfi/concepts/score.hpp>
 #include <upfi/core/error.hpp>
+#include <upfi/core/parallel.hpp>
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <utility>
@@ -28,16 +30,17 @@ namespace upfi::flow {
 
 // A Diffusion policy (state_dependent: whether D depends on x) gives the correction c = div D + D s subtracted from the
 // drift, and its VJP:
-//   correction(t, X, S) -> N x d;  correction_vjp(t, X, S, Cbar, dX*, dS) adds d<Cbar, c>/dX to *dX (when the policy
-//   depends on x) and writes dS = d<Cbar, c>/dS;  check(d) validates the policy for dimension d.
+//   subtract_correction(t, X, S, U): U -= c for a block of rows U (in place: no N x d temporary);
+//   correction_vjp(t, X, S, Cbar, dX*, dS) adds d<Cbar, c>/dX to *dX (when the policy depends on x) and writes
+//   dS = d<Cbar, c>/dS;  check(d) validates the policy for dimension d.
 
 /// @brief D = delta I (additive isotropic noise sigma dB has delta = sigma^2 / 2).
 struct isotropic_diffusion {
   static constexpr bool state_dependent = false;
   double delta = 0;
-  [[nodiscard]] Eigen::MatrixXd correction(double, const Eigen::Ref<const Eigen::MatrixXd>&,
-                                           const Eigen::MatrixXd& s) const {
-    return delta * s;
+  void subtract_correction(double, const Eigen::Ref<const Eigen::MatrixXd>&, const Eigen::MatrixXd& s,
+                           Eigen::Ref<Eigen::MatrixXd> u) const {
+    u -= delta * s;
   }
   void correction_vjp(double, const Eigen::Ref<const Eigen::MatrixXd>&, const Eigen::MatrixXd&,
                       const Eigen::MatrixXd& cbar, Eigen::MatrixXd*, Eigen::MatrixXd& ds) const {
@@ -54,9 +57,9 @@ struct isotropic_diffusion {
 struct matrix_diffusion {
   static constexpr bool state_dependent = false;
   Eigen::MatrixXd d;
-  [[nodiscard]] Eigen::MatrixXd correction(double, const Eigen::Ref<const Eigen::MatrixXd>&,
-                                           const Eigen::MatrixXd& s) const {
-    return s * d.transpose();
+  void subtract_correction(double, const Eigen::Ref<const Eigen::MatrixXd>&, const Eigen::MatrixXd& s,
+                           Eigen::Ref<Eigen::MatrixXd> u) const {
+    u.noalias() -= s * d.transpose();
   }
   void correction_vjp(double, const Eigen::Ref<const Eigen::MatrixXd>&, const Eigen::MatrixXd&,
                       const Eigen::MatrixXd& cbar, Eigen::MatrixXd*, Eigen::MatrixXd& ds) const {
@@ -80,20 +83,18 @@ struct pointwise_diagonal_diffusion {
   static constexpr bool state_dependent = true;
   DiagonalFunction f;
 
-  [[nodiscard]] Eigen::MatrixXd correction(double t, const Eigen::Ref<const Eigen::MatrixXd>& x,
-                                           const Eigen::MatrixXd& s) const {
+  void subtract_correction(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& s,
+                           Eigen::Ref<Eigen::MatrixXd> u) const {
     const Eigen::Index n = x.rows(), d = x.cols();
-    Eigen::MatrixXd c(n, d);
     std::vector<ad::dual<double>> xd(static_cast<std::size_t>(d)), out(static_cast<std::size_t>(d));
     for (Eigen::Index r = 0; r < n; ++r) {
       for (Eigen::Index i = 0; i < d; ++i) {
         for (Eigen::Index k = 0; k < d; ++k) xd[static_cast<std::size_t>(k)] = ad::dual<double>(x(r, k), k == i);
         f(t, xd.data(), out.data());
         const auto& di = out[static_cast<std::size_t>(i)];
-        c(r, i) = di.d + di.v * s(r, i);  // d_i D_ii + D_ii s_i
+        u(r, i) -= di.d + di.v * s(r, i);  // d_i D_ii + D_ii s_i
       }
     }
-    return c;
   }
   void correction_vjp(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& s,
                       const Eigen::MatrixXd& cbar, Eigen::MatrixXd* dx, Eigen::MatrixXd& ds) const {
@@ -132,13 +133,50 @@ struct no_growth {};
 struct flow_values {
   Eigen::MatrixXd u, v;  ///< N x d
   Eigen::VectorXd g;     ///< N
+  Eigen::MatrixXd s;     ///< workspace of the evaluation (kept so repeated evaluations reuse its storage)
 };
 
 namespace detail {
+/// Rows per block of a field evaluation of N x d values: about 16k values per block and at least two blocks from 512
+/// rows on (networks cost far more per row than d suggests), an even number of blocks when there is more than one
+/// (balanced on two or four threads), one block for small clouds. Blocks run in parallel with
+/// single-threaded GEMMs inside; the split depends only on (N, d), so every row's arithmetic is the same for any
+/// thread count (Eigen's own GEMM threading changes its blocking with the thread count, and on tall-skinny N x d
+/// products it is slower than row blocks).
+[[nodiscard]] constexpr Eigen::Index flow_block_rows(Eigen::Index n, Eigen::Index d) noexcept {
+  Eigen::Index blocks = std::max<Eigen::Index>((n * std::max<Eigen::Index>(d, 1) + 16383) / 16384, n >= 512 ? 2 : 1);
+  if (blocks <= 1) return std::max<Eigen::Index>(n, 1);
+  blocks += blocks % 2;
+  return (n + blocks - 1) / blocks;
+}
+
+// out = F(t, X) evaluated block by block: rows(t, X_block, values, U_block) fills v, s and g of a block's flow_values
+// and writes u straight into the output rows U_block. out.s is a workspace: its content is unspecified afterwards.
+template <class Rows>
+void evaluate_in_row_blocks(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out, Rows&& rows) {
+  const Eigen::Index n = x.rows(), d = x.cols();
+  out.u.resize(n, d);
+  const Eigen::Index block_rows = flow_block_rows(n, d);
+  if (core::block_count(n, block_rows) <= 1) {
+    const core::thread_limit serial(1);
+    rows(t, x, out, Eigen::Ref<Eigen::MatrixXd>(out.u));
+    return;
+  }
+  out.v.resize(n, d);
+  out.g.resize(n);
+  core::parallel_for(n, block_rows, [&](Eigen::Index r0, Eigen::Index r1) {
+    thread_local flow_values block;  // per-thread workspace: no allocation after the first block
+    const Eigen::Index nr = r1 - r0;
+    rows(t, x.middleRows(r0, nr), block, Eigen::Ref<Eigen::MatrixXd>(out.u.middleRows(r0, nr)));
+    out.v.middleRows(r0, nr) = block.v;
+    out.g.segment(r0, nr) = block.g;
+  });
+}
+
 template <class Growth>
 void growth_values(const Growth& growth, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::VectorXd& g) {
   if constexpr (std::is_same_v<Growth, no_growth>) {
-    g = Eigen::VectorXd::Zero(x.rows());
+    g.setZero(x.rows());
   } else {
     Eigen::MatrixXd out;
     growth.evaluate(t, x, out);
@@ -239,11 +277,15 @@ class probability_flow {
       core::detail::throw_invalid_argument("upfi::flow::probability_flow::evaluate: cloud has ", x.cols(),
                                            " columns, expected ", dimension());
     }
-    Eigen::MatrixXd s;
-    m_drift.evaluate(t, x, out.v);
-    m_score.evaluate(t, x, s);
-    out.u = out.v - m_diff.correction(t, x, s);
-    detail::growth_values(m_growth, t, x, out.g);
+    detail::evaluate_in_row_blocks(
+        t, x, out,
+        [this](double tb, const Eigen::Ref<const Eigen::MatrixXd>& xb, flow_values& o, Eigen::Ref<Eigen::MatrixXd> u) {
+          m_drift.evaluate(tb, xb, o.v);
+          m_score.evaluate(tb, xb, o.s);
+          u = o.v;
+          m_diff.subtract_correction(tb, xb, o.s, u);
+          detail::growth_values(m_growth, tb, xb, o.g);
+        });
   }
 
   /// @brief VJP for cotangents on u (cu), v (cv, may be empty = 0) and g (cg, may be empty = 0): writes dX and ADDS

@@ -84,7 +84,9 @@ class gaussian_score {
   void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd& out) const {
     detail::check_cloud(x, m_d, "upfi::score::gaussian_score::evaluate");
     const state m = moments(t);
-    out.noalias() = -(x.rowwise() - m.mean.transpose()) * m.precision;
+    // -(x - mu) P = -x P + mu^T P, without an N x d temporary
+    out.noalias() = -x * m.precision;
+    out.rowwise() += m.mean.transpose() * m.precision;
   }
   /// @brief dX = C ds/dx = -C P.
   void vjp_x(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::MatrixXd>& cot,
