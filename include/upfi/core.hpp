@@ -7,6 +7,7 @@
 #include <upfi/core/cloud.hpp>            // IWYU pragma: export
 #include <upfi/core/counter_rng.hpp>      // IWYU pragma: export
 #include <upfi/core/error.hpp>            // IWYU pragma: export
+#include <upfi/core/memory.hpp>           // IWYU pragma: export
 #include <upfi/core/parallel.hpp>         // IWYU pragma: export
 #include <upfi/core/philox.hpp>           // IWYU pragma: export
 #include <upfi/core/snapshot_series.hpp>  // IWYU pragma: export

@@ -10,3 +10,4 @@
 #include <upfi/nn/mlp.hpp>              // IWYU pragma: export
 #include <upfi/nn/optimizer.hpp>        // IWYU pragma: export
 #include <upfi/nn/pointwise_field.hpp>  // IWYU pragma: export
+#include <upfi/nn/quadratic_field.hpp>  // IWYU pragma: export

@@ -9,6 +9,7 @@
 #include <upfi/config.hpp>    // IWYU pragma: export
 #include <upfi/core.hpp>      // IWYU pragma: export
 #include <upfi/flow.hpp>      // IWYU pragma: export
+#include <upfi/infer.hpp>     // IWYU pragma: export
 #include <upfi/io.hpp>        // IWYU pragma: export
 #include <upfi/nn.hpp>        // IWYU pragma: export
 #include <upfi/ot.hpp>        // IWYU pragma: export

@@ -8,8 +8,8 @@
 #include <cstring>
 
 TEST_SUITE("core") {
-  TEST_CASE("retain_heap_memory: large freed blocks are reused from the heap (glibc)") {
-#if defined(__GLIBC__)
+  TEST_CASE("retain_heap_memory: large freed blocks are reused from the heap (glibc malloc)") {
+#if defined(UPFI_HAS_GLIBC_MALLOC)
     REQUIRE(upfi::core::retain_heap_memory());
     // 8 MiB: far above glibc's default mmap threshold (128 KiB), so without the tuning this would be mmap'd
     constexpr std::size_t size = std::size_t{8} << 20;

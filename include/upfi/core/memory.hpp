@@ -15,16 +15,26 @@
 
 #include <cstdlib>  // defines __GLIBC__ on glibc systems
 
-#if defined(__GLIBC__)
+// Sanitizers replace malloc: glibc's tunables do not apply there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UPFI_MALLOC_REPLACED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define UPFI_MALLOC_REPLACED 1
+#endif
+#endif
+
+#if defined(__GLIBC__) && !defined(UPFI_MALLOC_REPLACED)
+#define UPFI_HAS_GLIBC_MALLOC 1
 #include <malloc.h>
 #endif
 
 namespace upfi::core {
 
 /// @brief Keeps freed memory in the process heap for reuse (glibc: mmap and trim thresholds set to 1 GiB).
-/// @return true if the allocator was tuned, false where there is nothing to do (not glibc).
+/// @return true if the allocator was tuned, false where there is nothing to do (not glibc, or a sanitizer's allocator).
 inline bool retain_heap_memory() noexcept {
-#if defined(__GLIBC__)
+#if defined(UPFI_HAS_GLIBC_MALLOC)
   constexpr int one_gib = 1 << 30;
   return mallopt(M_MMAP_THRESHOLD, one_gib) == 1 && mallopt(M_TRIM_THRESHOLD, one_gib) == 1;
 #else

@@ -17,6 +17,7 @@
 #include <Eigen/Core>
 
 #include <cmath>
+#include <type_traits>
 #include <utility>
 
 namespace upfi::flow {
@@ -26,6 +27,8 @@ template <DiagonalJacobianField Production, DiagonalJacobianField Degradation, S
           class Growth = no_growth>
 class chemical_langevin_flow {
  public:
+  static constexpr bool has_growth = !std::is_same_v<Growth, no_growth>;
+
   /// @throws std::invalid_argument on inconsistent dimensions or a non-positive volume.
   chemical_langevin_flow(Production production, Degradation degradation, Score score, double volume, Growth growth = {})
       : m_p(std::move(production)),

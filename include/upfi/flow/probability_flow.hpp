@@ -270,6 +270,7 @@ class probability_flow {
   [[nodiscard]] const Drift& drift() const noexcept { return m_drift; }
   [[nodiscard]] const Score& score() const noexcept { return m_score; }
   [[nodiscard]] const Diffusion& diffusion() const noexcept { return m_diff; }
+  [[nodiscard]] const Growth& growth() const noexcept { return m_growth; }
 
   /// @brief u, v and g at time t on the cloud X (N x d).
   void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out) const {

@@ -1,0 +1,7 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Umbrella of the inference module: SFI / PFI / UPFI trainers of drift and growth from snapshots.
+
+#include <upfi/infer/flow_trainer.hpp>  // IWYU pragma: export

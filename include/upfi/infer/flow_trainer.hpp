@@ -1,0 +1,277 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Stage 2 of SFI / PFI / UPFI (algorithms.md §3.2, §4.3, §5.3-§5.5): fit the drift (and, for UPFI, the
+/// growth) of a probability-flow field by interval-wise teacher forcing.
+///
+/// Each iteration, for every interval [t_i, t_{i+1}]: draw B rows of snapshot i (uniformly, with replacement) with
+/// log-masses log M_i - log B, push them with their log-masses through the field's flow (`steps` steps of the chosen
+/// tableau, the regulariser R = int sum_k m_k (|v|^2 / d_scale + alpha g^2) dt accumulated along), draw B rows of
+/// snapshot i+1 with log-masses log M_{i+1} - log B, and add S_{eps,rho}(pushed, target) + lambda R to the loss. The
+/// gradient is exact for the discretised loss: the Sinkhorn divergence's gradient (envelope theorem) is pulled back
+/// through the steps by flow::integrate_vjp. One AdamW step on all trainable parameters follows.
+///
+/// PFI / SFI-density are the same with a field without growth and a balanced divergence (`reach` empty); the masses
+/// are then uniform (1/B on both sides). With d_scale = d (`rescale_by_dimension`) the regulariser is UPFI's rescaled
+/// form for the high-dimensional bistable benchmark.
+///
+/// Minibatches come from counter-based random numbers keyed by (seed, iteration, interval): training is
+/// reproducible for a seed, for any thread count.
+
+#include <upfi/core/counter_rng.hpp>
+#include <upfi/core/error.hpp>
+#include <upfi/core/parallel.hpp>
+#include <upfi/core/snapshot_series.hpp>
+#include <upfi/flow/integrate.hpp>
+#include <upfi/nn/optimizer.hpp>
+#include <upfi/ot/sinkhorn_divergence.hpp>
+
+#include <Eigen/Core>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace upfi::infer {
+
+/// @brief Hyper-parameters of flow_trainer (defaults: UPFI Table 6, bistable d <= 10, with 2 Euler steps).
+struct flow_training_options {
+  long iterations = 5000;
+  Eigen::Index batch = 256;  ///< B particles per snapshot and interval
+  int steps = 2;             ///< steps per interval ("two to three are typically sufficient")
+  flow::tableau stepper = flow::euler();
+  double learning_rate = 3e-3;
+  double weight_decay = 1e-2;         ///< AdamW (decoupled); PyTorch's default
+  double lambda = 1e-3;               ///< weight of the WFR regulariser (0: none)
+  double alpha = 0.1;                 ///< weight of g^2 inside the regulariser
+  bool rescale_by_dimension = false;  ///< |v|^2 / d instead of |v|^2 (UPFI's bistable benchmark)
+  double blur = 0.1;                  ///< Sinkhorn eps = blur^2
+  std::optional<double> reach = 5.0;  ///< unbalanced marginal penalty rho = reach^2; empty: balanced (PFI)
+  double sinkhorn_scaling = 0.5;      ///< eps-scaling ratio of the Sinkhorn solver
+  double sinkhorn_tolerance = 1e-6;
+  int sinkhorn_max_iterations = 0;  ///< extra sweeps at the final eps (0: GeomLoss's fixed eps-scaling schedule)
+  double clip_norm = 0;             ///< > 0: clip the gradient's global norm
+  std::uint64_t seed = 0;
+  long report_every = 100;  ///< callback period (iterations); reported terms are means over the period
+};
+
+/// @brief Loss terms of one iteration (summed over intervals) or their means over a report period.
+struct flow_loss_terms {
+  double divergence = 0;   ///< sum_i S(pushed_i, target_i)
+  double regulariser = 0;  ///< lambda sum_i R_i (already weighted)
+  [[nodiscard]] double total() const noexcept { return divergence + regulariser; }
+};
+
+/// @brief What the progress callback receives.
+struct flow_progress {
+  long iteration = 0;    ///< iterations done
+  flow_loss_terms loss;  ///< means over the last report period
+  double seconds = 0;    ///< wall time since training started
+};
+
+/// @brief Training history: one entry per report period, and the wall time.
+struct flow_training_report {
+  std::vector<flow_progress> history;
+  double seconds = 0;
+};
+
+/// @brief One minibatch of one interval: the source rows (pushed) and the target rows, with log-masses.
+struct interval_batch {
+  Eigen::MatrixXd x, y;
+  Eigen::VectorXd log_a, log_b;
+};
+
+/// @brief Interval-wise teacher-forcing trainer of a flow field (probability_flow or chemical_langevin_flow).
+/// Construct, then call step() as often as wanted or train() for the configured iterations; field() is the model.
+template <class Field>
+class flow_trainer {
+ public:
+  /// @throws std::invalid_argument on fewer than two snapshots, a dimension mismatch, invalid options, or an unbalanced
+  /// field (with growth) trained with a balanced divergence.
+  flow_trainer(Field field, const core::snapshot_series<double>& data, flow_training_options options)
+      : m_field(std::move(field)),
+        m_data(data),
+        m_o(std::move(options)),
+        m_opt(m_field.parameter_count(), adam_of(m_o)) {
+    constexpr const char* who = "upfi::infer::flow_trainer";
+    if (m_data.size() < 2) core::detail::throw_invalid_argument(who, ": need at least two snapshots");
+    if (m_data.dimension() != m_field.dimension()) {
+      core::detail::throw_invalid_argument(who, ": data have dimension ", m_data.dimension(), ", the field ",
+                                           m_field.dimension());
+    }
+    if (m_o.iterations < 0 || m_o.batch < 1 || m_o.steps < 1 || !(m_o.lambda >= 0) || !(m_o.alpha >= 0) ||
+        !(m_o.blur > 0) || !(m_o.sinkhorn_scaling > 0 && m_o.sinkhorn_scaling < 1) || m_o.report_every < 1 ||
+        !(m_o.clip_norm >= 0) || (m_o.reach && !(*m_o.reach > 0))) {
+      core::detail::throw_invalid_argument(
+          who, ": need iterations >= 0, batch >= 1, steps >= 1, lambda >= 0, alpha >= 0, blur > 0, ",
+          "0 < sinkhorn_scaling < 1, report_every >= 1, clip_norm >= 0 and reach > 0 (or empty); got batch = ",
+          m_o.batch, ", steps = ", m_o.steps, ", lambda = ", m_o.lambda, ", blur = ", m_o.blur);
+    }
+    if (m_field.parameter_count() == 0) core::detail::throw_invalid_argument(who, ": the field has no parameters");
+    if constexpr (requires { Field::has_growth; }) {
+      if (Field::has_growth && !m_o.reach) {
+        core::detail::throw_invalid_argument(
+            who, ": a field with growth changes the mass; use an unbalanced divergence (set reach)");
+      }
+    }
+  }
+
+  [[nodiscard]] Field& field() noexcept { return m_field; }
+  [[nodiscard]] const Field& field() const noexcept { return m_field; }
+  [[nodiscard]] const flow_training_options& options() const noexcept { return m_o; }
+  [[nodiscard]] long iteration() const noexcept { return m_iteration; }
+
+  /// @brief The minibatch of interval i at iteration `iteration` (deterministic in (seed, iteration, i)).
+  [[nodiscard]] interval_batch batch(long iteration, std::size_t i) const {
+    interval_batch b;
+    b.x = sample(i, iteration, 0);
+    b.y = sample(i + 1, iteration, 1);
+    const double lb = std::log(static_cast<double>(m_o.batch));
+    const bool unbalanced = m_o.reach.has_value();
+    b.log_a = Eigen::VectorXd::Constant(m_o.batch, (unbalanced ? std::log(m_data.relative_mass(i)) : 0.0) - lb);
+    b.log_b = Eigen::VectorXd::Constant(m_o.batch, (unbalanced ? std::log(m_data.relative_mass(i + 1)) : 0.0) - lb);
+    return b;
+  }
+
+  /// @brief Loss of the minibatches of `iteration` at the field's current parameters, and (when `gradient` is not
+  /// null) its gradient w.r.t. the parameters.
+  /// @throws upfi::core::error if a term is not finite (naming the iteration, the interval and the term).
+  flow_loss_terms loss(long iteration, Eigen::VectorXd* gradient = nullptr) const {
+    flow_loss_terms terms;
+    if (gradient != nullptr) *gradient = Eigen::VectorXd::Zero(m_field.parameter_count());
+    const double d_scale = m_o.rescale_by_dimension ? static_cast<double>(m_field.dimension()) : 1.0;
+    // R / d_scale with |v|^2 + (alpha d_scale) g^2 is int sum m (|v|^2 / d_scale + alpha g^2)
+    const flow::fixed_step_options fo{.steps = m_o.steps, .alpha = m_o.lambda > 0 ? m_o.alpha * d_scale : -1.0};
+    const double reg_weight = m_o.lambda / d_scale;
+    ot::sinkhorn_options so;
+    so.blur = m_o.blur;
+    so.reach = m_o.reach;
+    so.scaling = m_o.sinkhorn_scaling;
+    so.tolerance = m_o.sinkhorn_tolerance;
+    so.max_iterations = m_o.sinkhorn_max_iterations;
+    so.gradients = gradient != nullptr;
+    // Intervals are independent: they run in parallel (one block each, nested parallel regions inactive), and their
+    // terms and gradients are summed in interval order, so the result does not depend on the thread count.
+    const std::size_t k = m_data.size() - 1;
+    std::vector<flow_loss_terms> parts(k);
+    std::vector<Eigen::VectorXd> grads(gradient != nullptr ? k : 0);
+    core::parallel_for(static_cast<Eigen::Index>(k), 1, [&](Eigen::Index begin, Eigen::Index end) {
+      for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i) {
+        parts[i] = interval_loss(iteration, i, fo, so, reg_weight, gradient != nullptr ? &grads[i] : nullptr);
+      }
+    });
+    for (std::size_t i = 0; i < k; ++i) {
+      terms.divergence += parts[i].divergence;
+      terms.regulariser += parts[i].regulariser;
+      if (gradient != nullptr) *gradient += grads[i];
+    }
+    return terms;
+  }
+
+  /// @brief One training iteration: loss, gradient, AdamW step. Returns the iteration's loss terms.
+  flow_loss_terms step() {
+    Eigen::VectorXd grad;
+    const flow_loss_terms terms = loss(m_iteration, &grad);
+    if (!grad.allFinite()) {
+      UPFI_THROW(core::error(
+          core::detail::message("upfi::infer::flow_trainer: the gradient is not finite at iteration ", m_iteration)));
+    }
+    if (m_o.clip_norm > 0) {
+      const double norm = grad.norm();
+      if (norm > m_o.clip_norm) grad *= m_o.clip_norm / norm;
+    }
+    Eigen::VectorXd p = m_field.parameters();
+    m_opt.step(p, grad);
+    m_field.set_parameters(p);
+    ++m_iteration;
+    return terms;
+  }
+
+  /// @brief Runs the remaining iterations (options().iterations - iteration()), calling `progress` every
+  /// report_every iterations and at the end.
+  flow_training_report train(const std::function<void(const flow_progress&)>& progress = {}) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto elapsed = [&] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    flow_training_report report;
+    flow_loss_terms sum;
+    long in_period = 0;
+    while (m_iteration < m_o.iterations) {
+      const flow_loss_terms t = step();
+      sum.divergence += t.divergence;
+      sum.regulariser += t.regulariser;
+      ++in_period;
+      if (m_iteration % m_o.report_every == 0 || m_iteration == m_o.iterations) {
+        flow_progress p{
+            m_iteration,
+            {sum.divergence / static_cast<double>(in_period), sum.regulariser / static_cast<double>(in_period)},
+            elapsed()};
+        report.history.push_back(p);
+        if (progress) progress(p);
+        sum = {};
+        in_period = 0;
+      }
+    }
+    report.seconds = elapsed();
+    return report;
+  }
+
+ private:
+  static nn::adam_options adam_of(const flow_training_options& o) {
+    return {.learning_rate = o.learning_rate, .weight_decay = o.weight_decay, .decoupled = true};
+  }
+  flow_loss_terms interval_loss(long iteration, std::size_t i, const flow::fixed_step_options& fo,
+                                const ot::sinkhorn_options& so, double reg_weight, Eigen::VectorXd* gradient) const {
+    const interval_batch b = batch(iteration, i);
+    const double t0 = m_data.time(i), t1 = m_data.time(i + 1);
+    const flow::flow_state y0{b.x, b.log_a, 0.0};
+    flow::flow_state y1;
+    try {
+      y1 = flow::integrate(m_field, m_o.stepper, t0, t1, y0, fo);
+    } catch (const core::error& e) {
+      UPFI_THROW(core::error(core::detail::message("upfi::infer::flow_trainer: iteration ", iteration, ", interval ", i,
+                                                   " [", t0, ", ", t1, "]: ", e.what())));
+    }
+    const auto s = ot::sinkhorn_divergence<double>(y1.x, y1.log_m, b.y, b.log_b, so);
+    const double reg = reg_weight * y1.regulariser;
+    if (!std::isfinite(s.value) || !std::isfinite(reg)) {
+      UPFI_THROW(core::error(core::detail::message(
+          "upfi::infer::flow_trainer: the ", std::isfinite(s.value) ? "regulariser" : "Sinkhorn divergence",
+          " is not finite at iteration ", iteration, ", interval ", i, " [", t0, ", ", t1,
+          "]; lower the learning rate or check the data and the noise model")));
+    }
+    if (gradient != nullptr) {
+      *gradient = flow::integrate_vjp(m_field, m_o.stepper, t0, t1, y0, fo, s.grad_x, s.grad_log_a, reg_weight).params;
+    }
+    return {s.value, reg};
+  }
+
+  // B rows of snapshot k drawn uniformly with replacement; `side` separates source (0) and target (1) draws.
+  [[nodiscard]] Eigen::MatrixXd sample(std::size_t k, long iteration, std::uint32_t side) const {
+    const Eigen::MatrixXd& cloud = m_data.cloud(k);
+    const core::counter_rng rng(m_o.seed, static_cast<std::uint32_t>(2 * k + side));
+    Eigen::MatrixXd out(m_o.batch, cloud.cols());
+    const auto n = static_cast<double>(cloud.rows());
+    for (Eigen::Index r = 0; r < m_o.batch; ++r) {
+      const double u = rng.uniform<double>(static_cast<std::uint64_t>(r), static_cast<std::uint32_t>(iteration));
+      const auto row = std::min<Eigen::Index>(cloud.rows() - 1, static_cast<Eigen::Index>(u * n));
+      out.row(r) = cloud.row(row);
+    }
+    return out;
+  }
+
+  Field m_field;
+  core::snapshot_series<double> m_data;
+  flow_training_options m_o;
+  nn::adam m_opt;
+  long m_iteration = 0;
+};
+
+}  // namespace upfi::infer

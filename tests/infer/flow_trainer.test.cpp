@@ -1,0 +1,199 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#include <upfi/ad/gradient_check.hpp>
+#include <upfi/core/parallel.hpp>
+#include <upfi/flow/probability_flow.hpp>
+#include <upfi/infer/flow_trainer.hpp>
+#include <upfi/nn/linear_field.hpp>
+#include <upfi/nn/mlp.hpp>
+#include <upfi/nn/quadratic_field.hpp>
+#include <upfi/problems/ou_growth_moments.hpp>
+#include <upfi/score/gaussian.hpp>
+
+#include <Eigen/Cholesky>
+#include <doctest/doctest.h>
+
+#include "support/random_matrix.hpp"
+
+#include <cmath>
+#include <vector>
+
+using upfi::test::random_matrix;
+
+namespace {
+
+// Ground truth of the OU-with-affine-growth tests: dX = (A x + e) dt + sqrt(2 D) dB, g(x) = c^T x + b.
+struct ou_growth_truth {
+  Eigen::MatrixXd a = (Eigen::MatrixXd(2, 2) << -1.0, 0.6, -0.6, -1.0).finished();
+  Eigen::VectorXd e = Eigen::Vector2d(0.5, 0.0);
+  Eigen::MatrixXd diffusion = 0.25 * Eigen::MatrixXd::Identity(2, 2);
+  Eigen::VectorXd c = Eigen::Vector2d(0.8, 0.0);
+  double b = -0.2;
+  upfi::problems::gaussian_population start{1.0, Eigen::Vector2d(-1.5, 0.5), 0.2 * Eigen::MatrixXd::Identity(2, 2)};
+  [[nodiscard]] upfi::problems::gaussian_population at(double t) const {
+    return upfi::problems::ou_growth_moments(a, e, diffusion, Eigen::MatrixXd::Zero(2, 2), c, b, start, t, 200);
+  }
+};
+
+// Snapshots with N_i = round(n0 m_i) Gaussian samples of the exact moments (masses by counts).
+upfi::core::snapshot_series<double> ou_growth_snapshots(const ou_growth_truth& truth, const std::vector<double>& times,
+                                                        Eigen::Index n0, std::uint32_t seed) {
+  std::vector<Eigen::MatrixXd> clouds;
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    const auto m = truth.at(times[i]);
+    const auto n = static_cast<Eigen::Index>(std::lround(static_cast<double>(n0) * m.mass));
+    const Eigen::MatrixXd l = m.covariance.llt().matrixL();
+    const Eigen::MatrixXd z = random_matrix(n, 2, seed + static_cast<std::uint32_t>(i));
+    clouds.push_back((z * l.transpose()).rowwise() + m.mean.transpose());
+  }
+  return {times, clouds};
+}
+
+auto ou_growth_score(const ou_growth_truth& truth) {
+  return upfi::score::gaussian_score(2, [truth](double t) {
+    const auto m = truth.at(t);
+    return std::make_pair(m.mean, m.covariance);
+  });
+}
+
+}  // namespace
+
+TEST_SUITE("infer") {
+  TEST_CASE("UPFI training loss: gradient of the full minibatch loss matches finite differences") {
+    const Eigen::Index d = 2;
+    const auto data = upfi::core::snapshot_series<double>(
+        {0.0, 0.5, 1.0}, {random_matrix(40, d, 1), 0.8 * random_matrix(50, d, 2), 0.6 * random_matrix(45, d, 3)});
+    auto field = upfi::flow::probability_flow(
+        upfi::nn::mlp<double>(
+            {.inputs = d, .outputs = d, .hidden = {5}, .hidden_activation = upfi::nn::activation::tanh}, 11),
+        upfi::score::gaussian_score(Eigen::VectorXd::Zero(d), Eigen::MatrixXd::Identity(d, d)),
+        upfi::flow::isotropic_diffusion{0.2}, upfi::nn::quadratic_scalar_field(d));
+    Eigen::VectorXd p = field.parameters();
+    p.tail(d * d + d + 1) = 0.3 * random_matrix(d * d + d + 1, 1, 4).col(0);
+    field.set_parameters(p);
+    for (const bool unbalanced : {true, false}) {
+      CAPTURE(unbalanced);
+      upfi::infer::flow_training_options o{.batch = 16, .steps = 2, .lambda = 0.3, .alpha = 0.5, .blur = 0.4};
+      o.sinkhorn_tolerance = 1e-13;
+      o.sinkhorn_max_iterations = 5000;
+      o.stepper = upfi::flow::heun();
+      if (!unbalanced) o.reach.reset();
+      // the balanced case needs a field without growth
+      auto check = [&](auto f) {
+        const upfi::infer::flow_trainer trainer(f, data, o);
+        Eigen::VectorXd grad;
+        const auto terms = trainer.loss(3, &grad);
+        CHECK(terms.divergence > 0);
+        CHECK(terms.regulariser > 0);
+        const auto loss = [&](const Eigen::VectorXd& q) {
+          auto copy = f;
+          copy.set_parameters(q);
+          return upfi::infer::flow_trainer(copy, data, o).loss(3).total();
+        };
+        const auto r = upfi::ad::check_gradient(loss, f.parameters(), grad);
+        MESSAGE("max relative error " << r.max_rel_error);
+        CHECK(r.max_rel_error < 1e-5);
+      };
+      if (unbalanced) {
+        check(field);
+      } else {
+        check(upfi::flow::probability_flow(field.drift(), field.score(), field.diffusion()));
+      }
+    }
+  }
+
+  TEST_CASE("UPFI recovers an OU drift and an affine growth from exact Gaussian snapshots [slow]") {
+    const ou_growth_truth truth;
+    const std::vector<double> times{0.0, 0.4, 0.8, 1.2, 1.6};
+    const auto data = ou_growth_snapshots(truth, times, 2000, 100);
+    auto field = upfi::flow::probability_flow(upfi::nn::linear_field(2), ou_growth_score(truth),
+                                              upfi::flow::matrix_diffusion{truth.diffusion},
+                                              upfi::nn::quadratic_scalar_field(2, false));
+    upfi::infer::flow_training_options o{.iterations = 800,
+                                         .batch = 128,
+                                         .steps = 2,
+                                         .learning_rate = 0.02,
+                                         .weight_decay = 0.0,
+                                         .lambda = 0.0,
+                                         .blur = 0.1};
+    o.stepper = upfi::flow::rk4();
+    o.report_every = 200;
+    upfi::infer::flow_trainer trainer(field, data, o);
+    std::vector<double> losses;
+    const auto report = trainer.train([&](const upfi::infer::flow_progress& p) { losses.push_back(p.loss.total()); });
+    REQUIRE(report.history.size() == 4);
+    const auto& f = trainer.field();
+    const Eigen::MatrixXd a = f.drift().matrix();
+    const Eigen::VectorXd e = f.drift().offset();
+    const auto& g = f.growth();
+    MESSAGE("A = " << a.reshaped().transpose() << ", e = " << e.transpose() << ", c = " << g.linear().transpose()
+                   << ", b = " << g.constant() << "; losses " << losses.front() << " -> " << losses.back() << " in "
+                   << report.seconds << " s");
+    CHECK(losses.back() < 0.5 * losses.front());  // means over 200-iteration periods
+    CHECK((a - truth.a).cwiseAbs().maxCoeff() < 0.15);
+    CHECK((e - truth.e).cwiseAbs().maxCoeff() < 0.15);
+    CHECK((g.linear() - truth.c).cwiseAbs().maxCoeff() < 0.15);
+    CHECK(std::abs(g.constant() - truth.b) < 0.15);
+  }
+
+  TEST_CASE("flow_trainer: reproducible for a seed and any thread count") {
+    const auto data =
+        upfi::core::snapshot_series<double>({0.0, 1.0}, {random_matrix(300, 2, 5), random_matrix(300, 2, 6)});
+    auto field = upfi::flow::probability_flow(
+        upfi::nn::mlp<double>({.inputs = 2, .outputs = 2, .hidden = {8}}, 3),
+        upfi::score::gaussian_score(Eigen::VectorXd::Zero(2), Eigen::MatrixXd::Identity(2, 2)),
+        upfi::flow::isotropic_diffusion{0.1});
+    upfi::infer::flow_training_options o{.iterations = 3, .batch = 600};
+    o.reach.reset();
+    Eigen::VectorXd one, two;
+    {
+      const upfi::core::thread_limit limit(1);
+      upfi::infer::flow_trainer t(field, data, o);
+      (void)t.train();
+      one = t.field().parameters();
+    }
+    {
+      const upfi::core::thread_limit limit(2);
+      upfi::infer::flow_trainer t(field, data, o);
+      (void)t.train();
+      two = t.field().parameters();
+    }
+    CHECK(one == two);
+    CHECK(one != field.parameters());
+    o.seed = 1;
+    upfi::infer::flow_trainer other(field, data, o);
+    (void)other.train();
+    CHECK(other.field().parameters() != one);
+  }
+
+  TEST_CASE("flow_trainer: invalid configurations and non-finite losses raise clear errors") {
+    const auto data =
+        upfi::core::snapshot_series<double>({0.0, 1.0}, {random_matrix(30, 2, 5), random_matrix(30, 2, 6)});
+    const auto score = upfi::score::gaussian_score(Eigen::VectorXd::Zero(2), Eigen::MatrixXd::Identity(2, 2));
+    const auto with_growth = upfi::flow::probability_flow(
+        upfi::nn::linear_field(2), score, upfi::flow::isotropic_diffusion{0.1}, upfi::nn::quadratic_scalar_field(2));
+    upfi::infer::flow_training_options balanced;
+    balanced.reach.reset();
+    CHECK_THROWS_WITH_AS(upfi::infer::flow_trainer(with_growth, data, balanced),
+                         doctest::Contains("use an unbalanced divergence"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(upfi::infer::flow_trainer(with_growth, data, {.batch = 0}), doctest::Contains("batch >= 1"),
+                         std::invalid_argument);
+    CHECK_THROWS_AS(upfi::infer::flow_trainer(with_growth, data, {.steps = 0}), std::invalid_argument);
+    CHECK_THROWS_AS(upfi::infer::flow_trainer(with_growth, data, {.blur = -1.0}), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(upfi::infer::flow_trainer(
+                             with_growth, upfi::core::snapshot_series<double>({0.0}, {random_matrix(5, 2, 1)}), {}),
+                         doctest::Contains("at least two snapshots"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(
+        upfi::infer::flow_trainer(
+            with_growth,
+            upfi::core::snapshot_series<double>({0.0, 1.0}, {random_matrix(5, 3, 1), random_matrix(5, 3, 2)}), {}),
+        doctest::Contains("dimension 3"), std::invalid_argument);
+    // an exploding drift: the error names the iteration and the interval
+    auto exploding = with_growth;
+    Eigen::VectorXd p = exploding.parameters();
+    p.head(4) = Eigen::Vector4d(1e308, 0.0, 0.0, 1e308);  // overflows to inf in the first step
+    exploding.set_parameters(p);
+    upfi::infer::flow_trainer bad(exploding, data, {.iterations = 1, .steps = 1});
+    CHECK_THROWS_WITH_AS(bad.step(), doctest::Contains("iteration 0, interval 0"), upfi::core::error);
+  }
+}
