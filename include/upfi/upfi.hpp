@@ -11,6 +11,7 @@
 #include <upfi/flow.hpp>      // IWYU pragma: export
 #include <upfi/infer.hpp>     // IWYU pragma: export
 #include <upfi/io.hpp>        // IWYU pragma: export
+#include <upfi/metrics.hpp>   // IWYU pragma: export
 #include <upfi/nn.hpp>        // IWYU pragma: export
 #include <upfi/ot.hpp>        // IWYU pragma: export
 #include <upfi/problems.hpp>  // IWYU pragma: export
