@@ -147,6 +147,33 @@ void stage_sum(Matrix& target, const Matrix& base, Eigen::Index count, Coef&& co
   linear_combination(target, &base, base.rows(), base.cols(), count, coef, rows);
 }
 
+// (x, l) = base + sum_{j < count} coef(j) (U_j, G_j) over the stage values (base null: the sums alone), for an N x d
+// cloud: next states, embedded error estimates and dense output all combine the stages this way.
+template <class Coef>
+void combine_stage_values(const stage_values& st, Eigen::Index count, Coef&& coef, const flow_state* base,
+                          Eigen::Index n, Eigen::Index d, Eigen::MatrixXd& x, Eigen::VectorXd& l) {
+  const auto u = [&](Eigen::Index j) -> const Eigen::MatrixXd& { return st.f[static_cast<std::size_t>(j)].u; };
+  const auto g = [&](Eigen::Index j) -> const Eigen::VectorXd& { return st.f[static_cast<std::size_t>(j)].g; };
+  linear_combination(x, base != nullptr ? &base->x : nullptr, n, d, count, coef, u);
+  linear_combination(l, base != nullptr ? &base->log_m : nullptr, n, 1, count, coef, g);
+}
+
+// r = sum_k e^{l_k} (|v_k|^2 + alpha g_k^2), the regulariser's rate at one stage.
+inline double regulariser_rate(const flow_values& f, const Eigen::VectorXd& l, double alpha) {
+  return (l.array().exp() * (f.v.rowwise().squaredNorm().array() + alpha * f.g.array().square())).sum();
+}
+
+// start + sum_j weight(j) r_j over the stages with a nonzero weight, accumulated in stage order.
+template <class Weight>
+double accumulate_regulariser(double start, const stage_values& st, Eigen::Index count, Weight&& weight, double alpha) {
+  for (Eigen::Index j = 0; j < count; ++j) {
+    const double w = weight(j);
+    const auto sj = static_cast<std::size_t>(j);
+    if (w != 0) start += w * regulariser_rate(st.f[sj], st.ls[sj], alpha);
+  }
+  return start;
+}
+
 // Evaluates the stages of one step; with `first_known`, st.f[0] already holds F(t, y) (first-same-as-last reuse).
 template <class Field>
 void run_stages(const Field& field, const tableau& tb, double t, double h, const flow_state& y, stage_values& st,
@@ -174,33 +201,18 @@ void run_stages(const Field& field, const tableau& tb, double t, double h, const
   }
 }
 
-inline double regulariser_rate(const flow_values& f, const Eigen::VectorXd& l, double alpha) {
-  return (l.array().exp() * (f.v.rowwise().squaredNorm().array() + alpha * f.g.array().square())).sum();
-}
-
 // combines the stages into the next state; returns the error norm (RMS of err / (atol + rtol max(|y|, |y'|))) when
 // the tableau has an embedded pair and `with_error`.
 inline double combine(const tableau& tb, double h, const flow_state& y, stage_values& st, double alpha, flow_state& out,
                       bool with_error = false, double atol = 0, double rtol = 0) {
-  // x' = x + h sum_j b_j U_j (first term fused into the copy), l' likewise
+  // x' = x + h sum_j b_j U_j, l' likewise, R' = R + h sum_j b_j r_j
+  const Eigen::Index n = y.x.rows(), d = y.x.cols();
   const auto b = [&](Eigen::Index j) { return h * tb.b[j]; };
-  stage_sum(out.x, y.x, tb.stages(), b,
-            [&](Eigen::Index j) -> const Eigen::MatrixXd& { return st.f[static_cast<std::size_t>(j)].u; });
-  stage_sum(out.log_m, y.log_m, tb.stages(), b,
-            [&](Eigen::Index j) -> const Eigen::VectorXd& { return st.f[static_cast<std::size_t>(j)].g; });
-  out.regulariser = y.regulariser;
-  if (alpha >= 0) {
-    for (Eigen::Index j = 0; j < tb.stages(); ++j) {
-      const auto sj = static_cast<std::size_t>(j);
-      if (tb.b[j] != 0) out.regulariser += h * tb.b[j] * regulariser_rate(st.f[sj], st.ls[sj], alpha);
-    }
-  }
+  combine_stage_values(st, tb.stages(), b, &y, n, d, out.x, out.log_m);
+  out.regulariser = alpha >= 0 ? accumulate_regulariser(y.regulariser, st, tb.stages(), b, alpha) : y.regulariser;
   if (!with_error) return 0;
   const auto e = [&](Eigen::Index j) { return h * tb.b_error[j]; };
-  linear_combination(st.err_x, static_cast<const Eigen::MatrixXd*>(nullptr), y.x.rows(), y.x.cols(), tb.stages(), e,
-                     [&](Eigen::Index j) -> const Eigen::MatrixXd& { return st.f[static_cast<std::size_t>(j)].u; });
-  linear_combination(st.err_l, static_cast<const Eigen::VectorXd*>(nullptr), y.log_m.size(), 1, tb.stages(), e,
-                     [&](Eigen::Index j) -> const Eigen::VectorXd& { return st.f[static_cast<std::size_t>(j)].g; });
+  combine_stage_values(st, tb.stages(), e, nullptr, n, d, st.err_x, st.err_l);
   const double sum =
       (st.err_x.array() / (atol + rtol * y.x.array().abs().max(out.x.array().abs()))).square().sum() +
       (st.err_l.array() / (atol + rtol * y.log_m.array().abs().max(out.log_m.array().abs()))).square().sum();
@@ -465,17 +477,9 @@ template <class Field>
       const Eigen::VectorXd w = h * detail::dopri5_dense_weights((outputs[next_out] - t) / h);
       flow_state out;
       const auto wj = [&](Eigen::Index j) { return w[j]; };
-      detail::stage_sum(out.x, y.x, s, wj,
-                        [&](Eigen::Index j) -> const Eigen::MatrixXd& { return st.f[static_cast<std::size_t>(j)].u; });
-      detail::stage_sum(out.log_m, y.log_m, s, wj,
-                        [&](Eigen::Index j) -> const Eigen::VectorXd& { return st.f[static_cast<std::size_t>(j)].g; });
-      out.regulariser = y.regulariser;
-      if (o.alpha >= 0) {
-        for (Eigen::Index j = 0; j < s; ++j) {
-          const auto sj = static_cast<std::size_t>(j);
-          if (w[j] != 0) out.regulariser += w[j] * detail::regulariser_rate(st.f[sj], st.ls[sj], o.alpha);
-        }
-      }
+      detail::combine_stage_values(st, s, wj, &y, y.x.rows(), y.x.cols(), out.x, out.log_m);
+      out.regulariser =
+          o.alpha >= 0 ? detail::accumulate_regulariser(y.regulariser, st, s, wj, o.alpha) : y.regulariser;
       r.at.push_back(std::move(out));
       ++next_out;
     }

@@ -182,10 +182,7 @@ class flow_trainer {
       UPFI_THROW(core::error(
           core::detail::message("upfi::infer::flow_trainer: the gradient is not finite at iteration ", m_iteration)));
     }
-    if (m_o.clip_norm > 0) {
-      const double norm = grad.norm();
-      if (norm > m_o.clip_norm) grad *= m_o.clip_norm / norm;
-    }
+    if (m_o.clip_norm > 0) (void)nn::clip_by_norm(grad, m_o.clip_norm);
     Eigen::VectorXd p = m_field.parameters();
     m_opt.step(p, grad);
     m_field.set_parameters(p);
