@@ -8,3 +8,4 @@
 #include <upfi/flow/integrate.hpp>               // IWYU pragma: export
 #include <upfi/flow/odeint.hpp>                  // IWYU pragma: export
 #include <upfi/flow/probability_flow.hpp>        // IWYU pragma: export
+#include <upfi/flow/transport_flow.hpp>          // IWYU pragma: export

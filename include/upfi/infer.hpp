@@ -5,3 +5,4 @@
 /// @brief Umbrella of the inference module: SFI / PFI / UPFI trainers of drift and growth from snapshots.
 
 #include <upfi/infer/flow_trainer.hpp>  // IWYU pragma: export
+#include <upfi/infer/simulate.hpp>      // IWYU pragma: export

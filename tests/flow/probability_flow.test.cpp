@@ -75,6 +75,17 @@ void check_flow_gradients(const Field& field, const tableau& tb, int steps, doub
     return (y1.x.array() * cx.array()).sum() + y1.log_m.dot(cl) + beta * y1.regulariser;
   };
   const auto g = upfi::flow::integrate_vjp(field, tb, 0.1, 0.9, y0, o, cx, cl, beta);
+  // one recorded forward pass with the stage values kept: the same end state and the same gradients, bit for bit
+  const auto tape = upfi::flow::integrate_recorded(field, tb, 0.1, 0.9, y0, o);
+  CHECK(tape.stages.size() == static_cast<std::size_t>(steps));
+  const flow_state y1 = upfi::flow::integrate(field, tb, 0.1, 0.9, y0, o);
+  CHECK(tape.end.x == y1.x);
+  CHECK(tape.end.log_m == y1.log_m);
+  CHECK(tape.end.regulariser == y1.regulariser);
+  const auto gt = upfi::flow::integrate_vjp(field, tape, cx, cl, beta);
+  CHECK(gt.params == g.params);
+  CHECK(gt.x0 == g.x0);
+  CHECK(gt.log_m0 == g.log_m0);
   const auto lp = [&](const Eigen::VectorXd& p) {
     Field copy = field;
     copy.set_parameters(p);

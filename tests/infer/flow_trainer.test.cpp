@@ -3,6 +3,7 @@
 #include <upfi/ad/gradient_check.hpp>
 #include <upfi/core/parallel.hpp>
 #include <upfi/flow/probability_flow.hpp>
+#include <upfi/flow/transport_flow.hpp>
 #include <upfi/infer/flow_trainer.hpp>
 #include <upfi/nn/linear_field.hpp>
 #include <upfi/nn/mlp.hpp>
@@ -100,6 +101,60 @@ TEST_SUITE("infer") {
         check(upfi::flow::probability_flow(field.drift(), field.score(), field.diffusion()));
       }
     }
+  }
+
+  TEST_CASE("full roll-out (TIGON++, fitness-ODE): gradient of the loss matches finite differences") {
+    const Eigen::Index d = 2;
+    const auto data = upfi::core::snapshot_series<double>(
+        {0.0, 0.4, 0.7, 1.0},
+        {random_matrix(30, d, 5), 0.8 * random_matrix(40, d, 6),
+         0.7 * random_matrix(45, d, 7) + Eigen::MatrixXd::Constant(45, d, 0.3), 0.6 * random_matrix(50, d, 8)});
+    upfi::infer::flow_training_options o{.batch = 12, .steps = 2, .lambda = 0.2, .alpha = 0.5, .blur = 0.4};
+    o.sinkhorn_tolerance = 1e-13;
+    o.sinkhorn_max_iterations = 5000;
+    o.stepper = upfi::flow::heun();
+    o.scheme = upfi::infer::training_scheme::full_rollout;
+    const upfi::nn::mlp_options net{
+        .inputs = d, .outputs = d, .hidden = {5}, .hidden_activation = upfi::nn::activation::tanh, .time_input = true};
+    auto growth_net = net;
+    growth_net.outputs = 1;
+    auto check = [&](auto f) {
+      const upfi::infer::flow_trainer trainer(f, data, o);
+      Eigen::VectorXd grad;
+      const auto terms = trainer.loss(2, &grad);
+      CHECK(terms.divergence > 0);
+      CHECK(terms.regulariser > 0);
+      const auto loss = [&](const Eigen::VectorXd& q) {
+        auto copy = f;
+        copy.set_parameters(q);
+        return upfi::infer::flow_trainer(copy, data, o).loss(2).total();
+      };
+      const auto r = upfi::ad::check_gradient(loss, f.parameters(), grad);
+      MESSAGE("max relative error " << r.max_rel_error);
+      CHECK(r.max_rel_error < 1e-5);
+    };
+    SUBCASE("TIGON++: drift and growth networks") {
+      check(upfi::flow::transport_flow(upfi::nn::mlp<double>(net, 3), upfi::nn::mlp<double>(growth_net, 4)));
+    }
+    SUBCASE("fitness-ODE: v = grad U, g = U") { check(upfi::flow::fitness_flow(upfi::nn::mlp<double>(growth_net, 5))); }
+  }
+
+  TEST_CASE("full roll-out differs from teacher forcing after the first interval, and equals it with one interval") {
+    const Eigen::Index d = 2;
+    const upfi::nn::mlp_options net{.inputs = d, .outputs = d, .hidden = {4}};
+    const auto field = upfi::flow::transport_flow(upfi::nn::mlp<double>(net, 9));
+    upfi::infer::flow_training_options o{.batch = 10, .lambda = 0.1};
+    o.reach.reset();
+    const auto two =
+        upfi::core::snapshot_series<double>({0.0, 1.0}, {random_matrix(20, d, 1), random_matrix(20, d, 2)});
+    const double forced = upfi::infer::flow_trainer(field, two, o).loss(0).total();
+    o.scheme = upfi::infer::training_scheme::full_rollout;
+    CHECK(upfi::infer::flow_trainer(field, two, o).loss(0).total() == doctest::Approx(forced).epsilon(1e-12));
+    const auto three = upfi::core::snapshot_series<double>(
+        {0.0, 1.0, 2.0}, {random_matrix(20, d, 1), random_matrix(20, d, 2), random_matrix(20, d, 3)});
+    const double rolled = upfi::infer::flow_trainer(field, three, o).loss(0).total();
+    o.scheme = upfi::infer::training_scheme::teacher_forcing;
+    CHECK(std::abs(upfi::infer::flow_trainer(field, three, o).loss(0).total() - rolled) > 1e-6);
   }
 
   TEST_CASE("UPFI recovers an OU drift and an affine growth from exact Gaussian snapshots [slow]") {

@@ -234,6 +234,37 @@ struct fixed_step_options {
   double alpha = -1.0;  ///< regulariser weight of g^2; < 0: no regulariser (R stays 0)
 };
 
+namespace detail {
+// The fixed-step loop shared by integrate and integrate_recorded: before step n, `before(n, y)` sees its start; after
+// it, `after(n, t, y, st)` sees its end and its stage values.
+template <class Field, class Before, class After>
+flow_state fixed_step_loop(const Field& field, const tableau& tb, double t0, double t1, flow_state y,
+                           const fixed_step_options& options, bool keep_inputs, const char* who, Before&& before,
+                           After&& after) {
+  check_state(y, field.dimension(), who);
+  if (options.steps < 1 || !std::isfinite(t0) || !std::isfinite(t1)) {
+    core::detail::throw_invalid_argument(who, ": need steps >= 1 and finite times, got steps = ", options.steps);
+  }
+  const double h = (t1 - t0) / options.steps;
+  stage_values st;
+  st.keep_inputs = keep_inputs;
+  flow_state next;
+  for (int n = 0; n < options.steps; ++n) {
+    const double t = t0 + n * h;
+    before(n, y);
+    run_stages(field, tb, t, h, y, st);
+    (void)combine(tb, h, y, st, options.alpha, next);
+    if (!next.x.allFinite() || !next.log_m.allFinite()) {
+      UPFI_THROW(core::error(core::detail::message(who, ": the state is not finite after step ", n + 1, " (t = ", t + h,
+                                                   "); reduce the step or check the field")));
+    }
+    std::swap(y, next);
+    after(n, t0 + (n + 1) * h, y, st);
+  }
+  return y;
+}
+}  // namespace detail
+
 /// @brief Integrates from t0 to t1 in `steps` equal steps; `observer(t, state)` (optional) sees every step's end.
 /// @throws std::invalid_argument on bad sizes, steps < 1, non-finite times or state; upfi::core::error when the state
 /// becomes non-finite (naming the step).
@@ -241,27 +272,41 @@ template <class Field>
 [[nodiscard]] flow_state integrate(const Field& field, const tableau& tb, double t0, double t1, flow_state y,
                                    const fixed_step_options& options = {},
                                    const std::function<void(double, const flow_state&)>& observer = {}) {
-  constexpr const char* who = "upfi::flow::integrate";
-  detail::check_state(y, field.dimension(), who);
-  if (options.steps < 1 || !std::isfinite(t0) || !std::isfinite(t1)) {
-    core::detail::throw_invalid_argument(who, ": need steps >= 1 and finite times, got steps = ", options.steps);
-  }
-  const double h = (t1 - t0) / options.steps;
-  detail::stage_values st;
-  st.keep_inputs = false;
-  flow_state next;
-  for (int n = 0; n < options.steps; ++n) {
-    const double t = t0 + n * h;
-    detail::run_stages(field, tb, t, h, y, st);
-    (void)detail::combine(tb, h, y, st, options.alpha, next);
-    if (!next.x.allFinite() || !next.log_m.allFinite()) {
-      UPFI_THROW(core::error(core::detail::message(who, ": the state is not finite after step ", n + 1, " (t = ", t + h,
-                                                   "); reduce the step or check the field")));
-    }
-    std::swap(y, next);
-    if (observer) observer(t0 + (n + 1) * h, y);
-  }
-  return y;
+  return detail::fixed_step_loop(
+      field, tb, t0, t1, std::move(y), options, false, "upfi::flow::integrate", [](int, const flow_state&) {},
+      [&](int, double t, const flow_state& y1, const detail::stage_values&) {
+        if (observer) observer(t, y1);
+      });
+}
+
+/// @brief A forward pass recorded for the reverse sweep: the method, the step starts, optionally every step's stage
+/// values (then the reverse sweep evaluates no field values again), and the end state.
+struct flow_tape {
+  tableau method;
+  double t0 = 0, t1 = 0;
+  fixed_step_options options;
+  std::vector<flow_state> starts;            ///< state at the start of each step
+  std::vector<detail::stage_values> stages;  ///< stage inputs and field values of each step (empty: not kept)
+  flow_state end;                            ///< the integrated state at t1, as integrate() returns it
+};
+
+/// @brief integrate() that also records what integrate_vjp(field, tape, ...) needs. With `keep_stages` the tape holds
+/// every stage's inputs and field values (memory: stages x steps x N x (3d + 2) values) and the reverse sweep skips
+/// recomputing them; without, it holds one state per step and the reverse sweep re-evaluates the stages.
+/// @throws as integrate().
+template <class Field>
+[[nodiscard]] flow_tape integrate_recorded(const Field& field, const tableau& tb, double t0, double t1,
+                                           const flow_state& y0, const fixed_step_options& options = {},
+                                           bool keep_stages = true) {
+  flow_tape tape{tb, t0, t1, options, {}, {}, {}};
+  tape.starts.reserve(static_cast<std::size_t>(std::max(options.steps, 0)));
+  tape.end = detail::fixed_step_loop(
+      field, tb, t0, t1, y0, options, true, "upfi::flow::integrate_recorded",
+      [&](int, const flow_state& y) { tape.starts.push_back(y); },
+      [&](int, double, const flow_state&, const detail::stage_values& st) {
+        if (keep_stages) tape.stages.push_back(st);
+      });
+  return tape;
 }
 
 /// @brief Gradients returned by integrate_vjp.
@@ -271,45 +316,44 @@ struct flow_gradients {
   Eigen::VectorXd params;  ///< d loss / d (drift, growth) parameters
 };
 
-/// @brief Reverse mode through `integrate` (same tableau, steps and alpha): for cotangents on the final positions,
-/// log-masses and regulariser (cot_x and cot_log_m may be empty = 0), returns the gradients w.r.t. the initial state
-/// and the field's parameters. Recomputes each step's stages from stored step starts (memory: one state per step).
+/// @brief Reverse sweep over a recorded forward pass: for cotangents on the final positions, log-masses and
+/// regulariser (cot_x and cot_log_m may be empty = 0), returns the gradients w.r.t. the initial state and the field's
+/// parameters. The field must have the parameters it had when the tape was recorded.
 template <class Field>
-[[nodiscard]] flow_gradients integrate_vjp(const Field& field, const tableau& tb, double t0, double t1,
-                                           const flow_state& y0, const fixed_step_options& options,
-                                           const Eigen::MatrixXd& cot_x, const Eigen::VectorXd& cot_log_m,
-                                           double cot_regulariser = 0) {
+[[nodiscard]] flow_gradients integrate_vjp(const Field& field, const flow_tape& tape, const Eigen::MatrixXd& cot_x,
+                                           const Eigen::VectorXd& cot_log_m, double cot_regulariser = 0) {
   constexpr const char* who = "upfi::flow::integrate_vjp";
-  detail::check_state(y0, field.dimension(), who);
-  if (options.steps < 1) core::detail::throw_invalid_argument(who, ": steps must be >= 1");
-  const Eigen::Index n = y0.x.rows(), d = y0.x.cols();
+  const tableau& tb = tape.method;
+  const int steps = tape.options.steps;
+  if (tape.starts.size() != static_cast<std::size_t>(steps) ||
+      (!tape.stages.empty() && tape.stages.size() != tape.starts.size())) {
+    core::detail::throw_invalid_argument(who, ": the tape is incomplete (", tape.starts.size(), " step starts for ",
+                                         steps, " steps)");
+  }
+  const Eigen::Index n = tape.end.x.rows(), d = tape.end.x.cols();
   if ((cot_x.size() != 0 && (cot_x.rows() != n || cot_x.cols() != d)) ||
       (cot_log_m.size() != 0 && cot_log_m.size() != n)) {
     core::detail::throw_invalid_argument(who, ": cotangents must be N x d and N (or empty)");
   }
-  const double h = (t1 - t0) / options.steps;
-  // forward, storing the step starts
-  std::vector<flow_state> starts;
-  starts.reserve(static_cast<std::size_t>(options.steps));
-  detail::stage_values st;
-  flow_state y = y0, next;
-  for (int k = 0; k < options.steps; ++k) {
-    starts.push_back(y);
-    detail::run_stages(field, tb, t0 + k * h, h, y, st);
-    (void)detail::combine(tb, h, y, st, options.alpha, next);
-    std::swap(y, next);
-  }
+  const double h = (tape.t1 - tape.t0) / steps, alpha = tape.options.alpha;
   flow_gradients g;
   g.x0 = cot_x.size() != 0 ? cot_x : Eigen::MatrixXd::Zero(n, d);
   g.log_m0 = cot_log_m.size() != 0 ? cot_log_m : Eigen::VectorXd::Zero(n);
   g.params = Eigen::VectorXd::Zero(field.parameter_count());
-  const bool reg = options.alpha >= 0 && cot_regulariser != 0;
+  const bool reg = alpha >= 0 && cot_regulariser != 0;
   const Eigen::Index s = tb.stages();
   std::vector<Eigen::MatrixXd> u_bar(static_cast<std::size_t>(s));
   std::vector<Eigen::VectorXd> g_bar(static_cast<std::size_t>(s));
-  for (int k = options.steps; k-- > 0;) {
-    const double t = t0 + k * h;
-    detail::run_stages(field, tb, t, h, starts[static_cast<std::size_t>(k)], st);
+  detail::stage_values recomputed;
+  for (int k = steps; k-- > 0;) {
+    const double t = tape.t0 + k * h;
+    const detail::stage_values* stp = &recomputed;
+    if (tape.stages.empty()) {
+      detail::run_stages(field, tb, t, h, tape.starts[static_cast<std::size_t>(k)], recomputed);
+    } else {
+      stp = &tape.stages[static_cast<std::size_t>(k)];
+    }
+    const detail::stage_values& st = *stp;
     for (Eigen::Index j = 0; j < s; ++j) {
       u_bar[static_cast<std::size_t>(j)] = (h * tb.b[j]) * g.x0;
       g_bar[static_cast<std::size_t>(j)] = (h * tb.b[j]) * g.log_m0;
@@ -324,9 +368,8 @@ template <class Field>
         const double w = h * tb.b[j] * cot_regulariser;
         const Eigen::ArrayXd m = st.ls[sj].array().exp();
         v_bar = (2 * w) * (st.f[sj].v.array().colwise() * m).matrix();
-        g_bar[sj].array() += 2 * options.alpha * w * m * st.f[sj].g.array();
-        l_bar_j = (w * m * (st.f[sj].v.rowwise().squaredNorm().array() + options.alpha * st.f[sj].g.array().square()))
-                      .matrix();
+        g_bar[sj].array() += 2 * alpha * w * m * st.f[sj].g.array();
+        l_bar_j = (w * m * (st.f[sj].v.rowwise().squaredNorm().array() + alpha * st.f[sj].g.array().square())).matrix();
       }
       Eigen::MatrixXd x_bar_j;
       field.vjp(t + tb.c[j] * h, st.xs[sj], u_bar[sj], v_bar, g_bar[sj], &x_bar_j, &g.params);
@@ -342,6 +385,18 @@ template <class Field>
     g.log_m0 = std::move(l_bar_total);
   }
   return g;
+}
+
+/// @brief Reverse mode through `integrate` (same tableau, steps and alpha): integrate_recorded (one state per step)
+/// followed by the reverse sweep. Use integrate_recorded and integrate_vjp(field, tape, ...) directly when the forward
+/// result is needed too (one forward pass instead of two).
+template <class Field>
+[[nodiscard]] flow_gradients integrate_vjp(const Field& field, const tableau& tb, double t0, double t1,
+                                           const flow_state& y0, const fixed_step_options& options,
+                                           const Eigen::MatrixXd& cot_x, const Eigen::VectorXd& cot_log_m,
+                                           double cot_regulariser = 0) {
+  return integrate_vjp(field, integrate_recorded(field, tb, t0, t1, y0, options, false), cot_x, cot_log_m,
+                       cot_regulariser);
 }
 
 /// @brief Options of the adaptive Dormand-Prince driver.

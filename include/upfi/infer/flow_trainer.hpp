@@ -40,6 +40,12 @@
 
 namespace upfi::infer {
 
+/// @brief How the pushed clouds are formed.
+enum class training_scheme {
+  teacher_forcing,  ///< every interval starts from the observed cells of its first snapshot (SFI / PFI / UPFI)
+  full_rollout      ///< one cloud from the first snapshot pushed through every time (TIGON++ and fitness-ODE)
+};
+
 /// @brief Hyper-parameters of flow_trainer (defaults: UPFI Table 6, bistable d <= 10, with 2 Euler steps).
 struct flow_training_options {
   long iterations = 5000;
@@ -59,6 +65,7 @@ struct flow_training_options {
   double clip_norm = 0;             ///< > 0: clip the gradient's global norm
   std::uint64_t seed = 0;
   long report_every = 100;  ///< callback period (iterations); reported terms are means over the period
+  training_scheme scheme = training_scheme::teacher_forcing;
 };
 
 /// @brief Loss terms of one iteration (summed over intervals) or their means over a report period.
@@ -156,6 +163,7 @@ class flow_trainer {
     so.tolerance = m_o.sinkhorn_tolerance;
     so.max_iterations = m_o.sinkhorn_max_iterations;
     so.gradients = gradient != nullptr;
+    if (m_o.scheme == training_scheme::full_rollout) return rollout_loss(iteration, fo, so, reg_weight, gradient);
     // Intervals are independent: they run in parallel (one block each, nested parallel regions inactive), and their
     // terms and gradients are summed in interval order, so the result does not depend on the thread count.
     const std::size_t k = m_data.size() - 1;
@@ -227,27 +235,70 @@ class flow_trainer {
   flow_loss_terms interval_loss(long iteration, std::size_t i, const flow::fixed_step_options& fo,
                                 const ot::sinkhorn_options& so, double reg_weight, Eigen::VectorXd* gradient) const {
     const interval_batch b = batch(iteration, i);
+    const flow::flow_tape tape = push(iteration, i, {b.x, b.log_a, 0.0}, fo, gradient != nullptr);
+    const auto s = ot::sinkhorn_divergence<double>(tape.end.x, tape.end.log_m, b.y, b.log_b, so);
+    const double reg = reg_weight * tape.end.regulariser;
+    check_terms(s.value, reg, iteration, i);
+    if (gradient != nullptr) *gradient = flow::integrate_vjp(m_field, tape, s.grad_x, s.grad_log_a, reg_weight).params;
+    return {s.value, reg};
+  }
+
+  // Full roll-out: the batch of snapshot 0 is pushed through every interval in turn; the divergence to each later
+  // snapshot's batch and the regulariser are summed, and the reverse sweep carries the cotangents back through all
+  // intervals (each snapshot's Sinkhorn gradient joins when the sweep passes its time).
+  flow_loss_terms rollout_loss(long iteration, const flow::fixed_step_options& fo, const ot::sinkhorn_options& so,
+                               double reg_weight, Eigen::VectorXd* gradient) const {
+    const std::size_t k = m_data.size() - 1;
+    std::vector<flow::flow_tape> tapes;
+    std::vector<ot::sinkhorn_result<double>> fits;
+    flow_loss_terms terms;
+    interval_batch b = batch(iteration, 0);
+    flow::flow_state y{std::move(b.x), std::move(b.log_a), 0.0};
+    for (std::size_t i = 0; i < k; ++i) {
+      if (i > 0) b = batch(iteration, i);
+      tapes.push_back(push(iteration, i, y, fo, gradient != nullptr));
+      const flow::flow_state& end = tapes.back().end;
+      fits.push_back(ot::sinkhorn_divergence<double>(end.x, end.log_m, b.y, b.log_b, so));
+      const double reg = reg_weight * end.regulariser;
+      check_terms(fits.back().value, reg, iteration, i);
+      terms.divergence += fits.back().value;
+      terms.regulariser += reg;
+      y = {end.x, end.log_m, 0.0};
+    }
+    if (gradient != nullptr) {
+      Eigen::MatrixXd cot_x = Eigen::MatrixXd::Zero(y.x.rows(), y.x.cols());
+      Eigen::VectorXd cot_l = Eigen::VectorXd::Zero(y.x.rows());
+      for (std::size_t i = k; i-- > 0;) {
+        cot_x += fits[i].grad_x;
+        cot_l += fits[i].grad_log_a;
+        flow::flow_gradients g = flow::integrate_vjp(m_field, tapes[i], cot_x, cot_l, reg_weight);
+        *gradient += g.params;
+        cot_x = std::move(g.x0);
+        cot_l = std::move(g.log_m0);
+      }
+    }
+    return terms;
+  }
+
+  // Pushes y over interval i, recording the tape (with stage values when a gradient follows).
+  flow::flow_tape push(long iteration, std::size_t i, const flow::flow_state& y, const flow::fixed_step_options& fo,
+                       bool keep_stages) const {
     const double t0 = m_data.time(i), t1 = m_data.time(i + 1);
-    const flow::flow_state y0{b.x, b.log_a, 0.0};
-    flow::flow_state y1;
     try {
-      y1 = flow::integrate(m_field, m_o.stepper, t0, t1, y0, fo);
+      return flow::integrate_recorded(m_field, m_o.stepper, t0, t1, y, fo, keep_stages);
     } catch (const core::error& e) {
       UPFI_THROW(core::error(core::detail::message("upfi::infer::flow_trainer: iteration ", iteration, ", interval ", i,
                                                    " [", t0, ", ", t1, "]: ", e.what())));
     }
-    const auto s = ot::sinkhorn_divergence<double>(y1.x, y1.log_m, b.y, b.log_b, so);
-    const double reg = reg_weight * y1.regulariser;
-    if (!std::isfinite(s.value) || !std::isfinite(reg)) {
+  }
+
+  void check_terms(double divergence, double reg, long iteration, std::size_t i) const {
+    if (!std::isfinite(divergence) || !std::isfinite(reg)) {
       UPFI_THROW(core::error(core::detail::message(
-          "upfi::infer::flow_trainer: the ", std::isfinite(s.value) ? "regulariser" : "Sinkhorn divergence",
-          " is not finite at iteration ", iteration, ", interval ", i, " [", t0, ", ", t1,
+          "upfi::infer::flow_trainer: the ", std::isfinite(divergence) ? "regulariser" : "Sinkhorn divergence",
+          " is not finite at iteration ", iteration, ", interval ", i, " [", m_data.time(i), ", ", m_data.time(i + 1),
           "]; lower the learning rate or check the data and the noise model")));
     }
-    if (gradient != nullptr) {
-      *gradient = flow::integrate_vjp(m_field, m_o.stepper, t0, t1, y0, fo, s.grad_x, s.grad_log_a, reg_weight).params;
-    }
-    return {s.value, reg};
   }
 
   // B rows of snapshot k drawn uniformly with replacement; `side` separates source (0) and target (1) draws.
