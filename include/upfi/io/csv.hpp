@@ -17,6 +17,7 @@
 #include <upfi/concepts/scalar.hpp>
 #include <upfi/core/error.hpp>
 #include <upfi/core/snapshot_series.hpp>
+#include <upfi/io/detail/atomic_write.hpp>
 #include <upfi/io/detail/csv_tokenizer.hpp>
 
 #include <Eigen/Core>
@@ -357,32 +358,7 @@ template <class Scalar>
 template <class Scalar>
 void write_snapshot_csv(const std::filesystem::path& path, const core::snapshot_series<Scalar>& series,
                         const csv_write_options& options = {}) {
-  const std::string text = format_snapshot_csv(series, options);
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out)
-      UPFI_THROW(core::error(
-          core::detail::message("upfi::io::write_snapshot_csv: cannot open '", tmp.string(), "' for writing")));
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.flush();
-    if (!out) {
-      out.close();
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      UPFI_THROW(
-          core::error(core::detail::message("upfi::io::write_snapshot_csv: write to '", tmp.string(), "' failed")));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    UPFI_THROW(core::error(core::detail::message("upfi::io::write_snapshot_csv: cannot rename '", tmp.string(),
-                                                 "' to '", path.string(), "': ", ec.message())));
-  }
+  detail::write_file_atomically(path, format_snapshot_csv(series, options), "upfi::io::write_snapshot_csv");
 }
 
 }  // namespace upfi::io
