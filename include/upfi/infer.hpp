@@ -4,6 +4,7 @@
 /// @file
 /// @brief Umbrella of the inference module: SFI / PFI / UPFI trainers of drift and growth from snapshots.
 
+#include <upfi/infer/calibrate.hpp>     // IWYU pragma: export
 #include <upfi/infer/flow_trainer.hpp>  // IWYU pragma: export
 #include <upfi/infer/model_file.hpp>    // IWYU pragma: export
 #include <upfi/infer/simulate.hpp>      // IWYU pragma: export

@@ -4,4 +4,5 @@
 /// @file
 /// @brief Umbrella of the closed-form reference problems used by tests, benchmarks and users.
 
-#include <upfi/problems/ou_growth_moments.hpp>  // IWYU pragma: export
+#include <upfi/problems/bistable_benchmark.hpp>  // IWYU pragma: export
+#include <upfi/problems/ou_growth_moments.hpp>   // IWYU pragma: export

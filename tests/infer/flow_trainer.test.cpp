@@ -14,50 +14,13 @@
 #include <Eigen/Cholesky>
 #include <doctest/doctest.h>
 
+#include "support/ou_growth.hpp"
 #include "support/random_matrix.hpp"
 
 #include <cmath>
 #include <vector>
 
 using upfi::test::random_matrix;
-
-namespace {
-
-// Ground truth of the OU-with-affine-growth tests: dX = (A x + e) dt + sqrt(2 D) dB, g(x) = c^T x + b.
-struct ou_growth_truth {
-  Eigen::MatrixXd a = (Eigen::MatrixXd(2, 2) << -1.0, 0.6, -0.6, -1.0).finished();
-  Eigen::VectorXd e = Eigen::Vector2d(0.5, 0.0);
-  Eigen::MatrixXd diffusion = 0.25 * Eigen::MatrixXd::Identity(2, 2);
-  Eigen::VectorXd c = Eigen::Vector2d(0.8, 0.0);
-  double b = -0.2;
-  upfi::problems::gaussian_population start{1.0, Eigen::Vector2d(-1.5, 0.5), 0.2 * Eigen::MatrixXd::Identity(2, 2)};
-  [[nodiscard]] upfi::problems::gaussian_population at(double t) const {
-    return upfi::problems::ou_growth_moments(a, e, diffusion, Eigen::MatrixXd::Zero(2, 2), c, b, start, t, 200);
-  }
-};
-
-// Snapshots with N_i = round(n0 m_i) Gaussian samples of the exact moments (masses by counts).
-upfi::core::snapshot_series<double> ou_growth_snapshots(const ou_growth_truth& truth, const std::vector<double>& times,
-                                                        Eigen::Index n0, std::uint32_t seed) {
-  std::vector<Eigen::MatrixXd> clouds;
-  for (std::size_t i = 0; i < times.size(); ++i) {
-    const auto m = truth.at(times[i]);
-    const auto n = static_cast<Eigen::Index>(std::lround(static_cast<double>(n0) * m.mass));
-    const Eigen::MatrixXd l = m.covariance.llt().matrixL();
-    const Eigen::MatrixXd z = random_matrix(n, 2, seed + static_cast<std::uint32_t>(i));
-    clouds.push_back((z * l.transpose()).rowwise() + m.mean.transpose());
-  }
-  return {times, clouds};
-}
-
-auto ou_growth_score(const ou_growth_truth& truth) {
-  return upfi::score::gaussian_score(2, [truth](double t) {
-    const auto m = truth.at(t);
-    return std::make_pair(m.mean, m.covariance);
-  });
-}
-
-}  // namespace
 
 TEST_SUITE("infer") {
   TEST_CASE("UPFI training loss: gradient of the full minibatch loss matches finite differences") {
@@ -158,10 +121,10 @@ TEST_SUITE("infer") {
   }
 
   TEST_CASE("UPFI recovers an OU drift and an affine growth from exact Gaussian snapshots [slow]") {
-    const ou_growth_truth truth;
+    const upfi::test::ou_growth_truth truth;
     const std::vector<double> times{0.0, 0.4, 0.8, 1.2, 1.6};
-    const auto data = ou_growth_snapshots(truth, times, 2000, 100);
-    auto field = upfi::flow::probability_flow(upfi::nn::linear_field(2), ou_growth_score(truth),
+    const auto data = upfi::test::ou_growth_snapshots(truth, times, 2000, 100);
+    auto field = upfi::flow::probability_flow(upfi::nn::linear_field(2), upfi::test::ou_growth_score(truth),
                                               upfi::flow::matrix_diffusion{truth.diffusion},
                                               upfi::nn::quadratic_scalar_field(2, false));
     upfi::infer::flow_training_options o{.iterations = 800,

@@ -117,6 +117,27 @@ TEST_SUITE("score/kernel") {
     CHECK(slope > -0.6);
   }
 
+  TEST_CASE("max_samples thins each snapshot: same accuracy as a KDE of that many points, deterministic") {
+    const auto truth = two_bumps();
+    const Eigen::MatrixXd at = truth.sample(2000, upfi::test::seed(), 9);
+    const Eigen::MatrixXd big = truth.sample(16000, upfi::test::seed(), 3);
+    upfi::score::kernel_score_options o;
+    o.max_samples = 1000;
+    const kernel_score thin(big, o);
+    const double err_thin = bulk_error_at(thin, truth, at);
+    const double err_full = bulk_error_at(kernel_score(big), truth, at);
+    const double err_1000 = bulk_error_at(kernel_score(truth.sample(1000, upfi::test::seed(), 4)), truth, at);
+    MESSAGE("bulk errors: thinned to 1000 " << err_thin << ", 1000 fresh " << err_1000 << ", all 16000 " << err_full);
+    CHECK(err_thin > err_full);        // fewer points, less accurate ...
+    CHECK(err_thin < 1.5 * err_1000);  // ... but as good as an independent sample of that size
+    Eigen::MatrixXd a, b;
+    thin.evaluate(0.0, at, a);
+    kernel_score(big, o).evaluate(0.0, at, b);
+    CHECK(a == b);
+    o.max_samples = 1;
+    CHECK_THROWS_WITH_AS(kernel_score(big, o), doctest::Contains("max_samples = 1"), std::invalid_argument);
+  }
+
   TEST_CASE("held-out bandwidth minimises the held-out implicit score-matching loss") {
     const auto truth = two_bumps();
     const Eigen::MatrixXd x = truth.sample(3000, upfi::test::seed(), 11);

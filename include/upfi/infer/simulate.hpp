@@ -42,6 +42,22 @@ struct model_trajectories {
   std::vector<Eigen::VectorXd> log_masses;
 };
 
+/// @brief The drift v and growth g of a trained field on a cloud (into f.v and f.g): the SDE's coefficients, without
+/// evaluating the score when the field exposes its drift and growth (a probability flow's score is not part of the
+/// SDE and can cost far more than the networks).
+template <class Field>
+void drift_and_growth(const Field& field, double t, const Eigen::MatrixXd& x, flow::flow_values& f) {
+  if constexpr (requires {
+                  field.drift().evaluate(t, x, f.v);
+                  field.growth();
+                }) {
+    field.drift().evaluate(t, x, f.v);
+    flow::detail::growth_values(field.growth(), t, x, f.g);
+  } else {
+    field.evaluate(t, x, f);
+  }
+}
+
 namespace detail {
 template <class T>
 struct is_pointwise_diagonal : std::false_type {};
@@ -133,7 +149,7 @@ template <class Field>
     const double h = (times[k] - times[k - 1]) / static_cast<double>(std::max(n_steps, 1L)), sq = std::sqrt(h);
     for (long s = 0; s < n_steps; ++s, ++step) {
       const double t = times[k - 1] + static_cast<double>(s) * h;
-      field.evaluate(t, x, f);
+      drift_and_growth(field, t, x, f);
       Eigen::MatrixXd next = x + h * f.v;
       if (o.noise) {
         dw.resize(x.rows(), d);

@@ -129,7 +129,8 @@ template <class Drift>
   Eigen::MatrixXd v, z(x.rows(), d);
   for (int s = 0; s < o.steps; ++s) {
     drift(o.t0 + s * h, x, v);
-    rng.fill_normal(z, static_cast<std::uint32_t>(s));
+    // each row consumes counters_per_vector(d) counters per step: steps must not share counters (d > 2)
+    rng.fill_normal(z, static_cast<std::uint32_t>(s) * core::counter_rng::counters_per_vector(d));
     x += h * v + sq * z * sigma.transpose();
     if (!x.allFinite()) {
       UPFI_THROW(core::error(core::detail::message(who, ": paths became non-finite at step ", s + 1)));

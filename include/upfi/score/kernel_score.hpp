@@ -50,7 +50,9 @@ struct kernel_score_options {
   bandwidth_rule rule = bandwidth_rule::scott;
   double bandwidth = 0;            ///< > 0: this bandwidth (standardised units) for every snapshot, rule ignored
   double held_out_fraction = 0.2;  ///< share of each snapshot held out for bandwidth selection (held_out rule)
-  std::uint64_t seed = 0;          ///< held-out split
+  std::uint64_t seed = 0;          ///< held-out split and thinning
+  Eigen::Index max_samples = 0;    ///< > 0: each snapshot's density uses at most this many points (a random subset
+                                   ///< drawn from `seed`); an evaluation then costs O(max_samples) per query point
 };
 
 /// @brief Kernel-density score estimator over a snapshot series. Models ScoreModelWithVjp.
@@ -63,6 +65,9 @@ class kernel_score {
     constexpr const char* who = "upfi::score::kernel_score";
     if (options.bandwidth < 0 || !std::isfinite(options.bandwidth)) {
       core::detail::throw_invalid_argument(who, ": bandwidth = ", options.bandwidth, " must be finite and >= 0");
+    }
+    if (options.max_samples < 0 || options.max_samples == 1) {
+      core::detail::throw_invalid_argument(who, ": max_samples = ", options.max_samples, " must be 0 (all) or >= 2");
     }
     if (!(options.held_out_fraction > 0 && options.held_out_fraction < 1)) {
       core::detail::throw_invalid_argument(who, ": held_out_fraction = ", options.held_out_fraction,
@@ -87,7 +92,7 @@ class kernel_score {
     }
     m_sigma = var.cwiseSqrt();
     for (std::size_t i = 0; i < data.size(); ++i) {
-      Eigen::MatrixXd v = standardise(data.cloud(i));
+      Eigen::MatrixXd v = standardise(thinned(data.cloud(i), options, i));
       double h = options.bandwidth;
       if (h == 0) {
         h = options.rule == bandwidth_rule::held_out ? held_out_bandwidth(v, options, i)
@@ -169,6 +174,24 @@ class kernel_score {
   }
 
  private:
+  // At most options.max_samples rows of `cloud`: a partial Fisher-Yates shuffle driven by counter_rng(seed, 1000 + i).
+  static Eigen::MatrixXd thinned(const Eigen::MatrixXd& cloud, const kernel_score_options& options, std::size_t i) {
+    const Eigen::Index n = cloud.rows(), m = options.max_samples;
+    if (m == 0 || n <= m) return cloud;
+    std::vector<Eigen::Index> index(static_cast<std::size_t>(n));
+    for (Eigen::Index r = 0; r < n; ++r) index[static_cast<std::size_t>(r)] = r;
+    const core::counter_rng rng(options.seed, 1000 + static_cast<std::uint32_t>(i));
+    Eigen::MatrixXd out(m, cloud.cols());
+    for (Eigen::Index r = 0; r < m; ++r) {
+      const auto u = rng.uniform<double>(static_cast<std::uint64_t>(r), 0);
+      const Eigen::Index j =
+          r + std::min<Eigen::Index>(n - r - 1, static_cast<Eigen::Index>(u * static_cast<double>(n - r)));
+      std::swap(index[static_cast<std::size_t>(r)], index[static_cast<std::size_t>(j)]);
+      out.row(r) = cloud.row(index[static_cast<std::size_t>(r)]);
+    }
+    return out;
+  }
+
   struct component {
     double h = 1;
     Eigen::VectorXd beta;    // mixture responsibility per row

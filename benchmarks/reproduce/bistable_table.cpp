@@ -1,0 +1,122 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+//
+// Reproduces UPFI Table 1 (bistable system with growth) with upfi's UPFI, PFI, TIGON++ and fitness-ODE: for each
+// dimension and seed, simulates the data, fits each method and prints path energy distance, force errors (cosine,
+// mean |v - v_hat|) and Pearson fate correlation, then mean +- sd over seeds, as Markdown rows (docs/results.md).
+//
+//   bistable_table [--dims 2,5,10] [--seeds 3] [--methods upfi,pfi,tigon,fitness] [--iterations 5000]
+//                  [--batch 256] [--steps 2] [--dsm 0] [--hidden 64,64,64] [--lr 3e-3]
+//
+// Not part of CI: a full table takes hours on two cores (docs/results.md gives the measured times).
+#include <upfi/core/memory.hpp>
+#include <upfi/problems/bistable_benchmark.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
+  return out;
+}
+
+struct stats {
+  std::vector<double> v;
+  [[nodiscard]] std::string str(int digits = 2) const {
+    double m = 0, s = 0;
+    for (double x : v) m += x;
+    m /= static_cast<double>(v.size());
+    for (double x : v) s += (x - m) * (x - m);
+    s = v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f ± %.*f", digits, m, digits, s);
+    return buf;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  upfi::core::retain_heap_memory();
+  std::vector<std::string> dims{"2"}, methods{"upfi", "pfi", "tigon", "fitness"};
+  int seeds = 3;
+  upfi::problems::bistable_benchmark_options o;
+  o.training.iterations = 5000;
+  o.training.report_every = 500;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string key = argv[i], value = argv[i + 1];
+    if (key == "--dims") {
+      dims = split(value);
+    } else if (key == "--seeds") {
+      seeds = std::stoi(value);
+    } else if (key == "--methods") {
+      methods = split(value);
+    } else if (key == "--iterations") {
+      o.training.iterations = std::stol(value);
+    } else if (key == "--batch") {
+      o.training.batch = std::stol(value);
+    } else if (key == "--steps") {
+      o.training.steps = std::stoi(value);
+    } else if (key == "--dsm") {
+      o.dsm_iterations = std::stol(value);
+    } else if (key == "--lr") {
+      o.training.learning_rate = std::stod(value);
+    } else if (key == "--hidden") {
+      o.hidden.clear();
+      for (const auto& h : split(value)) o.hidden.push_back(std::stol(h));
+    } else {
+      std::cerr << "bistable_table: unknown option " << key << "\n";
+      return 2;
+    }
+  }
+  std::cout << "| d | method | path energy | force cosine | force L2 | fate corr. | s / run |\n"
+            << "|---|---|---|---|---|---|---|\n";
+  for (const auto& ds : dims) {
+    o.dimension = std::stol(ds);
+    for (const auto& name : methods) {
+      upfi::problems::bistable_method method{};
+      if (name == "upfi") {
+        method = upfi::problems::bistable_method::upfi;
+      } else if (name == "pfi") {
+        method = upfi::problems::bistable_method::pfi;
+      } else if (name == "tigon") {
+        method = upfi::problems::bistable_method::tigon;
+      } else if (name == "fitness") {
+        method = upfi::problems::bistable_method::fitness_ode;
+      } else {
+        std::cerr << "bistable_table: unknown method " << name << " (upfi, pfi, tigon, fitness)\n";
+        return 2;
+      }
+      stats energy, cosine, l2, fate, secs;
+      for (int s = 0; s < seeds; ++s) {
+        o.data_seed = 1000 + static_cast<std::uint64_t>(s);
+        o.seed = static_cast<std::uint64_t>(s);
+        const auto r = upfi::problems::run_bistable_benchmark(method, o);
+        energy.v.push_back(r.path_energy);
+        cosine.v.push_back(r.force.cosine);
+        l2.v.push_back(r.force.mean_norm);
+        fate.v.push_back(r.fate_correlation);
+        secs.v.push_back(r.score_seconds + r.training_seconds);
+        std::cerr << "d = " << o.dimension << " " << upfi::problems::method_name(method) << " seed " << s << ": energy "
+                  << r.path_energy << ", cosine " << r.force.cosine << ", L2 " << r.force.mean_norm << ", fate "
+                  << r.fate_correlation << ", score " << r.score_seconds << " s, training " << r.training_seconds
+                  << " s, final loss " << (r.report.history.empty() ? 0.0 : r.report.history.back().loss.total())
+                  << ", cells";
+        for (const auto c : r.cells) std::cerr << " " << c;
+        std::cerr << "\n";
+      }
+      std::cout << "| " << o.dimension << " | " << upfi::problems::method_name(method) << " | " << energy.str() << " | "
+                << cosine.str() << " | " << l2.str() << " | " << fate.str() << " | " << secs.str(1) << " |"
+                << std::endl;
+    }
+  }
+}
