@@ -7,5 +7,5 @@ set -eu
 cd "$(dirname "$0")/.."
 sh tools/install_deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DUPFI_BUILD_TESTS=OFF >/dev/null
-cmake --build build --target simulate_snapshots -j "$(nproc)"
-./build/examples/simulate_snapshots build/bistable.csv "$@"
+cmake --build build --target bistable_upfi -j "$(nproc)"
+./build/examples/bistable_upfi build/flagship "$@"

@@ -12,6 +12,8 @@
 #include <upfi/core/memory.hpp>
 #include <upfi/problems/bistable_benchmark.hpp>
 
+#include "table_support.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -20,32 +22,9 @@
 #include <string>
 #include <vector>
 
-namespace {
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
-  return out;
-}
-
-struct stats {
-  std::vector<double> v;
-  [[nodiscard]] std::string str(int digits = 2) const {
-    double m = 0, s = 0;
-    for (double x : v) m += x;
-    m /= static_cast<double>(v.size());
-    for (double x : v) s += (x - m) * (x - m);
-    s = v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f ± %.*f", digits, m, digits, s);
-    return buf;
-  }
-};
-
-}  // namespace
-
 int main(int argc, char** argv) {
+  using upfi::reproduce::mean_sd;
+  using upfi::reproduce::split;
   upfi::core::retain_heap_memory();
   std::vector<std::string> dims{"2"}, methods{"upfi", "pfi", "tigon", "fitness"};
   int seeds = 3;
@@ -96,16 +75,16 @@ int main(int argc, char** argv) {
         std::cerr << "bistable_table: unknown method " << name << " (upfi, pfi, tigon, fitness)\n";
         return 2;
       }
-      stats energy, cosine, l2, fate, secs;
+      std::vector<double> energy, cosine, l2, fate, secs;
       for (int s = 0; s < seeds; ++s) {
         o.data_seed = 1000 + static_cast<std::uint64_t>(s);
         o.seed = static_cast<std::uint64_t>(s);
         const auto r = upfi::problems::run_bistable_benchmark(method, o);
-        energy.v.push_back(r.path_energy);
-        cosine.v.push_back(r.force.cosine);
-        l2.v.push_back(r.force.mean_norm);
-        fate.v.push_back(r.fate_correlation);
-        secs.v.push_back(r.score_seconds + r.training_seconds);
+        energy.push_back(r.path_energy);
+        cosine.push_back(r.force.cosine);
+        l2.push_back(r.force.mean_norm);
+        fate.push_back(r.fate_correlation);
+        secs.push_back(r.score_seconds + r.training_seconds);
         std::cerr << "d = " << o.dimension << " " << upfi::problems::method_name(method) << " seed " << s << ": energy "
                   << r.path_energy << ", cosine " << r.force.cosine << ", L2 " << r.force.mean_norm << ", fate "
                   << r.fate_correlation << ", score " << r.score_seconds << " s, training " << r.training_seconds
@@ -114,9 +93,9 @@ int main(int argc, char** argv) {
         for (const auto c : r.cells) std::cerr << " " << c;
         std::cerr << "\n";
       }
-      std::cout << "| " << o.dimension << " | " << upfi::problems::method_name(method) << " | " << energy.str() << " | "
-                << cosine.str() << " | " << l2.str() << " | " << fate.str() << " | " << secs.str(1) << " |"
-                << std::endl;
+      std::cout << "| " << o.dimension << " | " << upfi::problems::method_name(method) << " | " << mean_sd(energy)
+                << " | " << mean_sd(cosine) << " | " << mean_sd(l2) << " | " << mean_sd(fate) << " | "
+                << mean_sd(secs, 1) << " |" << std::endl;
     }
   }
 }

@@ -11,3 +11,4 @@
 #include <upfi/core/parallel.hpp>         // IWYU pragma: export
 #include <upfi/core/philox.hpp>           // IWYU pragma: export
 #include <upfi/core/snapshot_series.hpp>  // IWYU pragma: export
+#include <upfi/core/subsample.hpp>        // IWYU pragma: export

@@ -112,6 +112,23 @@ TEST_SUITE("infer") {
     CHECK((det.positions[1] - x).cwiseAbs().maxCoeff() < 1e-12);
   }
 
+  TEST_CASE("simulate_model: nonnegative keeps concentrations >= 0 by rejecting negative moves") {
+    const ou_case oc;
+    const Eigen::MatrixXd x0 = oc.initial(2000).cwiseAbs();
+    // a drift toward -1 in both coordinates: free paths cross zero, rejected moves keep the previous value
+    const auto down =
+        upfi::flow::transport_flow(upfi::nn::linear_field(-Eigen::MatrixXd::Identity(2, 2), -Eigen::VectorXd::Ones(2)));
+    const upfi::infer::model_simulation_options o{.dt = 0.05, .seed = 4};
+    CHECK(upfi::infer::simulate_model(down, x0, {0.0, 1.0}, o).positions[1].minCoeff() < -0.5);
+    auto kept = o;
+    kept.nonnegative = true;
+    const auto r = upfi::infer::simulate_model(down, x0, {0.0, 0.05, 1.0}, kept);
+    CHECK(r.positions[2].minCoeff() >= 0.0);
+    // one step: exactly the free step where it stays non-negative, the old value where it would not
+    const Eigen::MatrixXd free_step = (x0 + 0.05 * ((-x0).rowwise() - Eigen::RowVector2d::Ones())).eval();
+    CHECK(r.positions[1] == (free_step.array() < 0).select(x0, free_step).matrix());
+  }
+
   TEST_CASE("simulate_model: invalid input raises clear errors") {
     const ou_case oc;
     CHECK_THROWS_WITH_AS((void)upfi::infer::simulate_model(oc.field(), Eigen::MatrixXd::Zero(3, 3), {0.0, 1.0}),

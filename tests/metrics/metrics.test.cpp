@@ -115,4 +115,29 @@ TEST_SUITE("metrics") {
         upfi::metrics::fate_probabilities(drift, Eigen::MatrixXd::Zero(1, 1), queries.topRows(1), centres, o);
     CHECK(q0(0, 0) == doctest::Approx(1.0).epsilon(1e-12));
   }
+
+  TEST_CASE("fate paths in d > 2 use independent increments at every step (Brownian variance t)") {
+    // zero drift, sigma = I, one query at 0: X_1 ~ N(0, I), so for any unit vector u the path ends nearer 3 u than 0,
+    // i.e. u.X > 1.5, with probability 1 - Phi(1.5) = 0.0668. Increments shared between steps (as before the counter
+    // fix, where step s + 1 reused some of step s's normals in other coordinates) correlate the coordinates and
+    // inflate Var(u.X) for the all-ones direction.
+    const Eigen::Index d = 5;
+    const auto zero = [](double, const Eigen::MatrixXd& y, Eigen::MatrixXd& out) { out.setZero(y.rows(), y.cols()); };
+    const upfi::metrics::fate_options o{.t0 = 0, .t1 = 1, .steps = 50, .paths = 20000, .seed = 11};
+    const double expected = 0.5 * std::erfc(1.5 / std::sqrt(2.0)), sd = std::sqrt(expected * (1 - expected) / 20000);
+    std::vector<Eigen::RowVectorXd> directions;
+    for (Eigen::Index j = 0; j < d; ++j) directions.push_back(Eigen::RowVectorXd::Unit(d, j));
+    directions.push_back(Eigen::RowVectorXd::Ones(d) / std::sqrt(static_cast<double>(d)));
+    Eigen::RowVectorXd alternating(d);
+    for (Eigen::Index j = 0; j < d; ++j) alternating[j] = (j % 2 == 0) ? 1.0 : -1.0;
+    directions.push_back(alternating.normalized());
+    for (std::size_t k = 0; k < directions.size(); ++k) {
+      Eigen::MatrixXd centres = Eigen::MatrixXd::Zero(2, d);
+      centres.row(1) = 3.0 * directions[k];
+      const Eigen::MatrixXd p = upfi::metrics::fate_probabilities(zero, Eigen::MatrixXd::Identity(d, d),
+                                                                  Eigen::MatrixXd::Zero(1, d), centres, o);
+      CAPTURE(k);
+      CHECK(std::abs(p(0, 1) - expected) < 5 * sd);
+    }
+  }
 }

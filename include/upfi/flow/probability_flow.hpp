@@ -214,6 +214,22 @@ Eigen::Index growth_parameter_count(const Growth& growth) {
     return growth.parameter_count();
   }
 }
+// [drift; growth] parameters of a field made of a drift and an optional growth (probability_flow, transport_flow).
+template <class Drift, class Growth>
+Eigen::VectorXd joint_parameters(const Drift& drift, const Growth& growth) {
+  Eigen::VectorXd p(drift.parameter_count() + growth_parameter_count(growth));
+  p.head(drift.parameter_count()) = const_cast<Drift&>(drift).parameters();
+  if constexpr (!std::is_same_v<Growth, no_growth>)
+    p.tail(growth.parameter_count()) = const_cast<Growth&>(growth).parameters();
+  return p;
+}
+template <class Drift, class Growth>
+void set_joint_parameters(Drift& drift, Growth& growth, const Eigen::Ref<const Eigen::VectorXd>& p, const char* who) {
+  const Eigen::Index n = drift.parameter_count() + growth_parameter_count(growth);
+  if (p.size() != n) core::detail::throw_invalid_argument(who, ": ", p.size(), " values, expected ", n);
+  drift.parameters() = p.head(drift.parameter_count());
+  if constexpr (!std::is_same_v<Growth, no_growth>) growth.parameters() = p.tail(growth.parameter_count());
+}
 }  // namespace detail
 
 /// @brief u = v - D s and g (see the file comment). Drift and Growth model DifferentiableField (Growth with one
@@ -244,19 +260,9 @@ class probability_flow {
     return m_drift.parameter_count() + detail::growth_parameter_count(m_growth);
   }
   /// @brief All trainable parameters: [drift; growth].
-  [[nodiscard]] Eigen::VectorXd parameters() const {
-    Eigen::VectorXd p(parameter_count());
-    p.head(m_drift.parameter_count()) = const_cast<Drift&>(m_drift).parameters();
-    if constexpr (has_growth) p.tail(m_growth.parameter_count()) = const_cast<Growth&>(m_growth).parameters();
-    return p;
-  }
+  [[nodiscard]] Eigen::VectorXd parameters() const { return detail::joint_parameters(m_drift, m_growth); }
   void set_parameters(const Eigen::Ref<const Eigen::VectorXd>& p) {
-    if (p.size() != parameter_count()) {
-      core::detail::throw_invalid_argument("upfi::flow::probability_flow::set_parameters: ", p.size(),
-                                           " values, expected ", parameter_count());
-    }
-    m_drift.parameters() = p.head(m_drift.parameter_count());
-    if constexpr (has_growth) m_growth.parameters() = p.tail(m_growth.parameter_count());
+    detail::set_joint_parameters(m_drift, m_growth, p, "upfi::flow::probability_flow::set_parameters");
   }
   /// @brief Whether VJPs include the path through the score's input (needs ScoreModelWithVjp; default: when available).
   void set_score_input_path(bool on) {

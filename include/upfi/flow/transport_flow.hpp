@@ -6,9 +6,8 @@
 /// the probability flow (same flow_values, same integrators, same trainer):
 ///   * `transport_flow<Drift, Growth>`: u = v(t, x), d/dt log m = g(t, x) with no noise correction (TIGON++: a drift
 ///     network and a growth network, trained by a full roll-out);
-///   * `fitness_flow`: one scalar network U(t, x) with u = v = grad_x U and g = U (the fitness-ODE baseline: any
-///   regular
-///     path of measures can be generated this way, cf. Action Matching).
+///   * `fitness_flow`: one scalar network U(t, x) with u = v = grad_x U and g = U (the fitness-ODE baseline; any
+///     regular path of measures can be generated this way, cf. Action Matching).
 
 #include <upfi/concepts/nn.hpp>
 #include <upfi/core/error.hpp>
@@ -42,19 +41,9 @@ class transport_flow {
   [[nodiscard]] Eigen::Index parameter_count() const noexcept {
     return m_drift.parameter_count() + detail::growth_parameter_count(m_growth);
   }
-  [[nodiscard]] Eigen::VectorXd parameters() const {
-    Eigen::VectorXd p(parameter_count());
-    p.head(m_drift.parameter_count()) = const_cast<Drift&>(m_drift).parameters();
-    if constexpr (has_growth) p.tail(m_growth.parameter_count()) = const_cast<Growth&>(m_growth).parameters();
-    return p;
-  }
+  [[nodiscard]] Eigen::VectorXd parameters() const { return detail::joint_parameters(m_drift, m_growth); }
   void set_parameters(const Eigen::Ref<const Eigen::VectorXd>& p) {
-    if (p.size() != parameter_count()) {
-      core::detail::throw_invalid_argument("upfi::flow::transport_flow::set_parameters: ", p.size(),
-                                           " values, expected ", parameter_count());
-    }
-    m_drift.parameters() = p.head(m_drift.parameter_count());
-    if constexpr (has_growth) m_growth.parameters() = p.tail(m_growth.parameter_count());
+    detail::set_joint_parameters(m_drift, m_growth, p, "upfi::flow::transport_flow::set_parameters");
   }
   [[nodiscard]] const Drift& drift() const noexcept { return m_drift; }
   [[nodiscard]] const Growth& growth() const noexcept { return m_growth; }

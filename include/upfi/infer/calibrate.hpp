@@ -19,6 +19,7 @@
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/core/error.hpp>
 #include <upfi/core/snapshot_series.hpp>
+#include <upfi/core/subsample.hpp>
 #include <upfi/flow/integrate.hpp>
 #include <upfi/infer/flow_trainer.hpp>
 #include <upfi/ot/sinkhorn_divergence.hpp>
@@ -75,27 +76,6 @@ struct diffusion_calibration_progress {
   flow_training_report report;
 };
 
-namespace detail {
-// At most n rows of a cloud, a random subset (partial Fisher-Yates keyed by (seed, stream)), in their original order.
-inline Eigen::MatrixXd random_rows(const Eigen::MatrixXd& cloud, Eigen::Index n, std::uint64_t seed,
-                                   std::uint32_t stream) {
-  if (cloud.rows() <= n) return cloud;
-  std::vector<Eigen::Index> idx(static_cast<std::size_t>(cloud.rows()));
-  for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<Eigen::Index>(i);
-  const core::counter_rng rng(seed, stream);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    const double u = rng.uniform<double>(static_cast<std::uint64_t>(i), 0);
-    const auto j = i + std::min<Eigen::Index>(cloud.rows() - i - 1,
-                                              static_cast<Eigen::Index>(u * static_cast<double>(cloud.rows() - i)));
-    std::swap(idx[static_cast<std::size_t>(i)], idx[static_cast<std::size_t>(j)]);
-  }
-  std::sort(idx.begin(), idx.begin() + n);
-  Eigen::MatrixXd out(n, cloud.cols());
-  for (Eigen::Index i = 0; i < n; ++i) out.row(i) = cloud.row(idx[static_cast<std::size_t>(i)]);
-  return out;
-}
-}  // namespace detail
-
 /// @brief Validation loss of a fitted field on snapshot h: push snapshot h - 1 to t_h (log-masses log M / n) and
 /// take the Sinkhorn divergence (unbalanced when options.reach is set) to snapshot h.
 /// @throws std::invalid_argument if h is not an inner index; upfi::core::error if the push or the loss is not finite.
@@ -109,9 +89,9 @@ template <class Field>
   }
   if (cells < 2) core::detail::throw_invalid_argument(who, ": need at least 2 validation cells, got ", cells);
   const Eigen::MatrixXd x =
-      detail::random_rows(data.cloud(h - 1), cells, training.seed, 2 * static_cast<std::uint32_t>(h));
+      core::random_rows(data.cloud(h - 1), cells, core::counter_rng(training.seed, 2 * static_cast<std::uint32_t>(h)));
   const Eigen::MatrixXd y =
-      detail::random_rows(data.cloud(h), cells, training.seed, 2 * static_cast<std::uint32_t>(h) + 1);
+      core::random_rows(data.cloud(h), cells, core::counter_rng(training.seed, 2 * static_cast<std::uint32_t>(h) + 1));
   const bool unbalanced = training.reach.has_value();
   const auto log_weights = [&](std::size_t k, Eigen::Index n) {
     const double lm = unbalanced ? std::log(data.relative_mass(k)) : 0.0;
@@ -120,14 +100,9 @@ template <class Field>
   const flow::fixed_step_options fo{.steps = steps > 0 ? steps : training.steps, .alpha = -1.0};
   const flow::flow_tape tape = flow::integrate_recorded(field, training.stepper, data.time(h - 1), data.time(h),
                                                         {x, log_weights(h - 1, x.rows()), 0.0}, fo, false);
-  ot::sinkhorn_options so;
-  so.blur = training.blur;
-  so.reach = training.reach;
-  so.scaling = training.sinkhorn_scaling;
-  so.tolerance = training.sinkhorn_tolerance;
-  so.max_iterations = training.sinkhorn_max_iterations;
-  so.gradients = false;
-  const double s = ot::sinkhorn_divergence<double>(tape.end.x, tape.end.log_m, y, log_weights(h, y.rows()), so).value;
+  const double s = ot::sinkhorn_divergence<double>(tape.end.x, tape.end.log_m, y, log_weights(h, y.rows()),
+                                                   sinkhorn_options_of(training, false))
+                       .value;
   if (!std::isfinite(s)) {
     UPFI_THROW(
         core::error(core::detail::message(who, ": the validation divergence at snapshot ", h, " is not finite")));

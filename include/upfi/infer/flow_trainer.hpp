@@ -68,6 +68,19 @@ struct flow_training_options {
   training_scheme scheme = training_scheme::teacher_forcing;
 };
 
+/// @brief The Sinkhorn divergence settings of a training configuration (blur, reach, eps-scaling, tolerance, extra
+/// sweeps), with or without gradients.
+[[nodiscard]] inline ot::sinkhorn_options sinkhorn_options_of(const flow_training_options& o, bool gradients) {
+  ot::sinkhorn_options so;
+  so.blur = o.blur;
+  so.reach = o.reach;
+  so.scaling = o.sinkhorn_scaling;
+  so.tolerance = o.sinkhorn_tolerance;
+  so.max_iterations = o.sinkhorn_max_iterations;
+  so.gradients = gradients;
+  return so;
+}
+
 /// @brief Loss terms of one iteration (summed over intervals) or their means over a report period.
 struct flow_loss_terms {
   double divergence = 0;   ///< sum_i S(pushed_i, target_i)
@@ -156,13 +169,7 @@ class flow_trainer {
     // R / d_scale with |v|^2 + (alpha d_scale) g^2 is int sum m (|v|^2 / d_scale + alpha g^2)
     const flow::fixed_step_options fo{.steps = m_o.steps, .alpha = m_o.lambda > 0 ? m_o.alpha * d_scale : -1.0};
     const double reg_weight = m_o.lambda / d_scale;
-    ot::sinkhorn_options so;
-    so.blur = m_o.blur;
-    so.reach = m_o.reach;
-    so.scaling = m_o.sinkhorn_scaling;
-    so.tolerance = m_o.sinkhorn_tolerance;
-    so.max_iterations = m_o.sinkhorn_max_iterations;
-    so.gradients = gradient != nullptr;
+    const ot::sinkhorn_options so = sinkhorn_options_of(m_o, gradient != nullptr);
     if (m_o.scheme == training_scheme::full_rollout) return rollout_loss(iteration, fo, so, reg_weight, gradient);
     // Intervals are independent: they run in parallel (one block each, nested parallel regions inactive), and their
     // terms and gradients are summed in interval order, so the result does not depend on the thread count.

@@ -31,6 +31,8 @@ struct model_simulation_options {
   bool branching = false;              ///< realise growth as division/death (rows stop being paths)
   std::uint64_t seed = 0;              ///< random stream of the Brownian increments and events
   Eigen::Index max_cells = 5'000'000;  ///< guard against population explosions (branching)
+  bool nonnegative = false;            ///< concentrations: a coordinate that would turn negative keeps its value
+                                       ///< (the rule sde::positivity::reject of the data simulator)
 };
 
 /// @brief Clouds of a simulated model at the requested times. Without branching, row i of every cloud is path i and
@@ -162,6 +164,7 @@ template <class Field>
         UPFI_THROW(core::error(
             core::detail::message(who, ": the state is not finite at t = ", t + h, "; reduce dt or check the model")));
       }
+      if (o.nonnegative) next = (next.array() < 0).select(x, next);
       if (!o.branching) {
         log_m += h * f.g;
         x = std::move(next);

@@ -18,6 +18,7 @@
 #include <upfi/flow/probability_flow.hpp>
 #include <upfi/flow/transport_flow.hpp>
 #include <upfi/infer/flow_trainer.hpp>
+#include <upfi/infer/model_file.hpp>
 #include <upfi/infer/simulate.hpp>
 #include <upfi/metrics/distances.hpp>
 #include <upfi/metrics/errors.hpp>
@@ -33,6 +34,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -83,13 +85,33 @@ struct bistable_benchmark_result {
   double score_seconds = 0, training_seconds = 0;
   infer::flow_training_report report;
   std::vector<Eigen::Index> cells;  ///< snapshot sizes of the simulated data
+  infer::model_file model;          ///< the trained parameters (meta: method, dimension, hidden, diffusion)
 };
 
 namespace detail {
 inline double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+// n cells of X_0 ~ N(0, 0.01 I) in dimension d
+inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core::counter_rng& rng) {
+  Eigen::MatrixXd x(n, d);
+  rng.fill_normal(x, 0);
+  return 0.1 * x;
+}
 }  // namespace detail
+
+/// @brief The benchmark's data: snapshots of the bistable system with growth (o.dimension, o.cells, o.snapshots
+/// uniform times on [0, 1], o.simulation_dt, o.data_seed), each from an independent realisation.
+[[nodiscard]] inline core::snapshot_series<double> bistable_snapshots(const bistable_benchmark_options& o) {
+  const sde::bistable truth(o.dimension);
+  const sde::simulator<sde::bistable, sde::additive_isotropic> sim(truth, truth.noise(),
+                                                                   sde::simulate_options{.dt = o.simulation_dt});
+  std::vector<double> times;
+  for (int k = 0; k < o.snapshots; ++k) times.push_back(static_cast<double>(k) / (o.snapshots - 1));
+  const Eigen::Index d = o.dimension;
+  return sim.snapshots([d](Eigen::Index n, const core::counter_rng& rng) { return detail::bistable_start(n, d, rng); },
+                       o.cells, times, o.data_seed);
+}
 
 /// @brief Runs one method on one data realisation; `progress` (optional) sees the training reports.
 /// @throws what the parts throw (invalid options, non-finite losses).
@@ -98,16 +120,8 @@ inline double seconds_since(std::chrono::steady_clock::time_point start) {
     const std::function<void(const infer::flow_progress&)>& progress = {}) {
   const Eigen::Index d = o.dimension;
   const sde::bistable truth(d);
-  const sde::simulator<sde::bistable, sde::additive_isotropic> sim(truth, truth.noise(),
-                                                                   sde::simulate_options{.dt = o.simulation_dt});
-  std::vector<double> times;
-  for (int k = 0; k < o.snapshots; ++k) times.push_back(static_cast<double>(k) / (o.snapshots - 1));
-  const auto initial = [d](Eigen::Index n, const core::counter_rng& rng) {
-    Eigen::MatrixXd x(n, d);
-    rng.fill_normal(x, 0);
-    return Eigen::MatrixXd(0.1 * x);
-  };
-  const auto data = sim.snapshots(initial, o.cells, times, o.data_seed);
+  const auto initial = [d](Eigen::Index n, const core::counter_rng& rng) { return detail::bistable_start(n, d, rng); };
+  const auto data = bistable_snapshots(o);
   const double delta = truth.noise().sigma() * truth.noise().sigma() / 2;
 
   bistable_benchmark_result result;
@@ -132,6 +146,13 @@ inline double seconds_since(std::chrono::steady_clock::time_point start) {
     result.report = trainer.train(progress);
     result.training_seconds = detail::seconds_since(t_start);
     auto trained = trainer.field();
+    result.model.set_meta("method", method_name(method));
+    result.model.set_meta("dimension", std::to_string(d));
+    std::ostringstream widths;  // a stream: GCC 12's -Wrestrict misfires on string concatenation here
+    for (std::size_t i = 0; i < o.hidden.size(); ++i) widths << (i > 0 ? "," : "") << o.hidden[i];
+    result.model.set_meta("hidden", widths.str());
+    result.model.set_meta("diffusion", std::to_string(model_sigma * model_sigma / 2));
+    infer::add_parameters(result.model, trained);
     drift = [trained](double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& v) {
       flow::flow_values f;
       infer::drift_and_growth(trained, t, x, f);

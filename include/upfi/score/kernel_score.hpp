@@ -23,6 +23,7 @@
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/core/error.hpp>
 #include <upfi/core/snapshot_series.hpp>
+#include <upfi/core/subsample.hpp>
 #include <upfi/ot/online_softmin.hpp>
 
 #include <Eigen/Core>
@@ -176,20 +177,9 @@ class kernel_score {
  private:
   // At most options.max_samples rows of `cloud`: a partial Fisher-Yates shuffle driven by counter_rng(seed, 1000 + i).
   static Eigen::MatrixXd thinned(const Eigen::MatrixXd& cloud, const kernel_score_options& options, std::size_t i) {
-    const Eigen::Index n = cloud.rows(), m = options.max_samples;
-    if (m == 0 || n <= m) return cloud;
-    std::vector<Eigen::Index> index(static_cast<std::size_t>(n));
-    for (Eigen::Index r = 0; r < n; ++r) index[static_cast<std::size_t>(r)] = r;
-    const core::counter_rng rng(options.seed, 1000 + static_cast<std::uint32_t>(i));
-    Eigen::MatrixXd out(m, cloud.cols());
-    for (Eigen::Index r = 0; r < m; ++r) {
-      const auto u = rng.uniform<double>(static_cast<std::uint64_t>(r), 0);
-      const Eigen::Index j =
-          r + std::min<Eigen::Index>(n - r - 1, static_cast<Eigen::Index>(u * static_cast<double>(n - r)));
-      std::swap(index[static_cast<std::size_t>(r)], index[static_cast<std::size_t>(j)]);
-      out.row(r) = cloud.row(index[static_cast<std::size_t>(r)]);
-    }
-    return out;
+    if (options.max_samples == 0) return cloud;
+    return core::random_rows(cloud, options.max_samples,
+                             core::counter_rng(options.seed, 1000 + static_cast<std::uint32_t>(i)));
   }
 
   struct component {

@@ -1,0 +1,101 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+//
+// Reproduces UPFI Table 2 (BF and HSC gene networks simulated as chemical Langevin equations with growth) with
+// upfi's UPFI and PFI, each with an additive and a multiplicative noise model: path energy distance, force L2 error,
+// Pearson fate correlation (BF) and TV fate error (HSC), mean +- sd over seeds, as Markdown rows (docs/results.md).
+//
+//   network_table [--systems bf,hsc] [--seeds 2] [--methods upfi,pfi] [--noise add,mult] [--iterations 3000]
+//                 [--batch 128] [--dsm 10000] [--lr 3e-3]
+//
+// Not part of CI (minutes per run on two cores; docs/results.md gives the measured times).
+#include <upfi/core/memory.hpp>
+#include <upfi/problems/network_benchmark.hpp>
+
+#include "table_support.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+  using namespace upfi::problems;
+  using upfi::reproduce::mean_sd;
+  using upfi::reproduce::split;
+  upfi::core::retain_heap_memory();
+  std::vector<std::string> systems{"bf", "hsc"}, methods{"upfi", "pfi"}, noises{"add", "mult"};
+  int seeds = 2;
+  network_benchmark_options o;
+  o.training.iterations = 3000;
+  o.training.batch = 128;
+  o.training.report_every = 500;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string key = argv[i], value = argv[i + 1];
+    if (key == "--systems") {
+      systems = split(value);
+    } else if (key == "--seeds") {
+      seeds = std::stoi(value);
+    } else if (key == "--methods") {
+      methods = split(value);
+    } else if (key == "--noise") {
+      noises = split(value);
+    } else if (key == "--iterations") {
+      o.training.iterations = std::stol(value);
+    } else if (key == "--batch") {
+      o.training.batch = std::stol(value);
+    } else if (key == "--dsm") {
+      o.dsm_iterations = std::stol(value);
+    } else if (key == "--lr") {
+      o.training.learning_rate = std::stod(value);
+    } else {
+      std::cerr << "network_table: unknown option " << key << "\n";
+      return 2;
+    }
+  }
+  std::cout << "| system | method | noise | path energy | force L2 | fate corr. | fate TV | s / run |\n"
+            << "|---|---|---|---|---|---|---|---|\n";
+  for (const auto& sys : systems) {
+    if (sys != "bf" && sys != "hsc") {
+      std::cerr << "network_table: unknown system " << sys << " (bf, hsc)\n";
+      return 2;
+    }
+    const auto system = sys == "bf" ? network_system::bf : network_system::hsc;
+    for (const auto& m : methods) {
+      if (m != "upfi" && m != "pfi") {
+        std::cerr << "network_table: unknown method " << m << " (upfi, pfi)\n";
+        return 2;
+      }
+      for (const auto& n : noises) {
+        if (n != "add" && n != "mult") {
+          std::cerr << "network_table: unknown noise model " << n << " (add, mult)\n";
+          return 2;
+        }
+        const auto noise = n == "add" ? network_noise::additive : network_noise::multiplicative;
+        std::vector<double> energy, force, corr, tv, secs;
+        for (int s = 0; s < seeds; ++s) {
+          o.data_seed = 2000 + static_cast<std::uint64_t>(s);
+          o.seed = static_cast<std::uint64_t>(s);
+          const auto r = run_network_benchmark(system, m == "upfi", noise, o);
+          energy.push_back(r.path_energy);
+          force.push_back(r.force_l2);
+          corr.push_back(r.fate_correlation);
+          tv.push_back(r.fate_tv);
+          secs.push_back(r.score_seconds + r.training_seconds);
+          std::cerr << system_name(system) << " " << m << " " << n << " seed " << s << ": energy " << r.path_energy
+                    << ", force L2 " << r.force_l2 << ", fate corr " << r.fate_correlation << ", fate TV " << r.fate_tv
+                    << ", D " << r.diffusion << ", score " << r.score_seconds << " s, training " << r.training_seconds
+                    << " s, final loss " << (r.report.history.empty() ? 0.0 : r.report.history.back().loss.total())
+                    << ", cells";
+          for (const auto c : r.cells) std::cerr << " " << c;
+          std::cerr << "\n";
+        }
+        std::cout << "| " << system_name(system) << " | " << (m == "upfi" ? "UPFI" : "PFI") << " | "
+                  << noise_name(noise) << " | " << mean_sd(energy) << " | " << mean_sd(force) << " | " << mean_sd(corr)
+                  << " | " << mean_sd(tv) << " | " << mean_sd(secs, 1) << " |" << std::endl;
+      }
+    }
+  }
+}

@@ -1,0 +1,64 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#include <upfi/problems/network_benchmark.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+namespace {
+// The plumbing at toy size: a handful of cells, snapshots, iterations and paths (seconds).
+upfi::problems::network_benchmark_options toy_run() {
+  upfi::problems::network_benchmark_options o;
+  o.cells = 120;
+  o.snapshots = 4;
+  o.dsm_iterations = 30;
+  o.hidden = {16};
+  o.training.iterations = 4;
+  o.training.batch = 32;
+  o.training.report_every = 2;
+  o.path_count = 40;
+  o.path_dt = 0.25;
+  o.fate_queries = 4;
+  o.fate_paths = 20;
+  o.fate_dt = 0.02;
+  o.data_seed = 5;
+  return o;
+}
+}  // namespace
+
+TEST_SUITE("problems") {
+  TEST_CASE("network benchmark: BF and HSC runs give finite metrics, masses grow, results are reproducible") {
+    using upfi::problems::network_noise;
+    using upfi::problems::network_system;
+    const auto o = toy_run();
+    const auto data = upfi::problems::network_snapshots(network_system::bf, o);
+    REQUIRE(data.size() == 4);
+    CHECK(data.time(3) == doctest::Approx(1.25));
+    CHECK(data.count(0) == 120);
+    CHECK(data.relative_mass(3) > 1.1);  // the g7 branch divides
+    CHECK(data.cloud(3).minCoeff() >= 0.0);
+
+    const auto add = upfi::problems::run_network_benchmark(network_system::bf, true, network_noise::additive, o);
+    CHECK(add.report.history.size() == 2);
+    CHECK(add.diffusion > 0);
+    CHECK(std::isfinite(add.path_energy));
+    CHECK(add.force_l2 > 0);
+    CHECK(add.fate_tv >= 0);
+    CHECK(add.fate_tv <= 1);
+    CHECK(add.model.meta("system") == "BF");
+    CHECK(add.model.meta("noise") == "add.");
+    const auto again = upfi::problems::run_network_benchmark(network_system::bf, true, network_noise::additive, o);
+    CHECK(again.path_energy == add.path_energy);
+    CHECK(again.fate_tv == add.fate_tv);
+
+    const auto mult =
+        upfi::problems::run_network_benchmark(network_system::hsc, false, network_noise::multiplicative, o);
+    CHECK(mult.diffusion == 0);
+    CHECK(mult.cells.size() == 4);
+    CHECK(std::isfinite(mult.path_energy));
+    CHECK(mult.fate_tv >= 0);
+    CHECK(mult.fate_tv <= 1);
+    CHECK(mult.model.meta("method") == "PFI");
+  }
+}
