@@ -20,16 +20,18 @@
 
 namespace upfi::test {
 
-// Ground truth of the OU-with-affine-growth tests: dX = (A x + e) dt + sqrt(2 D) dB, g(x) = c^T x + b.
+// Ground truth of the OU-with-growth tests: dX = (A x + e) dt + sqrt(2 D) dB, g(x) = x^T Gamma x / 2 + c^T x + b
+// (affine by default: Gamma = 0).
 struct ou_growth_truth {
   Eigen::MatrixXd a = (Eigen::MatrixXd(2, 2) << -1.0, 0.6, -0.6, -1.0).finished();
   Eigen::VectorXd e = Eigen::Vector2d(0.5, 0.0);
   Eigen::MatrixXd diffusion = 0.25 * Eigen::MatrixXd::Identity(2, 2);
   Eigen::VectorXd c = Eigen::Vector2d(0.8, 0.0);
   double b = -0.2;
+  Eigen::MatrixXd gamma = Eigen::MatrixXd::Zero(2, 2);
   upfi::problems::gaussian_population start{1.0, Eigen::Vector2d(-1.5, 0.5), 0.2 * Eigen::MatrixXd::Identity(2, 2)};
   [[nodiscard]] upfi::problems::gaussian_population at(double t) const {
-    return upfi::problems::ou_growth_moments(a, e, diffusion, Eigen::MatrixXd::Zero(2, 2), c, b, start, t, 200);
+    return upfi::problems::ou_growth_moments(a, e, diffusion, gamma, c, b, start, t, 200);
   }
 };
 
