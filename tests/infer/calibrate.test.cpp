@@ -24,19 +24,6 @@ auto ou_field_factory(const upfi::test::ou_growth_truth& truth) {
   };
 }
 
-upfi::infer::flow_training_options ou_training(long iterations) {
-  upfi::infer::flow_training_options o{.iterations = iterations,
-                                       .batch = 128,
-                                       .steps = 2,
-                                       .learning_rate = 0.02,
-                                       .weight_decay = 0.0,
-                                       .lambda = 0.0,
-                                       .blur = 0.1};
-  o.stepper = upfi::flow::rk4();
-  o.report_every = iterations;
-  return o;
-}
-
 }  // namespace
 
 TEST_SUITE("infer") {
@@ -44,7 +31,7 @@ TEST_SUITE("infer") {
     const upfi::test::ou_growth_truth truth;  // D = 0.25 I
     const auto data = upfi::test::ou_growth_snapshots(truth, {0.0, 0.4, 0.8, 1.2, 1.6}, 2000, 300);
     upfi::infer::diffusion_calibration_options o;
-    o.training = ou_training(500);
+    o.training = upfi::test::ou_training(500, 500);
     o.held_out = {2};
     std::vector<double> seen;
     const auto cal = upfi::infer::calibrate_diffusion(
@@ -67,7 +54,7 @@ TEST_SUITE("infer") {
   TEST_CASE("held_out_loss: the exact model fits the next snapshot, a wrong drift does not") {
     const upfi::test::ou_growth_truth truth;
     const auto data = upfi::test::ou_growth_snapshots(truth, {0.0, 0.4, 0.8}, 1500, 310);
-    auto o = ou_training(1);
+    auto o = upfi::test::ou_training(1, 1);
     const auto model = [&](const Eigen::VectorXd& e) {
       return upfi::flow::probability_flow(upfi::nn::linear_field(truth.a, e), upfi::test::ou_growth_score(truth),
                                           upfi::flow::matrix_diffusion{truth.diffusion},
@@ -88,7 +75,7 @@ TEST_SUITE("infer") {
     const upfi::test::ou_growth_truth truth;
     const auto data = upfi::test::ou_growth_snapshots(truth, {0.0, 0.4, 0.8}, 200, 320);
     upfi::infer::diffusion_calibration_options o;
-    o.training = ou_training(1);
+    o.training = upfi::test::ou_training(1, 1);
     const auto make = ou_field_factory(truth);
     CHECK_THROWS_WITH_AS((void)upfi::infer::calibrate_diffusion(make, data, {}, o),
                          "upfi::infer::calibrate_diffusion: the grid is empty", std::invalid_argument);

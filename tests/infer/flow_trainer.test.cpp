@@ -128,15 +128,7 @@ TEST_SUITE("infer") {
     auto field = upfi::flow::probability_flow(upfi::nn::linear_field(2), upfi::test::ou_growth_score(truth),
                                               upfi::flow::matrix_diffusion{truth.diffusion},
                                               upfi::nn::quadratic_scalar_field(2, false));
-    upfi::infer::flow_training_options o{.iterations = 800,
-                                         .batch = 128,
-                                         .steps = 2,
-                                         .learning_rate = 0.02,
-                                         .weight_decay = 0.0,
-                                         .lambda = 0.0,
-                                         .blur = 0.1};
-    o.stepper = upfi::flow::rk4();
-    o.report_every = 200;
+    const auto o = upfi::test::ou_training(800, 200);
     upfi::infer::flow_trainer trainer(field, data, o);
     std::vector<double> losses;
     const auto report = trainer.train([&](const upfi::infer::flow_progress& p) { losses.push_back(p.loss.total()); });
@@ -165,15 +157,7 @@ TEST_SUITE("infer") {
     auto field = upfi::flow::probability_flow(upfi::nn::linear_field(2), upfi::test::ou_growth_score(truth),
                                               upfi::flow::matrix_diffusion{truth.diffusion},
                                               upfi::nn::quadratic_scalar_field(2, true));
-    upfi::infer::flow_training_options o{.iterations = 1000,
-                                         .batch = 128,
-                                         .steps = 2,
-                                         .learning_rate = 0.02,
-                                         .weight_decay = 0.0,
-                                         .lambda = 0.0,
-                                         .blur = 0.1};
-    o.stepper = upfi::flow::rk4();
-    o.report_every = 250;
+    const auto o = upfi::test::ou_training(1000, 250);
     upfi::infer::flow_trainer trainer(field, data, o);
     const auto report = trainer.train();
     const auto& f = trainer.field();

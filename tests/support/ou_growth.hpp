@@ -2,9 +2,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // The OU-with-affine-growth ground truth shared by the inference tests: exact Gaussian moments, snapshots drawn from
-// them (masses by counts) and the exact Gaussian score.
+// them (masses by counts), the exact Gaussian score and the training schedule.
 
 #include <upfi/core/snapshot_series.hpp>
+#include <upfi/flow/integrate.hpp>
+#include <upfi/infer/flow_trainer.hpp>
 #include <upfi/problems/ou_growth_moments.hpp>
 #include <upfi/score/gaussian.hpp>
 
@@ -55,6 +57,21 @@ inline auto ou_growth_score(const ou_growth_truth& truth) {
     const auto m = truth.at(t);
     return std::make_pair(m.mean, m.covariance);
   });
+}
+
+// The training schedule of the OU recovery tests: batch 128, 2 RK4 steps per interval, Adam at lr 0.02 without
+// weight decay or regulariser, blur 0.1.
+inline upfi::infer::flow_training_options ou_training(long iterations, long report_every) {
+  upfi::infer::flow_training_options o{.iterations = iterations,
+                                       .batch = 128,
+                                       .steps = 2,
+                                       .learning_rate = 0.02,
+                                       .weight_decay = 0.0,
+                                       .lambda = 0.0,
+                                       .blur = 0.1};
+  o.stepper = upfi::flow::rk4();
+  o.report_every = report_every;
+  return o;
 }
 
 }  // namespace upfi::test

@@ -93,16 +93,14 @@ template <class Field>
   const Eigen::MatrixXd y =
       core::random_rows(data.cloud(h), cells, core::counter_rng(training.seed, 2 * static_cast<std::uint32_t>(h) + 1));
   const bool unbalanced = training.reach.has_value();
-  const auto log_weights = [&](std::size_t k, Eigen::Index n) {
-    const double lm = unbalanced ? std::log(data.relative_mass(k)) : 0.0;
-    return Eigen::VectorXd::Constant(n, lm - std::log(static_cast<double>(n)));
-  };
   const flow::fixed_step_options fo{.steps = steps > 0 ? steps : training.steps, .alpha = -1.0};
-  const flow::flow_tape tape = flow::integrate_recorded(field, training.stepper, data.time(h - 1), data.time(h),
-                                                        {x, log_weights(h - 1, x.rows()), 0.0}, fo, false);
-  const double s = ot::sinkhorn_divergence<double>(tape.end.x, tape.end.log_m, y, log_weights(h, y.rows()),
-                                                   sinkhorn_options_of(training, false))
-                       .value;
+  const flow::flow_tape tape =
+      flow::integrate_recorded(field, training.stepper, data.time(h - 1), data.time(h),
+                               {x, sample_log_weights(data, h - 1, x.rows(), unbalanced), 0.0}, fo, false);
+  const double s =
+      ot::sinkhorn_divergence<double>(tape.end.x, tape.end.log_m, y, sample_log_weights(data, h, y.rows(), unbalanced),
+                                      sinkhorn_options_of(training, false))
+          .value;
   if (!std::isfinite(s)) {
     UPFI_THROW(
         core::error(core::detail::message(who, ": the validation divergence at snapshot ", h, " is not finite")));

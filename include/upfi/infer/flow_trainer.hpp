@@ -81,6 +81,14 @@ struct flow_training_options {
   return so;
 }
 
+/// @brief Log-weights of n cells drawn from snapshot k (algorithms.md §5.3): log M_k - log n each when `unbalanced`
+/// (the snapshot's relative mass shared equally), -log n (uniform probabilities) when balanced.
+[[nodiscard]] inline Eigen::VectorXd sample_log_weights(const core::snapshot_series<double>& data, std::size_t k,
+                                                        Eigen::Index n, bool unbalanced) {
+  const double log_mass = unbalanced ? std::log(data.relative_mass(k)) : 0.0;
+  return Eigen::VectorXd::Constant(n, log_mass - std::log(static_cast<double>(n)));
+}
+
 /// @brief Loss terms of one iteration (summed over intervals) or their means over a report period.
 struct flow_loss_terms {
   double divergence = 0;   ///< sum_i S(pushed_i, target_i)
@@ -152,10 +160,8 @@ class flow_trainer {
     interval_batch b;
     b.x = sample(i, iteration, 0);
     b.y = sample(i + 1, iteration, 1);
-    const double lb = std::log(static_cast<double>(m_o.batch));
-    const bool unbalanced = m_o.reach.has_value();
-    b.log_a = Eigen::VectorXd::Constant(m_o.batch, (unbalanced ? std::log(m_data.relative_mass(i)) : 0.0) - lb);
-    b.log_b = Eigen::VectorXd::Constant(m_o.batch, (unbalanced ? std::log(m_data.relative_mass(i + 1)) : 0.0) - lb);
+    b.log_a = sample_log_weights(m_data, i, m_o.batch, m_o.reach.has_value());
+    b.log_b = sample_log_weights(m_data, i + 1, m_o.batch, m_o.reach.has_value());
     return b;
   }
 

@@ -24,6 +24,7 @@
 #include <upfi/metrics/errors.hpp>
 #include <upfi/metrics/fates.hpp>
 #include <upfi/nn/mlp.hpp>
+#include <upfi/problems/detail/benchmark_support.hpp>
 #include <upfi/score/dsm.hpp>
 #include <upfi/score/kernel_score.hpp>
 #include <upfi/sde/bistable.hpp>
@@ -89,9 +90,6 @@ struct bistable_benchmark_result {
 };
 
 namespace detail {
-inline double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 // n cells of X_0 ~ N(0, 0.01 I) in dimension d
 inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core::counter_rng& rng) {
   Eigen::MatrixXd x(n, d);
@@ -153,11 +151,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
     result.model.set_meta("hidden", widths.str());
     result.model.set_meta("diffusion", std::to_string(model_sigma * model_sigma / 2));
     infer::add_parameters(result.model, trained);
-    drift = [trained](double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& v) {
-      flow::flow_values f;
-      infer::drift_and_growth(trained, t, x, f);
-      v = std::move(f.v);
-    };
+    drift = detail::drift_of(trained);
     paths = [trained, so](const Eigen::MatrixXd& x0, const std::vector<double>& ts) {
       return infer::simulate_model(trained, x0, ts, so);
     };
@@ -215,13 +209,8 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
   Eigen::MatrixXd v_true, v_hat;
   for (std::size_t k = 0; k < data.size(); ++k) {
     const Eigen::MatrixXd& x = data.cloud(k);
-    Eigen::MatrixXd vt(x.rows(), d), vh;
-    for (Eigen::Index r = 0; r < x.rows(); ++r) {
-      const Eigen::VectorXd row = x.row(r).transpose();
-      Eigen::VectorXd out(d);
-      truth.drift(data.time(k), row.data(), out.data());
-      vt.row(r) = out.transpose();
-    }
+    Eigen::MatrixXd vt, vh;
+    detail::drift_on_cloud(truth, data.time(k), x, vt);
     drift(data.time(k), x, vh);
     v_true.conservativeResize(v_true.rows() + x.rows(), d);
     v_hat.conservativeResize(v_hat.rows() + x.rows(), d);
@@ -231,9 +220,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
   result.force = metrics::force_errors(v_true, v_hat);
 
   // path energy distance on [0, 1] (growth suppressed)
-  std::vector<double> grid;
-  const auto n_grid = static_cast<int>(std::lround(1.0 / o.path_dt));
-  for (int k = 0; k <= n_grid; ++k) grid.push_back(static_cast<double>(k) / n_grid);
+  const std::vector<double> grid = detail::uniform_grid(1.0, o.path_dt);
   const Eigen::MatrixXd start_true = initial(o.path_count, core::counter_rng(o.data_seed, 9001));
   const Eigen::MatrixXd start_model = initial(o.path_count, core::counter_rng(o.seed, 9002));
   const sde::simulator<sde::bistable, sde::additive_isotropic> paths_sim(
@@ -244,23 +231,15 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
 
   // fate correlation from queries at the inner snapshots
   const auto regions = metrics::kmeans(data.cloud(data.size() - 1), 2, o.data_seed);
-  const auto true_drift = [&truth, d](double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& v) {
-    v.resize(x.rows(), d);
-    Eigen::VectorXd row(d), out(d);
-    for (Eigen::Index r = 0; r < x.rows(); ++r) {
-      row = x.row(r).transpose();
-      truth.drift(t, row.data(), out.data());
-      v.row(r) = out.transpose();
-    }
+  const auto true_drift = [&truth](double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& v) {
+    detail::drift_on_cloud(truth, t, x, v);
   };
   Eigen::VectorXd p_true, p_hat;
   const Eigen::MatrixXd sigma_true = truth.noise().sigma() * Eigen::MatrixXd::Identity(d, d);
   const Eigen::MatrixXd sigma_model = model_sigma * Eigen::MatrixXd::Identity(d, d);
   for (std::size_t k = 1; k + 1 < data.size(); ++k) {
-    const Eigen::MatrixXd& cloud = data.cloud(k);
-    const Eigen::Index q = std::min(o.fate_queries, cloud.rows());
-    Eigen::MatrixXd queries(q, d);
-    for (Eigen::Index i = 0; i < q; ++i) queries.row(i) = cloud.row(i * cloud.rows() / q);
+    const Eigen::MatrixXd queries = detail::spaced_rows(data.cloud(k), o.fate_queries);
+    const Eigen::Index q = queries.rows();
     const auto steps = static_cast<int>(std::ceil((1.0 - data.time(k)) / o.fate_dt - 1e-9));
     metrics::fate_options fo{.t0 = data.time(k), .t1 = 1.0, .steps = steps, .paths = o.fate_paths};
     fo.seed = o.data_seed + 17 * k;
@@ -272,9 +251,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
     p_true.tail(q) = pt.col(0);
     p_hat.tail(q) = ph.col(0);
   }
-  // a model whose fates do not vary at all (a collapsed deterministic fit) has no correlation: reported as 0
-  const bool constant = (p_hat.array() == p_hat[0]).all() || (p_true.array() == p_true[0]).all();
-  result.fate_correlation = constant ? 0.0 : metrics::pearson(p_true, p_hat);
+  result.fate_correlation = detail::fate_correlation(p_true, p_hat);
   return result;
 }
 

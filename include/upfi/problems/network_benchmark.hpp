@@ -28,7 +28,7 @@
 #include <upfi/metrics/errors.hpp>
 #include <upfi/metrics/fates.hpp>
 #include <upfi/nn/mlp.hpp>
-#include <upfi/problems/bistable_benchmark.hpp>
+#include <upfi/problems/detail/benchmark_support.hpp>
 #include <upfi/score/dsm.hpp>
 #include <upfi/sde/hill_network.hpp>
 #include <upfi/sde/simulator.hpp>
@@ -129,16 +129,6 @@ inline network_setup network_of(network_system s, double birth_rate) {
   network_benchmark_result result;
   for (std::size_t k = 0; k < data.size(); ++k) result.cells.push_back(data.count(k));
 
-  // the truth on clouds
-  const auto true_drift = [&truth, d](double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& v) {
-    v.resize(x.rows(), d);
-    Eigen::VectorXd row(d), out(d);
-    for (Eigen::Index r = 0; r < x.rows(); ++r) {
-      row = x.row(r).transpose();
-      truth.drift(t, row.data(), out.data());
-      v.row(r) = out.transpose();
-    }
-  };
   // the additive model's D: the true diffusion averaged over the data (trace / d)
   if (noise == network_noise::additive) {
     double sum = 0;
@@ -174,8 +164,8 @@ inline network_setup network_of(network_system s, double birth_rate) {
   rate.output_activation = nn::activation::softplus;
 
   std::function<void(double, const Eigen::MatrixXd&, Eigen::MatrixXd&)> drift;
-  std::function<Eigen::MatrixXd(const Eigen::MatrixXd&, double, double, std::uint64_t)> end_states;
-  std::function<infer::model_trajectories(const Eigen::MatrixXd&, const std::vector<double>&)> model_paths;
+  // the trained model's paths from x0, recorded at `times`, noise stream `seed`; concentrations stay >= 0
+  std::function<infer::model_trajectories(const Eigen::MatrixXd&, const std::vector<double>&, std::uint64_t)> simulate;
   const auto train = [&](auto field) {
     t_start = std::chrono::steady_clock::now();
     infer::flow_trainer trainer(std::move(field), data, to);
@@ -186,17 +176,8 @@ inline network_setup network_of(network_system s, double birth_rate) {
     result.model.set_meta("system", system_name(system));
     result.model.set_meta("noise", noise_name(noise));
     infer::add_parameters(result.model, trained);
-    drift = [trained](double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& v) {
-      flow::flow_values f;
-      infer::drift_and_growth(trained, t, x, f);
-      v = std::move(f.v);
-    };
-    const double dt = o.fate_dt;
-    end_states = [trained, dt](const Eigen::MatrixXd& x0, double t0, double t1, std::uint64_t seed) {
-      infer::model_simulation_options so{.dt = dt, .seed = seed, .nonnegative = true};
-      return infer::simulate_model(trained, x0, {t0, t1}, so).positions.back();
-    };
-    model_paths = [trained, dt, seed = o.seed + 9004](const Eigen::MatrixXd& x0, const std::vector<double>& ts) {
+    drift = detail::drift_of(trained);
+    simulate = [trained, dt = o.fate_dt](const Eigen::MatrixXd& x0, const std::vector<double>& ts, std::uint64_t seed) {
       return infer::simulate_model(trained, x0, ts, {.dt = dt, .seed = seed, .nonnegative = true});
     };
   };
@@ -220,7 +201,7 @@ inline network_setup network_of(network_system s, double birth_rate) {
   Eigen::Index cells = 0;
   for (std::size_t k = 0; k < data.size(); ++k) {
     Eigen::MatrixXd vt, vh;
-    true_drift(data.time(k), data.cloud(k), vt);
+    detail::drift_on_cloud(truth, data.time(k), data.cloud(k), vt);
     drift(data.time(k), data.cloud(k), vh);
     force += (vt - vh).rowwise().norm().sum();
     cells += vt.rows();
@@ -234,12 +215,10 @@ inline network_setup network_of(network_system s, double birth_rate) {
     return sde::network_initial_cells(truth.base().production(), ho, setup.initially_on, o.path_count,
                                       core::counter_rng(seed, stream));
   };
-  std::vector<double> grid;
-  const auto n_grid = static_cast<int>(std::lround(setup.horizon / o.path_dt));
-  for (int k = 0; k <= n_grid; ++k) grid.push_back(setup.horizon * k / n_grid);
+  const std::vector<double> grid = detail::uniform_grid(setup.horizon, o.path_dt);
   const auto true_paths = paths_sim.paths(initial(o.data_seed, 9001), grid, core::counter_rng(o.data_seed, 9003));
-  result.path_energy = metrics::path_energy_distance(true_paths.positions,
-                                                     model_paths(initial(o.seed, 9002), grid).positions, o.path_dt);
+  result.path_energy = metrics::path_energy_distance(
+      true_paths.positions, simulate(initial(o.seed, 9002), grid, o.seed + 9004).positions, o.path_dt);
 
   // fates from queries at the inner snapshots
   const auto regions =
@@ -253,25 +232,21 @@ inline network_setup network_of(network_system s, double birth_rate) {
   };
   Eigen::MatrixXd p_true, p_hat;
   for (std::size_t k = 1; k + 1 < data.size(); ++k) {
-    const Eigen::MatrixXd& cloud = data.cloud(k);
-    const Eigen::Index q = std::min(o.fate_queries, cloud.rows());
+    const Eigen::MatrixXd queries = detail::spaced_rows(data.cloud(k), o.fate_queries);
+    const Eigen::Index q = queries.rows();
     Eigen::MatrixXd starts(q * o.fate_paths, d);
-    for (Eigen::Index i = 0; i < q; ++i) {
-      starts.middleRows(i * o.fate_paths, o.fate_paths).rowwise() = cloud.row(i * cloud.rows() / q);
-    }
+    for (Eigen::Index i = 0; i < q; ++i) starts.middleRows(i * o.fate_paths, o.fate_paths).rowwise() = queries.row(i);
     const double t0 = data.time(k), t1 = data.time(data.size() - 1);
     const Eigen::MatrixXd pt = fate_distribution(
         paths_sim.paths(starts, {t0, t1}, core::counter_rng(o.data_seed + 17 * k, 5)).positions.back(), q);
-    const Eigen::MatrixXd ph = fate_distribution(end_states(starts, t0, t1, o.seed + 19 * k), q);
+    const Eigen::MatrixXd ph = fate_distribution(simulate(starts, {t0, t1}, o.seed + 19 * k).positions.back(), q);
     p_true.conservativeResize(p_true.rows() + q, nf);
     p_hat.conservativeResize(p_hat.rows() + q, nf);
     p_true.bottomRows(q) = pt;
     p_hat.bottomRows(q) = ph;
   }
   result.fate_tv = metrics::tv_fate_error(p_true, p_hat);
-  const Eigen::VectorXd a = p_true.col(0), b = p_hat.col(0);
-  const bool constant = (a.array() == a[0]).all() || (b.array() == b[0]).all();
-  result.fate_correlation = constant ? 0.0 : metrics::pearson(a, b);
+  result.fate_correlation = detail::fate_correlation(p_true.col(0), p_hat.col(0));
   return result;
 }
 
