@@ -5,7 +5,7 @@
 # Installs upfi's build dependencies from the Debian archive (Debian 12). Only missing packages are installed.
 # Usage: tools/install_deps.sh [extra-package ...]
 set -eu
-packages="g++ make cmake libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev libboost-dev $*"
+packages="g++ make cmake libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev libboost-dev librsvg2-bin netpbm libhdf5-dev pkg-config $*"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

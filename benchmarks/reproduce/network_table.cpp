@@ -6,7 +6,7 @@
 // Pearson fate correlation (BF) and TV fate error (HSC), mean +- sd over seeds, as Markdown rows (docs/results.md).
 //
 //   network_table [--systems bf,hsc] [--seeds 2] [--methods upfi,pfi] [--noise add,mult] [--iterations 3000]
-//                 [--batch 128] [--dsm 10000] [--lr 3e-3]
+//                 [--batch 128] [--dsm 10000] [--lr 3e-3] [--birth 2]
 //
 // Not part of CI (minutes per run on two cores; docs/results.md gives the measured times).
 #include <upfi/core/memory.hpp>
@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
       o.dsm_iterations = std::stol(value);
     } else if (key == "--lr") {
       o.training.learning_rate = std::stod(value);
+    } else if (key == "--birth") {
+      o.birth_rate = std::stod(value);
     } else {
       std::cerr << "network_table: unknown option " << key << "\n";
       return 2;

@@ -116,7 +116,7 @@ TEST_SUITE("metrics") {
     CHECK(q0(0, 0) == doctest::Approx(1.0).epsilon(1e-12));
   }
 
-  TEST_CASE("fate paths in d > 2 use independent increments at every step (Brownian variance t)") {
+  TEST_CASE("fate paths in d > 2 use independent increments at every step (Brownian variance t) [slow]") {
     // zero drift, sigma = I, one query at 0: X_1 ~ N(0, I), so for any unit vector u the path ends nearer 3 u than 0,
     // i.e. u.X > 1.5, with probability 1 - Phi(1.5) = 0.0668. Increments shared between steps (as before the counter
     // fix, where step s + 1 reused some of step s's normals in other coordinates) correlate the coordinates and

@@ -28,7 +28,7 @@ upfi::problems::network_benchmark_options toy_run() {
 }  // namespace
 
 TEST_SUITE("problems") {
-  TEST_CASE("network benchmark: BF and HSC runs give finite metrics, masses grow, results are reproducible") {
+  TEST_CASE("network benchmark: BF and HSC runs give finite metrics, masses grow, results are reproducible [slow]") {
     using upfi::problems::network_noise;
     using upfi::problems::network_system;
     const auto o = toy_run();

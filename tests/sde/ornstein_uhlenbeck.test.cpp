@@ -89,7 +89,7 @@ TEST_SUITE("sde/ornstein_uhlenbeck") {
     }
   }
 
-  TEST_CASE("with quadratic growth, branching and weighted populations follow the moment ODEs") {
+  TEST_CASE("with quadratic growth, branching and weighted populations follow the moment ODEs [slow]") {
     const auto ou = test_process();
     Eigen::Matrix2d gamma;
     gamma << -0.4, 0.1, 0.1, -0.2;

@@ -19,6 +19,7 @@
 #include <upfi/core/snapshot_series.hpp>
 #include <upfi/io/detail/atomic_write.hpp>
 #include <upfi/io/detail/csv_tokenizer.hpp>
+#include <upfi/io/detail/group_by_time.hpp>
 
 #include <Eigen/Core>
 
@@ -256,34 +257,11 @@ template <RealScalar Scalar = double>
   if (row_times.empty()) fail(header_line.number, 0, "no data rows after the header");
 
   // ---- group by time (stable: rows keep file order within a snapshot) ----
-  std::vector<std::size_t> order(row_times.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return row_times[a] < row_times[b]; });
-  std::vector<Scalar> times;
-  std::vector<std::size_t> starts;
-  for (std::size_t k = 0; k < order.size(); ++k) {
-    if (k == 0 || row_times[order[k]] != times.back()) {
-      times.push_back(row_times[order[k]]);
-      starts.push_back(k);
-    }
-  }
-  starts.push_back(order.size());
+  auto [times, clouds] = detail::group_rows_by_time<Scalar>(row_times, values, d);
   if (times.size() < options.min_time_points) {
     fail(0, time_col + 1,
          core::detail::message("only ", times.size(), " distinct time point(s) (first t = ", times.front(),
                                "); at least ", options.min_time_points, " are needed"));
-  }
-  std::vector<core::cloud_matrix<Scalar>> clouds;
-  clouds.reserve(times.size());
-  for (std::size_t s = 0; s + 1 < starts.size(); ++s) {
-    core::cloud_matrix<Scalar> c(static_cast<Eigen::Index>(starts[s + 1] - starts[s]), static_cast<Eigen::Index>(d));
-    for (std::size_t k = starts[s]; k < starts[s + 1]; ++k) {
-      for (std::size_t j = 0; j < d; ++j) {
-        c(static_cast<Eigen::Index>(k - starts[s]), static_cast<Eigen::Index>(j)) = values[order[k] * d + j];
-      }
-    }
-    clouds.push_back(std::move(c));
   }
 
   switch (options.masses) {

@@ -3,7 +3,8 @@
 #pragma once
 /// @file
 /// @brief Distribution-level metrics of the benchmarks (algorithms.md §8.7): path energy distance between two sets of
-/// trajectories, and the exact Wasserstein-1 distance between clouds (leave-one-out W1 at held-out times).
+/// trajectories, the exact Wasserstein-1 distance between (weighted) clouds (leave-one-out W1 at held-out times) and
+/// the static-OT interpolation baseline.
 
 #include <upfi/core/error.hpp>
 #include <upfi/ot/emd.hpp>
@@ -50,22 +51,66 @@ namespace upfi::metrics {
   return ot::energy_distance<double>(flatten_paths(a, dt), flatten_paths(b, dt));
 }
 
-/// @brief Exact W1 between two uniformly weighted clouds (Euclidean cost, network simplex).
-/// @throws std::invalid_argument on dimension mismatch or non-finite points; upfi::core::error if the simplex stops
-/// before optimality.
-[[nodiscard]] inline double wasserstein1(const Eigen::MatrixXd& x, const Eigen::MatrixXd& y) {
+/// @brief Exact W1 between two weighted clouds (Euclidean cost, network simplex). Empty weights mean uniform; weights
+/// are normalised to total 1 (so unnormalised masses are compared as distributions).
+/// @throws std::invalid_argument on dimension mismatch, non-finite points, or weights of the wrong size, negative or
+/// summing to zero; upfi::core::error if the simplex stops before optimality.
+[[nodiscard]] inline double wasserstein1(const Eigen::MatrixXd& x, const Eigen::MatrixXd& y, Eigen::VectorXd wx = {},
+                                         Eigen::VectorXd wy = {}) {
   constexpr const char* who = "upfi::metrics::wasserstein1";
   if (x.cols() != y.cols() || x.rows() == 0 || y.rows() == 0) {
     core::detail::throw_invalid_argument(who, ": clouds are ", x.rows(), " x ", x.cols(), " and ", y.rows(), " x ",
                                          y.cols());
   }
   if (!x.allFinite() || !y.allFinite()) core::detail::throw_invalid_argument(who, ": non-finite coordinates");
+  const auto weights = [&](Eigen::VectorXd& w, Eigen::Index n, const char* side) {
+    if (w.size() == 0) w = Eigen::VectorXd::Ones(n);
+    if (w.size() != n || !w.allFinite() || (w.array() < 0).any() || !(w.sum() > 0)) {
+      core::detail::throw_invalid_argument(who, ": weights of ", side, " must be ", n,
+                                           " finite non-negative numbers with a positive sum");
+    }
+    w /= w.sum();
+  };
+  weights(wx, x.rows(), "x");
+  weights(wy, y.rows(), "y");
   Eigen::MatrixXd cost(x.rows(), y.rows());
   for (Eigen::Index j = 0; j < y.rows(); ++j) cost.col(j) = (x.rowwise() - y.row(j)).rowwise().norm();
-  const auto r = ot::emd(Eigen::VectorXd::Constant(x.rows(), 1.0 / static_cast<double>(x.rows())),
-                         Eigen::VectorXd::Constant(y.rows(), 1.0 / static_cast<double>(y.rows())), cost);
+  const auto r = ot::emd(wx, wy, cost);
   if (!r.optimal) UPFI_THROW(core::error("upfi::metrics::wasserstein1: the network simplex did not reach optimality"));
   return r.cost;
+}
+
+/// @brief A weighted cloud (points and non-negative weights summing to 1).
+struct weighted_cloud {
+  Eigen::MatrixXd points;
+  Eigen::VectorXd weights;
+};
+
+/// @brief The static-OT interpolation baseline of leave-one-out tests: McCann's displacement interpolation at
+/// s in [0, 1] of the exact W2-optimal coupling between the uniformly weighted clouds x and y. Atoms are
+/// (1 - s) x_i + s y_j on the support of the plan (at most N + M - 1), weighted by the plan.
+/// @throws std::invalid_argument on bad clouds or s outside [0, 1].
+[[nodiscard]] inline weighted_cloud ot_interpolation(const Eigen::MatrixXd& x, const Eigen::MatrixXd& y, double s) {
+  constexpr const char* who = "upfi::metrics::ot_interpolation";
+  if (x.cols() != y.cols() || x.rows() == 0 || y.rows() == 0 || !x.allFinite() || !y.allFinite()) {
+    core::detail::throw_invalid_argument(who, ": need two finite non-empty clouds of one dimension, got ", x.rows(),
+                                         " x ", x.cols(), " and ", y.rows(), " x ", y.cols());
+  }
+  if (!(s >= 0 && s <= 1)) core::detail::throw_invalid_argument(who, ": s = ", s, " must lie in [0, 1]");
+  Eigen::MatrixXd cost(x.rows(), y.rows());
+  for (Eigen::Index j = 0; j < y.rows(); ++j) cost.col(j) = (x.rowwise() - y.row(j)).rowwise().squaredNorm();
+  const auto r = ot::emd(Eigen::VectorXd::Constant(x.rows(), 1.0 / static_cast<double>(x.rows())),
+                         Eigen::VectorXd::Constant(y.rows(), 1.0 / static_cast<double>(y.rows())), cost);
+  if (!r.optimal) UPFI_THROW(core::error(core::detail::message(who, ": the network simplex did not reach optimality")));
+  weighted_cloud out{Eigen::MatrixXd(static_cast<Eigen::Index>(r.plan.size()), x.cols()),
+                     Eigen::VectorXd(static_cast<Eigen::Index>(r.plan.size()))};
+  Eigen::Index k = 0;
+  for (const auto& e : r.plan) {
+    out.points.row(k) = (1 - s) * x.row(e.i) + s * y.row(e.j);
+    out.weights[k++] = e.mass;
+  }
+  out.weights /= out.weights.sum();
+  return out;
 }
 
 }  // namespace upfi::metrics

@@ -1,0 +1,723 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+//
+// The `upfi` command-line program: simulate built-in systems, fit UPFI / PFI to a CSV of snapshots, validate by
+// leave-one-out, push cells forward (trajectories, growth rates, fates) and draw SVG pictures. Run `upfi help`.
+//
+// Outputs go to a folder (--out). They are written into a hidden staging folder first and moved into place only
+// when the command has succeeded, so a failed run never leaves files that look complete. Errors print one line
+// ("upfi: file:line: problem") and exit with 1; usage errors exit with 2.
+#include <upfi/upfi.hpp>
+#if defined(UPFI_CLI_HDF5)
+#include <upfi/io/h5ad.hpp>
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using upfi::infer::fit_method;
+
+namespace {
+
+constexpr const char* usage_text = R"(usage: upfi <command> [arguments]
+
+commands:
+  simulate <bistable|bf|hsc> --out FILE.csv [--dim D] [--cells N] [--seed S]
+      Snapshots of a built-in system with cell division (UPFI paper benchmarks) as CSV.
+  fit DATA.csv --out DIR [fit options] [--no-plots]
+      Score + UPFI (or PFI) on a CSV of snapshots (header time,x0,x1,...). Writes DIR/model.upfi, DIR/fit.json,
+      DIR/loss.csv and the pictures (snapshots, drift, growth, trajectories, loss) as SVG.
+  evaluate DATA.csv --out DIR [fit options] [--max-cells N]
+      Leave-one-out at every inner time: W1 of the model's prediction against the held-out cells, next to the
+      static-OT interpolation baseline. Writes DIR/evaluate.json and DIR/evaluate.csv.
+  predict MODEL CELLS.csv --out DIR [--to T] [--frames F] [--seed S] [--fates K --data DATA.csv]
+      Pushes the cells of each time in CELLS.csv forward to T with the fitted SDE. Writes DIR/trajectories.csv
+      (path, time, log-mass, coordinates), DIR/growth.csv (growth rate per cell) and, with --fates, DIR/fates.csv
+      (probabilities of the K k-means regions of the last snapshot of DATA.csv).
+  plot DATA.csv --out DIR [--model MODEL] [--loss LOSS.csv]
+      The pictures alone, for data and optionally a fitted model.
+
+fit options:
+  --method upfi|pfi      UPFI (drift + growth) or PFI (drift only)            [upfi]
+  --diffusion D          noise D in data units (coords^2 / time); 0 = auto      [0]
+  --score kernel|dsm     training-free kernel score or denoising score matching [kernel]
+  --score-iterations N   DSM iterations                                        [10000]
+  --iterations N         drift/growth iterations                               [2000]
+  --batch B              cells per snapshot and iteration                      [128]
+  --hidden W,W,...       hidden layer widths                                   [64,64,64]
+  --seed S               random seed (same seed, same numbers)                 [0]
+  --threads T            threads (results do not depend on it)                 [all]
+  --quiet                no progress output
+
+data: CSV with a header time,x0,x1,... (one row per cell), or AnnData .h5ad (when built with HDF5) with
+  --embedding KEY (obsm, default X_pca), --time-key COLUMN (obs, default time) and --components K (leading K columns).
+)";
+
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// --name value flags and bare switches after the positional arguments of a command.
+class arguments {
+ public:
+  arguments(int argc, char** argv, int first, const std::set<std::string>& value_flags,
+            const std::set<std::string>& switches) {
+    for (int i = first; i < argc; ++i) {
+      const std::string a = argv[i];
+      if (a.rfind("--", 0) == 0) {
+        if (switches.count(a)) {
+          m_switches.insert(a);
+        } else if (value_flags.count(a)) {
+          if (i + 1 >= argc) throw usage_error("option " + a + " needs a value");
+          m_values[a] = argv[++i];
+        } else {
+          throw usage_error("unknown option " + a);
+        }
+      } else {
+        m_positional.push_back(a);
+      }
+    }
+  }
+  [[nodiscard]] const std::vector<std::string>& positional() const { return m_positional; }
+  [[nodiscard]] bool has(const std::string& flag) const { return m_switches.count(flag) || m_values.count(flag); }
+  [[nodiscard]] std::string text(const std::string& flag, const std::string& fallback) const {
+    const auto it = m_values.find(flag);
+    return it == m_values.end() ? fallback : it->second;
+  }
+  [[nodiscard]] double number(const std::string& flag, double fallback) const {
+    const auto it = m_values.find(flag);
+    if (it == m_values.end()) return fallback;
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(it->second, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != it->second.size() || !std::isfinite(v)) {
+      throw usage_error("option " + flag + " needs a number, got '" + it->second + "'");
+    }
+    return v;
+  }
+  [[nodiscard]] long integer(const std::string& flag, long fallback, long minimum) const {
+    const double v = number(flag, static_cast<double>(fallback));
+    if (v != std::floor(v) || v < static_cast<double>(minimum) || v > 1e15) {
+      throw usage_error("option " + flag + " needs an integer >= " + std::to_string(minimum) + ", got '" +
+                        text(flag, "") + "'");
+    }
+    return static_cast<long>(v);
+  }
+
+ private:
+  std::vector<std::string> m_positional;
+  std::map<std::string, std::string> m_values;
+  std::set<std::string> m_switches;
+};
+
+// Progress with a bar and ETA on a terminal, one line per tenth otherwise; nothing with --quiet.
+class progress_bar {
+ public:
+  explicit progress_bar(bool quiet) : m_quiet(quiet), m_tty(::isatty(STDERR_FILENO) == 1) {}
+  void operator()(const std::string& stage, long done, long total, double seconds, double loss) {
+    if (m_quiet || total <= 0) return;
+    const double f = std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
+    const double eta = f > 0 ? seconds * (1 - f) / f : 0;
+    if (m_tty) {
+      const int width = 30, filled = static_cast<int>(f * width);
+      std::fprintf(stderr, "\r  %-22s [%s%s] %3.0f%% %ld/%ld  loss %.4g  %.0f s, ETA %.0f s   ", stage.c_str(),
+                   std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                   std::string(static_cast<std::size_t>(width - filled), '.').c_str(), 100 * f, done, total, loss,
+                   seconds, eta);
+      if (done >= total) std::fputc('\n', stderr);
+    } else {
+      const int tenth = static_cast<int>(f * 10);
+      if (stage != m_stage) m_last = -1;
+      if (tenth > m_last || done >= total) {
+        std::fprintf(stderr, "  %s: %ld/%ld (%.0f%%), loss %.4g, %.0f s, ETA %.0f s\n", stage.c_str(), done, total,
+                     100 * f, loss, seconds, eta);
+        m_last = tenth;
+      }
+    }
+    m_stage = stage;
+    std::fflush(stderr);
+  }
+  void note(const std::string& line) const {
+    if (!m_quiet) std::fprintf(stderr, "%s\n", line.c_str());
+  }
+
+ private:
+  bool m_quiet, m_tty;
+  std::string m_stage;
+  int m_last = -1;
+};
+
+// Files are written into <out>/.upfi-partial-<pid> and moved into <out> by commit(); dropped otherwise.
+class staged_output {
+ public:
+  explicit staged_output(const fs::path& out) : m_out(out) {
+    if (fs::exists(m_out) && !fs::is_directory(m_out)) {
+      throw std::runtime_error("output folder '" + m_out.string() + "' exists and is not a folder");
+    }
+    fs::create_directories(m_out);
+    m_stage = m_out / (".upfi-partial-" + std::to_string(::getpid()));
+    fs::create_directories(m_stage);
+  }
+  ~staged_output() {
+    std::error_code ignored;
+    fs::remove_all(m_stage, ignored);
+  }
+  staged_output(const staged_output&) = delete;
+  staged_output& operator=(const staged_output&) = delete;
+  [[nodiscard]] fs::path operator()(const std::string& name) {
+    m_files.push_back(name);
+    return m_stage / name;
+  }
+  void commit() {
+    for (const auto& f : m_files) fs::rename(m_stage / f, m_out / f);
+    m_files.clear();
+  }
+
+ private:
+  fs::path m_out, m_stage;
+  std::vector<std::string> m_files;
+};
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.flush();
+  if (!out) throw std::runtime_error("cannot write '" + path.string() + "'");
+}
+
+// Minimal JSON object writer (keys in insertion order; numbers with 10 significant digits).
+class json_object {
+ public:
+  json_object& add(const std::string& key, double v) {
+    std::ostringstream s;
+    s.precision(10);
+    if (std::isfinite(v)) {
+      s << v;
+    } else {
+      s << "null";
+    }
+    return raw(key, s.str());
+  }
+  json_object& add(const std::string& key, const std::string& v) { return raw(key, quote(v)); }
+  json_object& add(const std::string& key, const char* v) { return raw(key, quote(v)); }
+  json_object& raw(const std::string& key, const std::string& json) {
+    m_items.push_back(quote(key) + ": " + json);
+    return *this;
+  }
+  [[nodiscard]] std::string str(int indent = 0) const {
+    const std::string pad(static_cast<std::size_t>(indent + 2), ' ');
+    std::string s = "{\n";
+    for (std::size_t i = 0; i < m_items.size(); ++i) s += pad + m_items[i] + (i + 1 < m_items.size() ? ",\n" : "\n");
+    return s + std::string(static_cast<std::size_t>(indent), ' ') + "}";
+  }
+  static std::string quote(const std::string& v) {
+    std::string s = "\"";
+    for (const char c : v) {
+      if (c == '"' || c == '\\') {
+        s += '\\';
+        s += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        s += ' ';
+      } else {
+        s += c;
+      }
+    }
+    return s + "\"";
+  }
+
+ private:
+  std::vector<std::string> m_items;
+};
+
+// CSV, or AnnData (.h5ad: --embedding KEY of obsm, --time-key COLUMN of obs) when built with HDF5.
+upfi::core::snapshot_series<double> read_data(const std::string& path, const arguments& a) {
+  if (path.size() > 5 && path.substr(path.size() - 5) == ".h5ad") {
+#if defined(UPFI_CLI_HDF5)
+    upfi::io::h5ad_read_options o;
+    o.embedding = a.text("--embedding", o.embedding);
+    o.time_key = a.text("--time-key", o.time_key);
+    o.components = a.integer("--components", 0, 0);
+    return upfi::io::read_h5ad(path, o);
+#else
+    throw std::runtime_error(path + ": this upfi was built without HDF5; .h5ad input needs libhdf5-dev");
+#endif
+  }
+  if (a.has("--embedding") || a.has("--time-key") || a.has("--components")) {
+    throw usage_error("--embedding, --time-key and --components apply to .h5ad input only");
+  }
+  return upfi::io::read_snapshot_csv<double>(path);
+}
+
+upfi::infer::fit_options fit_options_of(const arguments& a) {
+  upfi::infer::fit_options o;
+  const std::string method = a.text("--method", "upfi");
+  if (method != "upfi" && method != "pfi") throw usage_error("--method must be upfi or pfi, got '" + method + "'");
+  o.method = method == "upfi" ? fit_method::upfi : fit_method::pfi;
+  o.diffusion = a.number("--diffusion", 0);
+  if (o.diffusion < 0) throw usage_error("--diffusion must be >= 0");
+  const std::string score = a.text("--score", "kernel");
+  if (score != "kernel" && score != "dsm") throw usage_error("--score must be kernel or dsm, got '" + score + "'");
+  o.score = score == "dsm" ? upfi::infer::score_estimator::dsm : upfi::infer::score_estimator::kernel;
+  o.dsm_iterations = a.integer("--score-iterations", o.dsm_iterations, 1);
+  o.iterations = a.integer("--iterations", o.iterations, 0);
+  o.batch = a.integer("--batch", o.batch, 1);
+  o.seed = static_cast<std::uint64_t>(a.integer("--seed", 0, 0));
+  if (a.has("--hidden")) {
+    o.hidden.clear();
+    std::istringstream in(a.text("--hidden", ""));
+    std::string item;
+    while (std::getline(in, item, ',')) {
+      std::size_t used = 0;
+      long w = 0;
+      try {
+        w = std::stol(item, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != item.size() || w < 1) throw usage_error("--hidden needs widths like 64,64,64");
+      o.hidden.push_back(w);
+    }
+    if (o.hidden.empty()) throw usage_error("--hidden needs widths like 64,64,64");
+  }
+  o.report_every = std::max(1L, o.iterations / 50);
+  return o;
+}
+
+const std::set<std::string> fit_flags = {
+    "--method", "--diffusion", "--score", "--score-iterations", "--iterations", "--batch",     "--hidden",
+    "--seed",   "--threads",   "--out",   "--embedding",        "--time-key",   "--components"};
+
+std::function<void(const upfi::infer::fit_progress&)> fit_reporter(progress_bar& bar, const std::string& prefix) {
+  return [&bar, prefix](const upfi::infer::fit_progress& p) {
+    bar(prefix + (p.stage == upfi::infer::fit_stage::score ? "score (DSM)" : "drift + growth"), p.iteration,
+        p.iterations, p.seconds, p.loss);
+  };
+}
+
+// ---- pictures ----------------------------------------------------------------------------------------------------
+
+Eigen::MatrixXd thin(const Eigen::MatrixXd& x, Eigen::Index n, std::uint32_t stream) {
+  return upfi::core::random_rows(x, n, upfi::core::counter_rng(99, stream));
+}
+
+std::string time_label(double t) {
+  std::ostringstream s;
+  s << "t = " << t;
+  return s.str();
+}
+
+struct plot_box {
+  double x0, x1, y0, y1;
+};
+
+plot_box box_of(const upfi::core::snapshot_series<double>& data) {
+  plot_box b{1e300, -1e300, 1e300, -1e300};
+  for (const auto& c : data.clouds()) {
+    b.x0 = std::min(b.x0, c.col(0).minCoeff());
+    b.x1 = std::max(b.x1, c.col(0).maxCoeff());
+    b.y0 = std::min(b.y0, c.col(1).minCoeff());
+    b.y1 = std::max(b.y1, c.col(1).maxCoeff());
+  }
+  return b;
+}
+
+// An n x n grid over the first two coordinates, the other coordinates at the pooled mean (rows: y slow, x fast).
+Eigen::MatrixXd grid_cloud(const upfi::core::snapshot_series<double>& data, const plot_box& b, Eigen::Index n) {
+  const Eigen::RowVectorXd mean = data.pooled_mean();
+  Eigen::MatrixXd g(n * n, data.dimension());
+  for (Eigen::Index i = 0; i < n; ++i) {
+    for (Eigen::Index j = 0; j < n; ++j) {
+      g.row(i * n + j) = mean;
+      g(i * n + j, 0) = b.x0 + (b.x1 - b.x0) * (static_cast<double>(j) + 0.5) / static_cast<double>(n);
+      g(i * n + j, 1) = b.y0 + (b.y1 - b.y0) * (static_cast<double>(i) + 0.5) / static_cast<double>(n);
+    }
+  }
+  return g;
+}
+
+void snapshot_layers(upfi::io::svg_plot& p, const upfi::core::snapshot_series<double>& data, double opacity) {
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    const Eigen::MatrixXd x = thin(data.cloud(k), 1500, static_cast<std::uint32_t>(k));
+    p.scatter(x.col(0), x.col(1), upfi::io::palette(k), opacity > 0.5 ? time_label(data.time(k)) : "", 2, opacity);
+  }
+}
+
+void write_plots(staged_output& out, const upfi::core::snapshot_series<double>& data,
+                 const upfi::infer::fitted_model* model, const std::vector<std::pair<double, double>>& loss) {
+  if (data.dimension() < 2) return;  // the pictures show the first two coordinates
+  const std::string others = data.dimension() > 2 ? " (other coordinates at their mean)" : "";
+  upfi::io::svg_plot snap({.title = "snapshots", .x_label = "x0", .y_label = "x1"});
+  snapshot_layers(snap, data, 0.7);
+  snap.save(out("snapshots.svg"));
+  if (!loss.empty()) {
+    Eigen::VectorXd it(static_cast<Eigen::Index>(loss.size())), l(it.size());
+    for (std::size_t i = 0; i < loss.size(); ++i) {
+      it[static_cast<Eigen::Index>(i)] = loss[i].first;
+      l[static_cast<Eigen::Index>(i)] = loss[i].second;
+    }
+    upfi::io::svg_plot p({.title = "training loss", .x_label = "iteration", .y_label = "Sinkhorn + regulariser"});
+    p.line(it, l, upfi::io::palette(0), "loss");
+    p.save(out("loss.svg"));
+  }
+  if (model == nullptr) return;
+  const plot_box b = box_of(data);
+  const double t_mid = 0.5 * (data.time(0) + data.time(data.size() - 1));
+  const Eigen::MatrixXd g = grid_cloud(data, b, 20);
+  Eigen::MatrixXd v;
+  model->drift(t_mid, g, v);
+  upfi::io::svg_plot drift({.title = "inferred drift at t = " + std::to_string(t_mid).substr(0, 6) + others,
+                            .x_label = "x0",
+                            .y_label = "x1"});
+  snapshot_layers(drift, data, 0.15);
+  drift.arrows(g.col(0), g.col(1), v.col(0), v.col(1), {20, 20, 20});
+  drift.save(out("drift.svg"));
+  if (model->method() == fit_method::upfi) {
+    const Eigen::MatrixXd fine = grid_cloud(data, b, 40);
+    Eigen::VectorXd rate;
+    model->growth(t_mid, fine, rate);
+    upfi::io::svg_plot growth({.title = "inferred growth rate" + others, .x_label = "x0", .y_label = "x1"});
+    growth.heatmap(b.x0, b.x1, b.y0, b.y1, rate.reshaped(40, 40).transpose(), "growth / time");
+    const Eigen::MatrixXd last = thin(data.cloud(data.size() - 1), 800, 77);
+    growth.scatter(last.col(0), last.col(1), upfi::io::color{255, 255, 255}, "", 1.2, 0.5);
+    growth.save(out("growth.svg"));
+  }
+  // sampled trajectories from the first snapshot
+  const Eigen::MatrixXd start = thin(data.cloud(0), 40, 5);
+  std::vector<double> times;
+  const double t0 = data.time(0), t1 = data.time(data.size() - 1);
+  for (int i = 0; i <= 50; ++i) times.push_back(t0 + (t1 - t0) * i / 50.0);
+  const auto paths = model->simulate(start, times, {.dt = (t1 - t0) / 100, .seed = 8});
+  upfi::io::svg_plot traj({.title = "sampled trajectories" + others, .x_label = "x0", .y_label = "x1"});
+  snapshot_layers(traj, data, 0.12);
+  for (Eigen::Index r = 0; r < start.rows(); ++r) {
+    Eigen::VectorXd px(static_cast<Eigen::Index>(times.size())), py(px.size());
+    for (std::size_t k = 0; k < times.size(); ++k) {
+      px[static_cast<Eigen::Index>(k)] = paths.positions[k](r, 0);
+      py[static_cast<Eigen::Index>(k)] = paths.positions[k](r, 1);
+    }
+    traj.line(px, py, {40, 40, 40}, "", 0.8, 0.7);
+  }
+  traj.save(out("trajectories.svg"));
+}
+
+// ---- commands ------------------------------------------------------------------------------------------------------
+
+int run_simulate(int argc, char** argv) {
+  const arguments a(argc, argv, 2, {"--out", "--dim", "--cells", "--seed"}, {});
+  if (a.positional().size() != 1) throw usage_error("simulate needs one system: bistable, bf or hsc");
+  if (!a.has("--out")) throw usage_error("simulate needs --out FILE.csv");
+  const std::string system = a.positional()[0];
+  const auto seed = static_cast<std::uint64_t>(a.integer("--seed", 0, 0));
+  const long cells = a.integer("--cells", 500, 2);
+  const auto data = [&] {
+    if (system == "bistable") {
+      upfi::problems::bistable_benchmark_options o;
+      o.dimension = a.integer("--dim", 2, 2);
+      o.cells = cells;
+      o.data_seed = seed;
+      return upfi::problems::bistable_snapshots(o);
+    }
+    if (system == "bf" || system == "hsc") {
+      if (a.has("--dim")) throw usage_error("--dim applies to bistable only");
+      upfi::problems::network_benchmark_options o;
+      o.cells = cells;
+      o.data_seed = seed;
+      return upfi::problems::network_snapshots(
+          system == "bf" ? upfi::problems::network_system::bf : upfi::problems::network_system::hsc, o);
+    }
+    throw usage_error("unknown system '" + system + "' (bistable, bf or hsc)");
+  }();
+  upfi::io::write_snapshot_csv(a.text("--out", ""), data);
+  std::printf("%s: %zu snapshots, %ld cells in total, d = %ld -> %s\n", system.c_str(), data.size(),
+              static_cast<long>(data.total_count()), static_cast<long>(data.dimension()), a.text("--out", "").c_str());
+  return 0;
+}
+
+int run_fit(int argc, char** argv) {
+  std::set<std::string> flags = fit_flags;
+  const arguments a(argc, argv, 2, flags, {"--quiet", "--no-plots"});
+  if (a.positional().size() != 1) throw usage_error("fit needs one data file");
+  if (!a.has("--out")) throw usage_error("fit needs --out DIR");
+  const upfi::core::thread_limit threads(static_cast<int>(a.integer("--threads", upfi::core::max_threads(), 1)));
+  const auto o = fit_options_of(a);
+  const auto data = read_data(a.positional()[0], a);
+  progress_bar bar(a.has("--quiet"));
+  staged_output out(a.text("--out", ""));
+  bar.note("upfi fit: " + std::to_string(data.size()) + " snapshots, " + std::to_string(data.total_count()) +
+           " cells, d = " + std::to_string(data.dimension()) + ", method " + upfi::infer::fit_method_name(o.method));
+  const auto fit = upfi::infer::fit_snapshots(data, o, fit_reporter(bar, ""));
+  upfi::infer::write_model_file(out("model.upfi"), fit.model.to_file());
+  std::string loss_csv = "iteration,divergence,regulariser,total,seconds\n";
+  std::vector<std::pair<double, double>> loss;
+  for (const auto& h : fit.report.history) {
+    std::ostringstream s;
+    s.precision(10);
+    s << h.iteration << ',' << h.loss.divergence << ',' << h.loss.regulariser << ',' << h.loss.total() << ','
+      << h.seconds << '\n';
+    loss_csv += s.str();
+    loss.emplace_back(static_cast<double>(h.iteration), h.loss.total());
+  }
+  write_text(out("loss.csv"), loss_csv);
+  // growth rates and predicted masses at the observed times
+  std::string masses = "[";
+  const auto paths = fit.model.simulate(thin(data.cloud(0), 2000, 1), data.times(),
+                                        {.dt = (data.time(data.size() - 1) - data.time(0)) / 100, .seed = o.seed});
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    std::ostringstream s;
+    s.precision(6);
+    s << (k > 0 ? ", " : "") << "{\"time\": " << data.time(k) << ", \"observed\": " << data.relative_mass(k)
+      << ", \"model\": " << paths.log_masses[k].array().exp().mean() << "}";
+    masses += s.str();
+  }
+  masses += "]";
+  json_object j;
+  j.add("command", "fit")
+      .add("data", a.positional()[0])
+      .add("method", upfi::infer::fit_method_name(o.method))
+      .add("dimension", static_cast<double>(data.dimension()))
+      .add("cells", static_cast<double>(data.total_count()))
+      .add("diffusion", fit.model.diffusion())
+      .add("score", o.score == upfi::infer::score_estimator::dsm ? "dsm" : "kernel")
+      .add("iterations", static_cast<double>(o.iterations))
+      .add("seed", static_cast<double>(o.seed))
+      .add("final_loss", fit.report.history.empty() ? 0.0 : fit.report.history.back().loss.total())
+      .add("score_seconds", fit.score_seconds)
+      .add("training_seconds", fit.training_seconds)
+      .raw("relative_masses", masses);
+  write_text(out("fit.json"), j.str() + "\n");
+  if (!a.has("--no-plots")) write_plots(out, data, &fit.model, loss);
+  out.commit();
+  std::printf("fitted %s in %.1f s (score %.1f s); final loss %.5f; D = %.4g -> %s\n",
+              upfi::infer::fit_method_name(o.method), fit.training_seconds + fit.score_seconds, fit.score_seconds,
+              fit.report.history.empty() ? 0.0 : fit.report.history.back().loss.total(), fit.model.diffusion(),
+              a.text("--out", "").c_str());
+  return 0;
+}
+
+int run_evaluate(int argc, char** argv) {
+  std::set<std::string> flags = fit_flags;
+  flags.insert("--max-cells");
+  const arguments a(argc, argv, 2, flags, {"--quiet"});
+  if (a.positional().size() != 1) throw usage_error("evaluate needs one data file");
+  if (!a.has("--out")) throw usage_error("evaluate needs --out DIR");
+  const upfi::core::thread_limit threads(static_cast<int>(a.integer("--threads", upfi::core::max_threads(), 1)));
+  const auto o = fit_options_of(a);
+  const auto data = read_data(a.positional()[0], a);
+  if (data.size() < 3) throw std::runtime_error("evaluate needs three or more time points (leave one out)");
+  progress_bar bar(a.has("--quiet"));
+  staged_output out(a.text("--out", ""));
+  upfi::infer::leave_one_out_options lo;
+  lo.max_cells = a.integer("--max-cells", lo.max_cells, 0);
+  lo.seed = o.seed;
+  std::map<std::size_t, std::function<void(const upfi::infer::fit_progress&)>> reporters;
+  const auto scores = upfi::infer::leave_one_out(data, o, lo, [&](std::size_t k, const upfi::infer::fit_progress& p) {
+    auto& r = reporters[k];
+    if (!r) r = fit_reporter(bar, "hold out t = " + std::to_string(data.time(k)).substr(0, 6) + ": ");
+    r(p);
+  });
+  std::string csv = "time,cells,w1_model,w1_ot_interpolation,w1_previous,w1_next,mass_model,mass_observed\n";
+  std::string rows = "[";
+  std::printf("| held-out t | cells | W1 %s | W1 OT-interp | W1 prev | W1 next | mass (model / data) |\n",
+              upfi::infer::fit_method_name(o.method));
+  std::printf("|---|---|---|---|---|---|---|\n");
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    const auto& s = scores[i];
+    std::ostringstream line;
+    line.precision(8);
+    line << s.time << ',' << s.cells << ',' << s.w1_model << ',' << s.w1_ot_interpolation << ',' << s.w1_previous << ','
+         << s.w1_next << ',' << s.mass_model << ',' << s.mass_observed << '\n';
+    csv += line.str();
+    json_object r;
+    r.add("time", s.time)
+        .add("cells", static_cast<double>(s.cells))
+        .add("w1_model", s.w1_model)
+        .add("w1_ot_interpolation", s.w1_ot_interpolation)
+        .add("w1_previous", s.w1_previous)
+        .add("w1_next", s.w1_next)
+        .add("mass_model", s.mass_model)
+        .add("mass_observed", s.mass_observed)
+        .add("fit_seconds", s.fit_seconds);
+    rows += (i > 0 ? ", " : "") + r.str(2);
+    std::printf("| %.4g | %ld | %.3f | %.3f | %.3f | %.3f | %.3f / %.3f |\n", s.time, static_cast<long>(s.cells),
+                s.w1_model, s.w1_ot_interpolation, s.w1_previous, s.w1_next, s.mass_model, s.mass_observed);
+  }
+  rows += "]";
+  write_text(out("evaluate.csv"), csv);
+  json_object j;
+  j.add("command", "evaluate")
+      .add("data", a.positional()[0])
+      .add("method", upfi::infer::fit_method_name(o.method))
+      .add("iterations", static_cast<double>(o.iterations))
+      .add("max_cells", static_cast<double>(lo.max_cells))
+      .add("seed", static_cast<double>(o.seed))
+      .raw("held_out", rows);
+  write_text(out("evaluate.json"), j.str() + "\n");
+  out.commit();
+  return 0;
+}
+
+int run_predict(int argc, char** argv) {
+  const arguments a(argc, argv, 2,
+                    {"--out", "--to", "--frames", "--seed", "--fates", "--data", "--threads", "--paths", "--embedding",
+                     "--time-key", "--components"},
+                    {"--quiet"});
+  if (a.positional().size() != 2) throw usage_error("predict needs a model file and a cells file");
+  if (!a.has("--out")) throw usage_error("predict needs --out DIR");
+  if (a.has("--fates") != a.has("--data")) throw usage_error("--fates K needs --data DATA.csv (and vice versa)");
+  const upfi::core::thread_limit threads(static_cast<int>(a.integer("--threads", upfi::core::max_threads(), 1)));
+  const auto model = upfi::infer::fitted_model::from_file(upfi::infer::read_model_file(a.positional()[0]));
+  upfi::io::csv_read_options ro;
+  ro.min_time_points = 1;
+  const auto cells = upfi::io::read_snapshot_csv<double>(a.positional()[1], ro);
+  if (cells.dimension() != model.dimension()) {
+    throw std::runtime_error(a.positional()[1] + ": cells have " + std::to_string(cells.dimension()) +
+                             " coordinates, the model " + std::to_string(model.dimension()));
+  }
+  const double to = a.number("--to", model.scaling().t0 + model.scaling().span);
+  const long frames = a.integer("--frames", 11, 2);
+  const auto seed = static_cast<std::uint64_t>(a.integer("--seed", 0, 0));
+  staged_output out(a.text("--out", ""));
+  const Eigen::Index d = model.dimension();
+  std::ostringstream traj, growth;
+  traj.precision(8);
+  growth.precision(8);
+  traj << "path,time,log_mass";
+  growth << "time";
+  for (Eigen::Index c = 0; c < d; ++c) {
+    traj << ",x" << c;
+    growth << ",x" << c;
+  }
+  traj << '\n';
+  growth << ",growth\n";
+  long path = 0;
+  for (std::size_t k = 0; k < cells.size(); ++k) {
+    const double t0 = cells.time(k);
+    const Eigen::MatrixXd& x = cells.cloud(k);
+    Eigen::VectorXd g;
+    model.growth(t0, x, g);
+    for (Eigen::Index r = 0; r < x.rows(); ++r) {
+      growth << t0;
+      for (Eigen::Index c = 0; c < d; ++c) growth << ',' << x(r, c);
+      growth << ',' << g[r] << '\n';
+    }
+    if (!(to > t0)) continue;  // cells at or after --to are reported (growth) but not pushed
+    std::vector<double> times;
+    for (long i = 0; i < frames; ++i)
+      times.push_back(t0 + (to - t0) * static_cast<double>(i) / static_cast<double>(frames - 1));
+    const auto p = model.simulate(x, times, {.dt = (to - t0) / 100, .seed = seed + k});
+    for (Eigen::Index r = 0; r < x.rows(); ++r, ++path) {
+      for (std::size_t f = 0; f < times.size(); ++f) {
+        traj << path << ',' << times[f] << ',' << p.log_masses[f][r];
+        for (Eigen::Index c = 0; c < d; ++c) traj << ',' << p.positions[f](r, c);
+        traj << '\n';
+      }
+    }
+  }
+  write_text(out("trajectories.csv"), traj.str());
+  write_text(out("growth.csv"), growth.str());
+  if (a.has("--fates")) {
+    const auto data = read_data(a.text("--data", ""), a);
+    const long k = a.integer("--fates", 2, 1);
+    const auto regions = upfi::metrics::kmeans(data.cloud(data.size() - 1), k, seed);
+    const double t_end = data.time(data.size() - 1);
+    const Eigen::MatrixXd sigma = std::sqrt(2 * model.diffusion()) * Eigen::MatrixXd::Identity(d, d);
+    const auto drift = [&model](double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& v) { model.drift(t, x, v); };
+    std::ostringstream fates;
+    fates.precision(6);
+    fates << "time";
+    for (Eigen::Index c = 0; c < d; ++c) fates << ",x" << c;
+    for (long r = 0; r < k; ++r) fates << ",p" << r;
+    fates << '\n';
+    for (std::size_t s = 0; s < cells.size(); ++s) {
+      if (!(t_end > cells.time(s))) continue;
+      upfi::metrics::fate_options fo{
+          .t0 = cells.time(s), .t1 = t_end, .steps = 100, .paths = a.integer("--paths", 200, 1), .seed = seed + 31 * s};
+      const Eigen::MatrixXd p = upfi::metrics::fate_probabilities(drift, sigma, cells.cloud(s), regions.centres, fo);
+      for (Eigen::Index r = 0; r < p.rows(); ++r) {
+        fates << cells.time(s);
+        for (Eigen::Index c = 0; c < d; ++c) fates << ',' << cells.cloud(s)(r, c);
+        for (long c = 0; c < k; ++c) fates << ',' << p(r, c);
+        fates << '\n';
+      }
+    }
+    write_text(out("fates.csv"), fates.str());
+  }
+  out.commit();
+  std::printf("pushed %ld cells to t = %g -> %s\n", path, to, a.text("--out", "").c_str());
+  return 0;
+}
+
+int run_plot(int argc, char** argv) {
+  const arguments a(argc, argv, 2, {"--out", "--model", "--loss", "--embedding", "--time-key", "--components"}, {});
+  if (a.positional().size() != 1) throw usage_error("plot needs one data file");
+  if (!a.has("--out")) throw usage_error("plot needs --out DIR");
+  const auto data = read_data(a.positional()[0], a);
+  if (data.dimension() < 2) throw std::runtime_error("plot needs at least two coordinates");
+  std::optional<upfi::infer::fitted_model> model;
+  if (a.has("--model"))
+    model = upfi::infer::fitted_model::from_file(upfi::infer::read_model_file(a.text("--model", "")));
+  std::vector<std::pair<double, double>> loss;
+  if (a.has("--loss")) {  // loss.csv of `upfi fit`: iteration,...,total (4th column)
+    std::ifstream in(a.text("--loss", ""));
+    if (!in) throw std::runtime_error("cannot open '" + a.text("--loss", "") + "'");
+    std::string line;
+    std::getline(in, line);
+    for (std::size_t n = 2; std::getline(in, line); ++n) {
+      std::istringstream s(line);
+      std::string f[5];
+      for (auto& x : f) std::getline(s, x, ',');
+      try {
+        loss.emplace_back(std::stod(f[0]), std::stod(f[3]));
+      } catch (const std::exception&) {
+        throw std::runtime_error(a.text("--loss", "") + ":" + std::to_string(n) + ": not a loss.csv row");
+      }
+    }
+  }
+  staged_output out(a.text("--out", ""));
+  write_plots(out, data, model ? &*model : nullptr, loss);
+  out.commit();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string command = argc > 1 ? argv[1] : "";
+  try {
+    if (command == "simulate") return run_simulate(argc, argv);
+    if (command == "fit") return run_fit(argc, argv);
+    if (command == "evaluate") return run_evaluate(argc, argv);
+    if (command == "predict") return run_predict(argc, argv);
+    if (command == "plot") return run_plot(argc, argv);
+    if (command == "help" || command == "--help" || command == "-h") {
+      std::fputs(usage_text, stdout);
+      return 0;
+    }
+    throw usage_error(command.empty() ? "no command given" : "unknown command '" + command + "'");
+  } catch (const usage_error& e) {
+    std::fprintf(stderr, "upfi: %s (run 'upfi help')\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "upfi: %s\n", e.what());
+    return 1;
+  }
+}

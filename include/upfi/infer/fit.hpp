@@ -1,0 +1,411 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief UPFI or PFI on any snapshot series in one call, with a model that lives in the data's own units: fit,
+/// evaluate drift and growth on clouds, simulate, save and reload. This is what the `upfi` program runs.
+///
+/// The data are first put on a common scale: x -> (x - mean) / s with one scale s for all coordinates (the pooled
+/// RMS standard deviation, so distances keep their geometry) and t -> (t - t_0) / (t_K - t_0). The papers' defaults
+/// (Sinkhorn blur 0.1, reach 5, networks 64-64-64) then mean the same thing on every dataset. The fitted model maps
+/// back: v(t, x) = (s / T) v_z, g(t, x) = g_z / T and D = s^2 D_z / T, where T = t_K - t_0.
+///
+///     auto fit = upfi::infer::fit_snapshots(data, {.method = upfi::infer::fit_method::upfi});
+///     Eigen::MatrixXd v;
+///     fit.model.drift(data.time(1), data.cloud(1), v);
+///     upfi::infer::write_model_file("model.upfi", fit.model.to_file());
+
+#include <upfi/core/error.hpp>
+#include <upfi/core/snapshot_series.hpp>
+#include <upfi/flow/probability_flow.hpp>
+#include <upfi/infer/flow_trainer.hpp>
+#include <upfi/infer/model_file.hpp>
+#include <upfi/infer/simulate.hpp>
+#include <upfi/nn/mlp.hpp>
+#include <upfi/score/dsm.hpp>
+#include <upfi/score/kernel_score.hpp>
+
+#include <Eigen/Core>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace upfi::infer {
+
+/// @brief UPFI (drift + growth, unbalanced divergence) or PFI (drift only, balanced).
+enum class fit_method { upfi, pfi };
+
+/// @brief "upfi" or "pfi".
+[[nodiscard]] inline const char* fit_method_name(fit_method m) noexcept {
+  return m == fit_method::upfi ? "upfi" : "pfi";
+}
+
+/// @brief How the score of stage 1 is estimated.
+enum class score_estimator {
+  kernel,  ///< training-free Gaussian kernel density score (fast; the default)
+  dsm      ///< denoising score matching network (the papers' estimator)
+};
+
+/// @brief Options of fit_snapshots. Diffusion and time are in the data's units.
+struct fit_options {
+  fit_method method = fit_method::upfi;
+  /// D of the isotropic noise model (dX = ... + sqrt(2 D) dB), in coordinates^2 per time unit; 0: D_z = 0.05 in
+  /// the normalised units (a mild noise level; calibrate it with infer::calibrate_diffusion when it matters).
+  double diffusion = 0;
+  std::vector<Eigen::Index> hidden = {64, 64, 64};
+  score_estimator score = score_estimator::kernel;
+  long dsm_iterations = 10000;        ///< score = dsm
+  Eigen::Index score_samples = 2000;  ///< score = kernel: at most this many points per snapshot
+  long iterations = 2000;
+  Eigen::Index batch = 128;
+  double lambda = 1e-3;  ///< WFR regulariser weight
+  std::uint64_t seed = 0;
+  long report_every = 100;
+};
+
+/// @brief The affine map between the data's units and the normalised units a model is trained in.
+struct data_scaling {
+  Eigen::RowVectorXd mean;  ///< subtracted from every cell
+  double scale = 1;         ///< s: one length scale for all coordinates
+  double t0 = 0;            ///< first time
+  double span = 1;          ///< T = t_K - t_0
+
+  /// @brief The scaling of a series: pooled mean, pooled RMS standard deviation, first time and time span.
+  /// @throws std::invalid_argument if all cells coincide or there is a single time.
+  [[nodiscard]] static data_scaling of(const core::snapshot_series<double>& data) {
+    data_scaling s;
+    s.mean = data.pooled_mean();
+    s.scale = std::sqrt(data.pooled_std().array().square().mean());
+    s.t0 = data.time(0);
+    s.span = data.time(data.size() - 1) - s.t0;
+    if (!(s.scale > 0) || !std::isfinite(s.scale) || !(s.span > 0)) {
+      core::detail::throw_invalid_argument("upfi::infer::data_scaling: need cells that differ and two times or more");
+    }
+    return s;
+  }
+  [[nodiscard]] Eigen::MatrixXd to_model(const Eigen::MatrixXd& x) const { return (x.rowwise() - mean) / scale; }
+  [[nodiscard]] Eigen::MatrixXd to_data(const Eigen::MatrixXd& z) const { return (z * scale).rowwise() + mean; }
+  [[nodiscard]] double time_to_model(double t) const { return (t - t0) / span; }
+  [[nodiscard]] core::snapshot_series<double> to_model(const core::snapshot_series<double>& data) const {
+    std::vector<double> times;
+    std::vector<Eigen::MatrixXd> clouds;
+    for (std::size_t k = 0; k < data.size(); ++k) {
+      times.push_back(time_to_model(data.time(k)));
+      clouds.push_back(to_model(data.cloud(k)));
+    }
+    return {std::move(times), std::move(clouds), data.relative_masses()};
+  }
+};
+
+namespace detail {
+// A score that is never evaluated: simulating a model needs its drift, growth and noise only.
+struct absent_score {
+  Eigen::Index d = 0;
+  [[nodiscard]] Eigen::Index dimension() const noexcept { return d; }
+  void evaluate(double, const Eigen::MatrixXd& x, Eigen::MatrixXd& out) const { out.setZero(x.rows(), x.cols()); }
+};
+
+inline std::string join_widths(const std::vector<Eigen::Index>& hidden) {
+  std::ostringstream s;  // a stream: GCC 12's -Wrestrict misfires on string concatenation
+  for (std::size_t i = 0; i < hidden.size(); ++i) s << (i > 0 ? "," : "") << hidden[i];
+  return s.str();
+}
+
+inline std::vector<Eigen::Index> parse_widths(const std::string& text) {
+  std::vector<Eigen::Index> out;
+  std::istringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    long v = 0;
+    try {
+      v = std::stol(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || v < 1) {
+      core::detail::throw_invalid_argument("upfi::infer::fitted_model: bad hidden widths '", text, "'");
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+inline double parse_number(const model_file& f, const std::string& key) {
+  const std::string text = f.meta(key);
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || !std::isfinite(v)) {
+    core::detail::throw_invalid_argument("upfi::infer::fitted_model: meta '", key, "' = '", text,
+                                         "' is not a finite number");
+  }
+  return v;
+}
+
+inline std::string exact(double v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
+}
+}  // namespace detail
+
+/// @brief A fitted UPFI or PFI model in the data's units: drift network, growth network (UPFI), noise level and
+/// scaling. Copyable; reproducible simulation for a seed.
+class fitted_model {
+ public:
+  /// @brief Assembles a model from its parts (fit_snapshots and from_file do this).
+  /// @throws std::invalid_argument on inconsistent dimensions or a negative diffusion.
+  fitted_model(fit_method method, nn::mlp<double> drift, std::optional<nn::mlp<double>> growth,
+               double normalised_diffusion, data_scaling scaling)
+      : m_method(method),
+        m_drift(std::move(drift)),
+        m_growth(std::move(growth)),
+        m_dz(normalised_diffusion),
+        m_scaling(std::move(scaling)) {
+    const Eigen::Index d = m_drift.inputs();
+    if (m_drift.outputs() != d || m_scaling.mean.size() != d ||
+        (m_growth && (m_growth->inputs() != d || m_growth->outputs() != 1)) ||
+        (method == fit_method::upfi) != m_growth.has_value() || !(m_dz >= 0)) {
+      core::detail::throw_invalid_argument("upfi::infer::fitted_model: inconsistent parts (dimension ", d, ", growth ",
+                                           m_growth ? "present" : "absent", ", method ", fit_method_name(method),
+                                           ", diffusion ", m_dz, ")");
+    }
+  }
+
+  [[nodiscard]] fit_method method() const noexcept { return m_method; }
+  [[nodiscard]] Eigen::Index dimension() const noexcept { return m_drift.inputs(); }
+  [[nodiscard]] const data_scaling& scaling() const noexcept { return m_scaling; }
+  /// @brief D in the data's units (coordinates^2 per time unit).
+  [[nodiscard]] double diffusion() const noexcept { return m_dz * m_scaling.scale * m_scaling.scale / m_scaling.span; }
+  [[nodiscard]] double normalised_diffusion() const noexcept { return m_dz; }
+  [[nodiscard]] const nn::mlp<double>& drift_network() const noexcept { return m_drift; }
+  [[nodiscard]] const std::optional<nn::mlp<double>>& growth_network() const noexcept { return m_growth; }
+
+  /// @brief The drift v(t, x) on a cloud (N x d, data units) into v (N x d).
+  void drift(double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& v) const {
+    check_cloud(x, "drift");
+    m_drift.evaluate(m_scaling.time_to_model(t), m_scaling.to_model(x), v);
+    v *= m_scaling.scale / m_scaling.span;
+  }
+
+  /// @brief The growth rate g(t, x) per time unit on a cloud into g (N); zero for PFI.
+  void growth(double t, const Eigen::MatrixXd& x, Eigen::VectorXd& g) const {
+    check_cloud(x, "growth");
+    if (!m_growth) {
+      g.setZero(x.rows());
+      return;
+    }
+    Eigen::MatrixXd out;
+    m_growth->evaluate(m_scaling.time_to_model(t), m_scaling.to_model(x), out);
+    g = out.col(0) / m_scaling.span;
+  }
+
+  /// @brief Simulates the model's SDE from x0 at times[0] (data units; o.dt in time units too); see simulate_model.
+  [[nodiscard]] model_trajectories simulate(const Eigen::MatrixXd& x0, const std::vector<double>& times,
+                                            model_simulation_options o = {}) const {
+    check_cloud(x0, "simulate");
+    std::vector<double> tz;
+    for (const double t : times) tz.push_back(m_scaling.time_to_model(t));
+    o.dt /= m_scaling.span;
+    model_trajectories out;
+    const Eigen::MatrixXd z0 = m_scaling.to_model(x0);
+    const detail::absent_score none{dimension()};
+    if (m_growth) {
+      out =
+          simulate_model(flow::probability_flow(m_drift, none, flow::isotropic_diffusion{m_dz}, *m_growth), z0, tz, o);
+    } else {
+      out = simulate_model(flow::probability_flow(m_drift, none, flow::isotropic_diffusion{m_dz}), z0, tz, o);
+    }
+    out.times = times;
+    for (auto& p : out.positions) p = m_scaling.to_data(p);
+    return out;
+  }
+
+  /// @brief The model as a model file (meta: format, method, dimension, hidden, diffusion, scaling; arrays: networks).
+  [[nodiscard]] model_file to_file() const {
+    model_file f;
+    f.set_meta("format", "upfi-fit 1");
+    f.set_meta("method", fit_method_name(m_method));
+    f.set_meta("dimension", std::to_string(dimension()));
+    f.set_meta("hidden", detail::join_widths(m_drift.options().hidden));
+    f.set_meta("time_input", m_drift.options().time_input ? "1" : "0");
+    f.set_meta("diffusion", detail::exact(diffusion()));
+    f.set_meta("normalised_diffusion", detail::exact(m_dz));
+    f.set_meta("scale", detail::exact(m_scaling.scale));
+    f.set_meta("t0", detail::exact(m_scaling.t0));
+    f.set_meta("span", detail::exact(m_scaling.span));
+    f.set_array("mean", m_scaling.mean.transpose());
+    add_network(f, "drift", m_drift);
+    if (m_growth) add_network(f, "growth", *m_growth);
+    return f;
+  }
+
+  /// @brief Rebuilds a model saved by to_file(). @throws std::invalid_argument naming what is missing or wrong.
+  [[nodiscard]] static fitted_model from_file(const model_file& f) {
+    if (f.meta("format") != "upfi-fit 1") {
+      core::detail::throw_invalid_argument("upfi::infer::fitted_model::from_file: format '", f.meta("format"),
+                                           "' is not 'upfi-fit 1'");
+    }
+    const std::string m = f.meta("method");
+    if (m != "upfi" && m != "pfi") {
+      core::detail::throw_invalid_argument("upfi::infer::fitted_model::from_file: unknown method '", m, "'");
+    }
+    const auto method = m == "upfi" ? fit_method::upfi : fit_method::pfi;
+    const double dim = detail::parse_number(f, "dimension");
+    if (!(dim >= 1) || dim != std::floor(dim)) {
+      core::detail::throw_invalid_argument("upfi::infer::fitted_model::from_file: bad dimension ", dim);
+    }
+    const auto d = static_cast<Eigen::Index>(dim);
+    nn::mlp_options net{.inputs = d,
+                        .outputs = d,
+                        .hidden = detail::parse_widths(f.meta("hidden")),
+                        .time_input = f.meta("time_input") == "1"};
+    nn::mlp<double> drift(net, 0);
+    load_network(f, "drift", drift);
+    std::optional<nn::mlp<double>> growth;
+    if (method == fit_method::upfi) {
+      net.outputs = 1;
+      growth.emplace(net, 0);
+      load_network(f, "growth", *growth);
+    }
+    data_scaling s;
+    s.mean = f.array("mean").transpose();
+    s.scale = detail::parse_number(f, "scale");
+    s.t0 = detail::parse_number(f, "t0");
+    s.span = detail::parse_number(f, "span");
+    if (!(s.scale > 0) || !(s.span > 0)) {
+      core::detail::throw_invalid_argument("upfi::infer::fitted_model::from_file: scale and span must be > 0");
+    }
+    return {method, std::move(drift), std::move(growth), detail::parse_number(f, "normalised_diffusion"), s};
+  }
+
+ private:
+  void check_cloud(const Eigen::MatrixXd& x, const char* what) const {
+    if (x.cols() != dimension()) {
+      core::detail::throw_invalid_argument("upfi::infer::fitted_model::", what, ": cloud has ", x.cols(),
+                                           " columns, the model ", dimension());
+    }
+  }
+
+  fit_method m_method;
+  nn::mlp<double> m_drift;
+  std::optional<nn::mlp<double>> m_growth;
+  double m_dz;
+  data_scaling m_scaling;
+};
+
+/// @brief What fit_snapshots returns: the model, the training history (normalised units) and the stage timings.
+struct fit_result {
+  fitted_model model;
+  flow_training_report report;
+  double score_seconds = 0;
+  double training_seconds = 0;
+};
+
+/// @brief Which stage a fit_snapshots progress report comes from.
+enum class fit_stage { score, flow };
+
+/// @brief What the progress callback of fit_snapshots receives.
+struct fit_progress {
+  fit_stage stage = fit_stage::flow;
+  long iteration = 0;   ///< iterations done in this stage
+  long iterations = 0;  ///< iterations of this stage
+  double loss = 0;      ///< score: DSM loss; flow: Sinkhorn divergence + regulariser (period means)
+  double seconds = 0;   ///< wall time since the stage started
+};
+
+/// @brief Fits UPFI or PFI to `data` (two or more snapshots): the score (kernel or DSM) on the normalised series,
+/// then the drift (and growth) by interval-wise teacher forcing. Deterministic for a seed.
+/// @throws std::invalid_argument on invalid options or data; upfi::core::error on non-finite losses (naming the
+/// iteration).
+[[nodiscard]] inline fit_result fit_snapshots(const core::snapshot_series<double>& data, const fit_options& o = {},
+                                              const std::function<void(const fit_progress&)>& progress = {}) {
+  constexpr const char* who = "upfi::infer::fit_snapshots";
+  if (data.size() < 2) core::detail::throw_invalid_argument(who, ": need at least two snapshots");
+  if (!(o.diffusion >= 0) || !std::isfinite(o.diffusion) || o.iterations < 0 || o.batch < 1 || o.hidden.empty() ||
+      o.report_every < 1 || (o.score == score_estimator::dsm && o.dsm_iterations < 1) || o.score_samples < 0) {
+    core::detail::throw_invalid_argument(who, ": need diffusion >= 0, iterations >= 0, batch >= 1, hidden layers, ",
+                                         "report_every >= 1 and dsm_iterations >= 1 (DSM); got diffusion = ",
+                                         o.diffusion, ", iterations = ", o.iterations, ", batch = ", o.batch);
+  }
+  const data_scaling scaling = data_scaling::of(data);
+  const auto z = scaling.to_model(data);
+  const Eigen::Index d = data.dimension();
+  const double dz = o.diffusion > 0 ? o.diffusion * scaling.span / (scaling.scale * scaling.scale) : 0.05;
+  const bool with_growth = o.method == fit_method::upfi;
+
+  flow_training_options to;
+  to.iterations = o.iterations;
+  to.batch = o.batch;
+  to.lambda = o.lambda;
+  to.seed = o.seed;
+  to.report_every = o.report_every;
+  to.reach = with_growth ? std::optional<double>(5.0) : std::nullopt;
+  nn::mlp_options net{.inputs = d, .outputs = d, .hidden = o.hidden, .time_input = !with_growth};
+  nn::mlp_options scalar = net;
+  scalar.outputs = 1;
+
+  fit_result result{
+      fitted_model(o.method, nn::mlp<double>(net, o.seed),
+                   with_growth ? std::optional<nn::mlp<double>>(nn::mlp<double>(scalar, o.seed + 1)) : std::nullopt, dz,
+                   scaling),
+      {},
+      0,
+      0};
+  const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  const auto flow_progress_of = [&](const infer::flow_progress& p) {
+    if (progress) progress({fit_stage::flow, p.iteration, o.iterations, p.loss.total(), p.seconds});
+  };
+  const auto train = [&](auto score, std::chrono::steady_clock::time_point score_start) {
+    result.score_seconds = seconds_since(score_start);
+    const auto start = std::chrono::steady_clock::now();
+    if (with_growth) {
+      flow_trainer trainer(flow::probability_flow(nn::mlp<double>(net, o.seed), std::move(score),
+                                                  flow::isotropic_diffusion{dz}, nn::mlp<double>(scalar, o.seed + 1)),
+                           z, to);
+      result.report = trainer.train(flow_progress_of);
+      result.model = fitted_model(o.method, trainer.field().drift(), trainer.field().growth(), dz, scaling);
+    } else {
+      flow_trainer trainer(
+          flow::probability_flow(nn::mlp<double>(net, o.seed), std::move(score), flow::isotropic_diffusion{dz}), z, to);
+      result.report = trainer.train(flow_progress_of);
+      result.model = fitted_model(o.method, trainer.field().drift(), std::nullopt, dz, scaling);
+    }
+    result.training_seconds = seconds_since(start);
+  };
+  const auto score_start = std::chrono::steady_clock::now();
+  if (o.score == score_estimator::dsm) {
+    score::dsm_options dso;
+    dso.iterations = o.dsm_iterations;
+    dso.seed = o.seed + 7;
+    train(score::train_dsm(z, dso,
+                           [&](const score::dsm_progress& p) {
+                             if (progress)
+                               progress({fit_stage::score, p.iteration, o.dsm_iterations, p.loss, p.seconds});
+                           }),
+          score_start);
+  } else {
+    score::kernel_score_options ko;
+    ko.max_samples = o.score_samples;
+    ko.seed = o.seed + 7;
+    train(score::kernel_score(z, ko), score_start);
+  }
+  return result;
+}
+
+}  // namespace upfi::infer

@@ -1,0 +1,98 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief Leave-one-out validation at held-out times (algorithms.md §8.7): for every inner snapshot k, fit on the
+/// series without it, push the cells of snapshot k-1 to t_k with the fitted SDE (weighted by their growth), and
+/// measure the exact W1 to the held-out cells, next to the static-OT interpolation baseline and the neighbouring
+/// snapshots (the protocol of data/README.md).
+
+#include <upfi/core/counter_rng.hpp>
+#include <upfi/core/error.hpp>
+#include <upfi/core/snapshot_series.hpp>
+#include <upfi/core/subsample.hpp>
+#include <upfi/infer/fit.hpp>
+#include <upfi/metrics/distances.hpp>
+
+#include <Eigen/Core>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace upfi::infer {
+
+/// @brief Options of leave_one_out.
+struct leave_one_out_options {
+  Eigen::Index max_cells = 2000;  ///< > 0: clouds larger than this are subsampled (seeded) before W1 (exact EMD is
+                                  ///< O(N^2) memory); 0: all cells
+  int steps = 20;                 ///< Euler-Maruyama steps of the push from t_{k-1} to t_k
+  std::uint64_t seed = 0;         ///< subsampling and the model's Brownian paths
+};
+
+/// @brief The scores at one held-out time.
+struct held_out_score {
+  std::size_t index = 0;  ///< k
+  double time = 0;        ///< t_k
+  Eigen::Index cells = 0;
+  double w1_model = 0;             ///< fitted model, pushed from t_{k-1}, growth-weighted
+  double w1_ot_interpolation = 0;  ///< McCann interpolation between snapshots k-1 and k+1
+  double w1_previous = 0;          ///< snapshot k-1 itself
+  double w1_next = 0;              ///< snapshot k+1 itself
+  double mass_model = 0;           ///< predicted relative mass M_{k-1} E[exp(int g)]
+  double mass_observed = 0;        ///< M_k of the data
+  double fit_seconds = 0;
+};
+
+/// @brief Runs the leave-one-out protocol for every inner snapshot (needs three or more snapshots). `progress`
+/// (optional) sees the held-out index and the fit's reports.
+/// @throws std::invalid_argument on fewer than three snapshots or bad options; what fit_snapshots throws.
+[[nodiscard]] inline std::vector<held_out_score> leave_one_out(
+    const core::snapshot_series<double>& data, const fit_options& fit, const leave_one_out_options& o = {},
+    const std::function<void(std::size_t, const fit_progress&)>& progress = {}) {
+  constexpr const char* who = "upfi::infer::leave_one_out";
+  if (data.size() < 3) core::detail::throw_invalid_argument(who, ": need at least three snapshots, got ", data.size());
+  if (o.max_cells < 0 || o.steps < 1) {
+    core::detail::throw_invalid_argument(who, ": need max_cells >= 0 and steps >= 1, got ", o.max_cells, " and ",
+                                         o.steps);
+  }
+  const auto thin = [&](const Eigen::MatrixXd& x, std::uint32_t stream) -> Eigen::MatrixXd {
+    if (o.max_cells == 0) return x;
+    return core::random_rows(x, o.max_cells, core::counter_rng(o.seed, stream));
+  };
+  std::vector<held_out_score> out;
+  for (std::size_t k = 1; k + 1 < data.size(); ++k) {
+    held_out_score r;
+    r.index = k;
+    r.time = data.time(k);
+    r.cells = data.count(k);
+    const auto start = std::chrono::steady_clock::now();
+    const auto fitted = fit_snapshots(data.without(k), fit, [&](const fit_progress& p) {
+      if (progress) progress(k, p);
+    });
+    r.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto stream = static_cast<std::uint32_t>(3 * k);
+    const Eigen::MatrixXd previous = thin(data.cloud(k - 1), stream);
+    const Eigen::MatrixXd held_out = thin(data.cloud(k), stream + 1);
+    const Eigen::MatrixXd next = thin(data.cloud(k + 1), stream + 2);
+    model_simulation_options so;
+    so.dt = (data.time(k) - data.time(k - 1)) / o.steps;
+    so.seed = o.seed + 1000 * k;
+    const auto pushed = fitted.model.simulate(previous, {data.time(k - 1), data.time(k)}, so);
+    const Eigen::VectorXd w = pushed.log_masses.back().array().exp();
+    r.w1_model = metrics::wasserstein1(pushed.positions.back(), held_out, w);
+    r.mass_model = data.relative_mass(k - 1) * w.mean();
+    r.mass_observed = data.relative_mass(k);
+    const double s = (data.time(k) - data.time(k - 1)) / (data.time(k + 1) - data.time(k - 1));
+    const auto interpolated = metrics::ot_interpolation(previous, next, s);
+    r.w1_ot_interpolation = metrics::wasserstein1(interpolated.points, held_out, interpolated.weights);
+    r.w1_previous = metrics::wasserstein1(previous, held_out);
+    r.w1_next = metrics::wasserstein1(next, held_out);
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace upfi::infer

@@ -1,0 +1,109 @@
+#!/bin/sh
+# SPDX-FileCopyrightText: The upfi authors
+# SPDX-License-Identifier: MIT
+#
+# End-to-end test of the `upfi` program: every command on a small simulated data set, the files each one writes,
+# same numbers for any thread count, and the one-line errors (exit codes 1 and 2, no output left behind).
+# Usage: cli_test.sh <upfi binary> <scratch folder> [small.h5ad fixture: also test AnnData input]
+set -eu
+upfi="$1"
+work="$2"
+h5ad="${3:-}"
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work"
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+# runs a command that must fail with exit code $1 and print exactly the line $2 on stderr
+expect_error() {
+  code="$1"
+  line="$2"
+  shift 2
+  set +e
+  "$@" >out.txt 2>err.txt
+  rc=$?
+  set -e
+  [ "$rc" -eq "$code" ] || fail "'$*' exited with $rc, expected $code"
+  [ "$(wc -l <err.txt)" -eq 1 ] || fail "'$*' printed more than one line: $(cat err.txt)"
+  [ "$(cat err.txt)" = "$line" ] || fail "'$*' printed '$(cat err.txt)', expected '$line'"
+}
+small="--iterations 30 --batch 64 --hidden 16,16 --quiet"
+
+"$upfi" help | grep -q "^usage: upfi <command>" || fail "help"
+expect_error 2 "upfi: unknown command 'frobnicate' (run 'upfi help')" "$upfi" frobnicate
+expect_error 2 "upfi: no command given (run 'upfi help')" "$upfi"
+expect_error 2 "upfi: unknown system 'lorenz' (bistable, bf or hsc) (run 'upfi help')" \
+  "$upfi" simulate lorenz --out x.csv
+expect_error 2 "upfi: option --iterations needs an integer >= 0, got '-3' (run 'upfi help')" \
+  "$upfi" fit x.csv --out f --iterations -3
+expect_error 2 "upfi: --method must be upfi or pfi, got 'sfi' (run 'upfi help')" "$upfi" fit x.csv --out f --method sfi
+expect_error 2 "upfi: unknown option --bogus (run 'upfi help')" "$upfi" fit x.csv --bogus 1
+
+# simulate: 5 snapshots of the bistable system
+"$upfi" simulate bistable --out b.csv --cells 120 --seed 4 >/dev/null
+[ "$(head -n 1 b.csv)" = "time,x0,x1" ] || fail "simulate header"
+[ "$(cut -d, -f1 b.csv | tail -n +2 | sort -u | wc -l)" -eq 5 ] || fail "simulate: 5 times expected"
+
+# fit: every output, and the same model for 1 and 2 threads
+"$upfi" fit b.csv --out fit $small --threads 1 >/dev/null
+for f in model.upfi fit.json loss.csv snapshots.svg drift.svg growth.svg trajectories.svg loss.svg; do
+  [ -s "fit/$f" ] || fail "fit did not write $f"
+done
+grep -q '"method": "upfi"' fit/fit.json || fail "fit.json method"
+[ "$(head -n 1 fit/loss.csv)" = "iteration,divergence,regulariser,total,seconds" ] || fail "loss.csv header"
+[ -z "$(ls -A fit | grep upfi-partial || true)" ] || fail "staging folder left behind"
+"$upfi" fit b.csv --out fit2 $small --threads 2 >/dev/null
+cmp -s fit/model.upfi fit2/model.upfi || fail "fit: model differs between 1 and 2 threads"
+"$upfi" fit b.csv --out pfi $small --method pfi --no-plots >/dev/null
+[ ! -e pfi/drift.svg ] || fail "--no-plots wrote pictures"
+grep -q "^meta method pfi" pfi/model.upfi || fail "pfi model file"
+
+# predict: trajectories, growth per cell, fate probabilities summing to one
+"$upfi" predict fit/model.upfi b.csv --out pred --frames 3 --fates 2 --data b.csv --paths 20 >/dev/null
+[ "$(head -n 1 pred/trajectories.csv)" = "path,time,log_mass,x0,x1" ] || fail "trajectories header"
+cells=$(($(wc -l <b.csv) - 1))
+[ "$(($(wc -l <pred/growth.csv) - 1))" -eq "$cells" ] || fail "growth.csv: one row per cell"
+last=$(grep -c "^1," b.csv || true)
+pushed=$((cells - last))
+[ "$(($(wc -l <pred/trajectories.csv) - 1))" -eq $((3 * pushed)) ] || fail "trajectories: 3 frames per pushed cell"
+awk -F, 'NR > 1 { s = $4 + $5; if (s < 0.999 || s > 1.001) bad = 1 } END { exit bad }' pred/fates.csv ||
+  fail "fate probabilities do not sum to 1"
+
+# plot from saved files
+"$upfi" plot b.csv --out plot --model fit/model.upfi --loss fit/loss.csv
+for f in snapshots.svg drift.svg growth.svg trajectories.svg loss.svg; do
+  [ -s "plot/$f" ] || fail "plot did not write $f"
+done
+
+# evaluate: one row per inner time, model and OT-interpolation columns
+"$upfi" evaluate b.csv --out eval $small --max-cells 80 >/dev/null
+[ "$(($(wc -l <eval/evaluate.csv) - 1))" -eq 3 ] || fail "evaluate: 3 held-out times expected"
+grep -q '"w1_ot_interpolation"' eval/evaluate.json || fail "evaluate.json"
+
+# bad input: one line naming file and line, exit 1, nothing left in the output folder
+printf 'time,x0,x1\n0,1,2\n0,abc,3\n1,1,1\n1,2,2\n' >bad.csv
+set +e
+"$upfi" fit bad.csv --out badfit --quiet 2>err.txt
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "malformed CSV: exit $rc"
+grep -q "^upfi: bad.csv:3" err.txt || fail "malformed CSV: message '$(cat err.txt)'"
+[ -z "$(ls -A badfit 2>/dev/null || true)" ] || fail "malformed CSV left output: $(ls -A badfit)"
+expect_error 1 "upfi: missing.upfi: cannot open the model file for reading" \
+  "$upfi" predict missing.upfi b.csv --out p
+expect_error 2 "upfi: --embedding, --time-key and --components apply to .h5ad input only (run 'upfi help')" \
+  "$upfi" fit b.csv --out f --time-key day
+
+if [ -n "$h5ad" ]; then
+  "$upfi" fit "$h5ad" --out h5 --time-key day --components 2 $small --no-plots >/dev/null
+  grep -q '"cells": 36' h5/fit.json || fail "h5ad: 36 cells expected"
+  grep -q "^meta dimension 2" h5/model.upfi || fail "h5ad: --components 2"
+  "$upfi" plot "$h5ad" --out h5plot --time-key time
+  [ -s h5plot/snapshots.svg ] || fail "h5ad plot"
+  expect_error 1 "upfi: $h5ad: time category 'early' of obs/bad is not a number" \
+    "$upfi" fit "$h5ad" --out h5bad --time-key bad
+  echo "cli: AnnData input checked"
+fi
+echo "cli: all checks passed"
