@@ -248,14 +248,21 @@ class json_object {
   std::vector<std::string> m_items;
 };
 
-// CSV, or AnnData (.h5ad: --embedding KEY of obsm, --time-key COLUMN of obs) when built with HDF5.
+// CSV, or AnnData (.h5ad: --embedding KEY of obsm, --time-key COLUMN of obs) when built with HDF5. --masses counts
+// (default) reads relative masses from the cell counts; --masses none when counts reflect sampling depth only.
 upfi::core::snapshot_series<double> read_data(const std::string& path, const arguments& a) {
+  const std::string masses = a.text("--masses", "counts");
+  if (masses != "counts" && masses != "none")
+    throw usage_error("--masses must be counts or none, got '" + masses + "'");
+  const auto convention =
+      masses == "counts" ? upfi::core::mass_convention::counts : upfi::core::mass_convention::frequencies_only;
   if (path.size() > 5 && path.substr(path.size() - 5) == ".h5ad") {
 #if defined(UPFI_CLI_HDF5)
     upfi::io::h5ad_read_options o;
     o.embedding = a.text("--embedding", o.embedding);
     o.time_key = a.text("--time-key", o.time_key);
     o.components = a.integer("--components", 0, 0);
+    o.masses = convention;
     return upfi::io::read_h5ad(path, o);
 #else
     throw std::runtime_error(path + ": this upfi was built without HDF5; .h5ad input needs libhdf5-dev");
@@ -264,7 +271,9 @@ upfi::core::snapshot_series<double> read_data(const std::string& path, const arg
   if (a.has("--embedding") || a.has("--time-key") || a.has("--components")) {
     throw usage_error("--embedding, --time-key and --components apply to .h5ad input only");
   }
-  return upfi::io::read_snapshot_csv<double>(path);
+  upfi::io::csv_read_options o;
+  o.masses = convention;
+  return upfi::io::read_snapshot_csv<double>(path, o);
 }
 
 upfi::infer::fit_options fit_options_of(const arguments& a) {
@@ -282,29 +291,19 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
   o.batch = a.integer("--batch", o.batch, 1);
   o.seed = static_cast<std::uint64_t>(a.integer("--seed", 0, 0));
   if (a.has("--hidden")) {
-    o.hidden.clear();
-    std::istringstream in(a.text("--hidden", ""));
-    std::string item;
-    while (std::getline(in, item, ',')) {
-      std::size_t used = 0;
-      long w = 0;
-      try {
-        w = std::stol(item, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != item.size() || w < 1) throw usage_error("--hidden needs widths like 64,64,64");
-      o.hidden.push_back(w);
+    try {
+      o.hidden = upfi::infer::parse_layer_widths(a.text("--hidden", ""));
+    } catch (const std::invalid_argument&) {
+      throw usage_error("--hidden needs widths like 64,64,64, got '" + a.text("--hidden", "") + "'");
     }
-    if (o.hidden.empty()) throw usage_error("--hidden needs widths like 64,64,64");
   }
   o.report_every = std::max(1L, o.iterations / 50);
   return o;
 }
 
 const std::set<std::string> fit_flags = {
-    "--method", "--diffusion", "--score", "--score-iterations", "--iterations", "--batch",     "--hidden",
-    "--seed",   "--threads",   "--out",   "--embedding",        "--time-key",   "--components"};
+    "--method", "--diffusion", "--score", "--score-iterations", "--iterations", "--batch",      "--hidden",
+    "--seed",   "--threads",   "--out",   "--embedding",        "--time-key",   "--components", "--masses"};
 
 std::function<void(const upfi::infer::fit_progress&)> fit_reporter(progress_bar& bar, const std::string& prefix) {
   return [&bar, prefix](const upfi::infer::fit_progress& p) {
@@ -578,7 +577,7 @@ int run_evaluate(int argc, char** argv) {
 int run_predict(int argc, char** argv) {
   const arguments a(argc, argv, 2,
                     {"--out", "--to", "--frames", "--seed", "--fates", "--data", "--threads", "--paths", "--embedding",
-                     "--time-key", "--components"},
+                     "--time-key", "--components", "--masses"},
                     {"--quiet"});
   if (a.positional().size() != 2) throw usage_error("predict needs a model file and a cells file");
   if (!a.has("--out")) throw usage_error("predict needs --out DIR");
@@ -667,7 +666,8 @@ int run_predict(int argc, char** argv) {
 }
 
 int run_plot(int argc, char** argv) {
-  const arguments a(argc, argv, 2, {"--out", "--model", "--loss", "--embedding", "--time-key", "--components"}, {});
+  const arguments a(argc, argv, 2,
+                    {"--out", "--model", "--loss", "--embedding", "--time-key", "--components", "--masses"}, {});
   if (a.positional().size() != 1) throw usage_error("plot needs one data file");
   if (!a.has("--out")) throw usage_error("plot needs --out DIR");
   const auto data = read_data(a.positional()[0], a);

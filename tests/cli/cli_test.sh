@@ -57,6 +57,10 @@ grep -q '"method": "upfi"' fit/fit.json || fail "fit.json method"
 "$upfi" fit b.csv --out fit2 $small --threads 2 >/dev/null
 cmp -s fit/model.upfi fit2/model.upfi || fail "fit: model differs between 1 and 2 threads"
 "$upfi" fit b.csv --out pfi $small --method pfi --no-plots >/dev/null
+"$upfi" fit b.csv --out nomass $small --masses none --no-plots >/dev/null
+grep -q '"time": 1, "observed": 1,' nomass/fit.json || fail "--masses none: observed masses should be 1"
+expect_error 2 "upfi: --masses must be counts or none, got 'cells' (run 'upfi help')" \
+  "$upfi" fit b.csv --out f --masses cells
 [ ! -e pfi/drift.svg ] || fail "--no-plots wrote pictures"
 grep -q "^meta method pfi" pfi/model.upfi || fail "pfi model file"
 

@@ -127,8 +127,15 @@ TEST_CASE("fitted_model: model file round trip, reproducible simulation, bad fil
                        "upfi::infer::fitted_model::from_file: scale and span must be > 0", std::invalid_argument);
   broken = upfi::infer::model_file::parse(text, "model");
   broken.set_meta("hidden", "16,x");
-  CHECK_THROWS_WITH_AS(fitted_model::from_file(broken), "upfi::infer::fitted_model: bad hidden widths '16,x'",
+  CHECK_THROWS_WITH_AS(fitted_model::from_file(broken),
+                       "upfi::infer::parse_layer_widths: bad widths '16,x' (expected positive integers separated by "
+                       "commas, e.g. 64,64,64)",
                        std::invalid_argument);
+  CHECK(upfi::infer::parse_layer_widths("64,32") == std::vector<Eigen::Index>{64, 32});
+  for (const char* bad : {"", ",", "64,,32", "64,0", "-1", "64,32,"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_AS((void)upfi::infer::parse_layer_widths(bad), std::invalid_argument);
+  }
   CHECK_THROWS_WITH_AS(fit.model.drift(0, Eigen::MatrixXd::Zero(3, 4), v1),
                        "upfi::infer::fitted_model::drift: cloud has 4 columns, the model 2", std::invalid_argument);
 }

@@ -104,6 +104,30 @@ struct data_scaling {
   }
 };
 
+/// @brief Hidden-layer widths from text such as "64,64,64" (the `hidden` metadata of model files, the `--hidden`
+/// option of the `upfi` program). @throws std::invalid_argument on an empty list, a non-integer or a width < 1.
+[[nodiscard]] inline std::vector<Eigen::Index> parse_layer_widths(const std::string& text) {
+  std::vector<Eigen::Index> out;
+  std::istringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    long v = 0;
+    try {
+      v = std::stol(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || v < 1) break;
+    out.push_back(v);
+  }
+  if (out.empty() || in || text.back() == ',') {  // stopped early at a bad item, or a trailing comma
+    core::detail::throw_invalid_argument("upfi::infer::parse_layer_widths: bad widths '", text,
+                                         "' (expected positive integers separated by commas, e.g. 64,64,64)");
+  }
+  return out;
+}
+
 namespace detail {
 // A score that is never evaluated: simulating a model needs its drift, growth and noise only.
 struct absent_score {
@@ -116,26 +140,6 @@ inline std::string join_widths(const std::vector<Eigen::Index>& hidden) {
   std::ostringstream s;  // a stream: GCC 12's -Wrestrict misfires on string concatenation
   for (std::size_t i = 0; i < hidden.size(); ++i) s << (i > 0 ? "," : "") << hidden[i];
   return s.str();
-}
-
-inline std::vector<Eigen::Index> parse_widths(const std::string& text) {
-  std::vector<Eigen::Index> out;
-  std::istringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    std::size_t used = 0;
-    long v = 0;
-    try {
-      v = std::stol(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || v < 1) {
-      core::detail::throw_invalid_argument("upfi::infer::fitted_model: bad hidden widths '", text, "'");
-    }
-    out.push_back(v);
-  }
-  return out;
 }
 
 inline double parse_number(const model_file& f, const std::string& key) {
@@ -271,7 +275,7 @@ class fitted_model {
     const auto d = static_cast<Eigen::Index>(dim);
     nn::mlp_options net{.inputs = d,
                         .outputs = d,
-                        .hidden = detail::parse_widths(f.meta("hidden")),
+                        .hidden = parse_layer_widths(f.meta("hidden")),
                         .time_input = f.meta("time_input") == "1"};
     nn::mlp<double> drift(net, 0);
     load_network(f, "drift", drift);
