@@ -533,7 +533,9 @@ int run_evaluate(int argc, char** argv) {
     if (!r) r = fit_reporter(bar, "hold out t = " + std::to_string(data.time(k)).substr(0, 6) + ": ");
     r(p);
   });
-  std::string csv = "time,cells,w1_model,w1_ot_interpolation,w1_previous,w1_next,mass_model,mass_observed\n";
+  std::string csv =
+      "time,cells,w1_model,w1_ot_interpolation,w1_previous,w1_next,energy_model,energy_ot_interpolation,mass_model,"
+      "mass_observed\n";
   std::string rows = "[";
   std::printf("| held-out t | cells | W1 %s | W1 OT-interp | W1 prev | W1 next | mass (model / data) |\n",
               upfi::infer::fit_method_name(o.method));
@@ -543,7 +545,8 @@ int run_evaluate(int argc, char** argv) {
     std::ostringstream line;
     line.precision(8);
     line << s.time << ',' << s.cells << ',' << s.w1_model << ',' << s.w1_ot_interpolation << ',' << s.w1_previous << ','
-         << s.w1_next << ',' << s.mass_model << ',' << s.mass_observed << '\n';
+         << s.w1_next << ',' << s.energy_model << ',' << s.energy_ot_interpolation << ',' << s.mass_model << ','
+         << s.mass_observed << '\n';
     csv += line.str();
     json_object r;
     r.add("time", s.time)
@@ -552,6 +555,8 @@ int run_evaluate(int argc, char** argv) {
         .add("w1_ot_interpolation", s.w1_ot_interpolation)
         .add("w1_previous", s.w1_previous)
         .add("w1_next", s.w1_next)
+        .add("energy_model", s.energy_model)
+        .add("energy_ot_interpolation", s.energy_ot_interpolation)
         .add("mass_model", s.mass_model)
         .add("mass_observed", s.mass_observed)
         .add("fit_seconds", s.fit_seconds);

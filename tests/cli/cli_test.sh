@@ -85,6 +85,7 @@ done
 "$upfi" evaluate b.csv --out eval $small --max-cells 80 >/dev/null
 [ "$(($(wc -l <eval/evaluate.csv) - 1))" -eq 3 ] || fail "evaluate: 3 held-out times expected"
 grep -q '"w1_ot_interpolation"' eval/evaluate.json || fail "evaluate.json"
+grep -q '"energy_model"' eval/evaluate.json || fail "evaluate.json: energy distances"
 
 # bad input: one line naming file and line, exit 1, nothing left in the output folder
 printf 'time,x0,x1\n0,1,2\n0,abc,3\n1,1,1\n1,2,2\n' >bad.csv

@@ -215,10 +215,13 @@ TEST_CASE("fit_snapshots + leave_one_out on OU with growth: growth recovered, he
   for (const auto& s : scores) {
     MESSAGE("held out t = " << s.time << ": W1 model " << s.w1_model << ", OT interpolation " << s.w1_ot_interpolation
                             << ", previous " << s.w1_previous << ", next " << s.w1_next << ", mass " << s.mass_model
-                            << " vs " << s.mass_observed);
+                            << " vs " << s.mass_observed << ", energy model " << s.energy_model << ", OT "
+                            << s.energy_ot_interpolation);
     CHECK(s.w1_model < s.w1_previous);
     CHECK(s.w1_model < s.w1_next);
     CHECK(s.w1_ot_interpolation < s.w1_previous);
+    CHECK(s.energy_model >= 0);
+    CHECK(s.energy_model < 0.1);  // measured 0.01-0.02; the previous snapshot's is about 1
     CHECK(s.mass_model == doctest::Approx(s.mass_observed).epsilon(0.15));
   }
 }

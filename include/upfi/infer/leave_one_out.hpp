@@ -4,8 +4,8 @@
 /// @file
 /// @brief Leave-one-out validation at held-out times (algorithms.md §8.7): for every inner snapshot k, fit on the
 /// series without it, push the cells of snapshot k-1 to t_k with the fitted SDE (weighted by their growth), and
-/// measure the exact W1 to the held-out cells, next to the static-OT interpolation baseline and the neighbouring
-/// snapshots (the protocol of data/README.md).
+/// measure the exact W1 (and the energy distance) to the held-out cells, next to the static-OT interpolation baseline
+/// and the neighbouring snapshots (the protocol of data/README.md).
 
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/core/error.hpp>
@@ -13,6 +13,7 @@
 #include <upfi/core/subsample.hpp>
 #include <upfi/infer/fit.hpp>
 #include <upfi/metrics/distances.hpp>
+#include <upfi/ot/energy_distance.hpp>
 
 #include <Eigen/Core>
 
@@ -37,12 +38,14 @@ struct held_out_score {
   std::size_t index = 0;  ///< k
   double time = 0;        ///< t_k
   Eigen::Index cells = 0;
-  double w1_model = 0;             ///< fitted model, pushed from t_{k-1}, growth-weighted
-  double w1_ot_interpolation = 0;  ///< McCann interpolation between snapshots k-1 and k+1
-  double w1_previous = 0;          ///< snapshot k-1 itself
-  double w1_next = 0;              ///< snapshot k+1 itself
-  double mass_model = 0;           ///< predicted relative mass M_{k-1} E[exp(int g)]
-  double mass_observed = 0;        ///< M_k of the data
+  double w1_model = 0;                 ///< fitted model, pushed from t_{k-1}, growth-weighted
+  double w1_ot_interpolation = 0;      ///< McCann interpolation between snapshots k-1 and k+1
+  double w1_previous = 0;              ///< snapshot k-1 itself
+  double w1_next = 0;                  ///< snapshot k+1 itself
+  double energy_model = 0;             ///< energy distance (Szekely-Rizzo) of the model's weighted prediction
+  double energy_ot_interpolation = 0;  ///< energy distance of the OT interpolation
+  double mass_model = 0;               ///< predicted relative mass M_{k-1} E[exp(int g)]
+  double mass_observed = 0;            ///< M_k of the data
   double fit_seconds = 0;
 };
 
@@ -88,6 +91,8 @@ struct held_out_score {
     const double s = (data.time(k) - data.time(k - 1)) / (data.time(k + 1) - data.time(k - 1));
     const auto interpolated = metrics::ot_interpolation(previous, next, s);
     r.w1_ot_interpolation = metrics::wasserstein1(interpolated.points, held_out, interpolated.weights);
+    r.energy_model = ot::energy_distance<double>(pushed.positions.back(), held_out, w);
+    r.energy_ot_interpolation = ot::energy_distance<double>(interpolated.points, held_out, interpolated.weights);
     r.w1_previous = metrics::wasserstein1(previous, held_out);
     r.w1_next = metrics::wasserstein1(next, held_out);
     out.push_back(r);
