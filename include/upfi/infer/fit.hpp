@@ -104,30 +104,6 @@ struct data_scaling {
   }
 };
 
-/// @brief Hidden-layer widths from text such as "64,64,64" (the `hidden` metadata of model files, the `--hidden`
-/// option of the `upfi` program). @throws std::invalid_argument on an empty list, a non-integer or a width < 1.
-[[nodiscard]] inline std::vector<Eigen::Index> parse_layer_widths(const std::string& text) {
-  std::vector<Eigen::Index> out;
-  std::istringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    std::size_t used = 0;
-    long v = 0;
-    try {
-      v = std::stol(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || v < 1) break;
-    out.push_back(v);
-  }
-  if (out.empty() || in || text.back() == ',') {  // stopped early at a bad item, or a trailing comma
-    core::detail::throw_invalid_argument("upfi::infer::parse_layer_widths: bad widths '", text,
-                                         "' (expected positive integers separated by commas, e.g. 64,64,64)");
-  }
-  return out;
-}
-
 namespace detail {
 // A score that is never evaluated: simulating a model needs its drift, growth and noise only.
 struct absent_score {
@@ -135,12 +111,6 @@ struct absent_score {
   [[nodiscard]] Eigen::Index dimension() const noexcept { return d; }
   void evaluate(double, const Eigen::MatrixXd& x, Eigen::MatrixXd& out) const { out.setZero(x.rows(), x.cols()); }
 };
-
-inline std::string join_widths(const std::vector<Eigen::Index>& hidden) {
-  std::ostringstream s;  // a stream: GCC 12's -Wrestrict misfires on string concatenation
-  for (std::size_t i = 0; i < hidden.size(); ++i) s << (i > 0 ? "," : "") << hidden[i];
-  return s.str();
-}
 
 inline double parse_number(const model_file& f, const std::string& key) {
   const std::string text = f.meta(key);
@@ -244,7 +214,7 @@ class fitted_model {
     f.set_meta("format", "upfi-fit 1");
     f.set_meta("method", fit_method_name(m_method));
     f.set_meta("dimension", std::to_string(dimension()));
-    f.set_meta("hidden", detail::join_widths(m_drift.options().hidden));
+    f.set_meta("hidden", format_layer_widths(m_drift.options().hidden));
     f.set_meta("time_input", m_drift.options().time_input ? "1" : "0");
     f.set_meta("diffusion", detail::exact(diffusion()));
     f.set_meta("normalised_diffusion", detail::exact(m_dz));
@@ -362,54 +332,45 @@ struct fit_progress {
   nn::mlp_options scalar = net;
   scalar.outputs = 1;
 
-  fit_result result{
-      fitted_model(o.method, nn::mlp<double>(net, o.seed),
-                   with_growth ? std::optional<nn::mlp<double>>(nn::mlp<double>(scalar, o.seed + 1)) : std::nullopt, dz,
-                   scaling),
-      {},
-      0,
-      0};
   const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
   const auto flow_progress_of = [&](const infer::flow_progress& p) {
     if (progress) progress({fit_stage::flow, p.iteration, o.iterations, p.loss.total(), p.seconds});
   };
-  const auto train = [&](auto score, std::chrono::steady_clock::time_point score_start) {
-    result.score_seconds = seconds_since(score_start);
+  const auto train = [&](auto score, std::chrono::steady_clock::time_point score_start) -> fit_result {
+    const double score_seconds = seconds_since(score_start);
     const auto start = std::chrono::steady_clock::now();
     if (with_growth) {
       flow_trainer trainer(flow::probability_flow(nn::mlp<double>(net, o.seed), std::move(score),
                                                   flow::isotropic_diffusion{dz}, nn::mlp<double>(scalar, o.seed + 1)),
                            z, to);
-      result.report = trainer.train(flow_progress_of);
-      result.model = fitted_model(o.method, trainer.field().drift(), trainer.field().growth(), dz, scaling);
-    } else {
-      flow_trainer trainer(
-          flow::probability_flow(nn::mlp<double>(net, o.seed), std::move(score), flow::isotropic_diffusion{dz}), z, to);
-      result.report = trainer.train(flow_progress_of);
-      result.model = fitted_model(o.method, trainer.field().drift(), std::nullopt, dz, scaling);
+      auto report = trainer.train(flow_progress_of);
+      return {fitted_model(o.method, trainer.field().drift(), trainer.field().growth(), dz, scaling), std::move(report),
+              score_seconds, seconds_since(start)};
     }
-    result.training_seconds = seconds_since(start);
+    flow_trainer trainer(
+        flow::probability_flow(nn::mlp<double>(net, o.seed), std::move(score), flow::isotropic_diffusion{dz}), z, to);
+    auto report = trainer.train(flow_progress_of);
+    return {fitted_model(o.method, trainer.field().drift(), std::nullopt, dz, scaling), std::move(report),
+            score_seconds, seconds_since(start)};
   };
   const auto score_start = std::chrono::steady_clock::now();
   if (o.score == score_estimator::dsm) {
     score::dsm_options dso;
     dso.iterations = o.dsm_iterations;
     dso.seed = o.seed + 7;
-    train(score::train_dsm(z, dso,
-                           [&](const score::dsm_progress& p) {
-                             if (progress)
-                               progress({fit_stage::score, p.iteration, o.dsm_iterations, p.loss, p.seconds});
-                           }),
-          score_start);
-  } else {
-    score::kernel_score_options ko;
-    ko.max_samples = o.score_samples;
-    ko.seed = o.seed + 7;
-    train(score::kernel_score(z, ko), score_start);
+    return train(score::train_dsm(z, dso,
+                                  [&](const score::dsm_progress& p) {
+                                    if (progress)
+                                      progress({fit_stage::score, p.iteration, o.dsm_iterations, p.loss, p.seconds});
+                                  }),
+                 score_start);
   }
-  return result;
+  score::kernel_score_options ko;
+  ko.max_samples = o.score_samples;
+  ko.seed = o.seed + 7;
+  return train(score::kernel_score(z, ko), score_start);
 }
 
 }  // namespace upfi::infer

@@ -24,6 +24,7 @@
 #include <Eigen/Core>
 
 #include <charconv>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -186,6 +187,37 @@ inline void write_model_file(const std::filesystem::path& path, const model_file
   std::ostringstream text;
   text << in.rdbuf();
   return model_file::parse(text.str(), path.string());
+}
+
+/// @brief Hidden-layer widths from text such as "64,64,64" (the `hidden` metadata of model files, the `--hidden`
+/// option of the `upfi` program). @throws std::invalid_argument on an empty list, a non-integer or a width < 1.
+[[nodiscard]] inline std::vector<Eigen::Index> parse_layer_widths(const std::string& text) {
+  std::vector<Eigen::Index> out;
+  std::istringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    long v = 0;
+    try {
+      v = std::stol(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || v < 1) break;
+    out.push_back(v);
+  }
+  if (out.empty() || in || text.back() == ',') {  // stopped early at a bad item, or a trailing comma
+    core::detail::throw_invalid_argument("upfi::infer::parse_layer_widths: bad widths '", text,
+                                         "' (expected positive integers separated by commas, e.g. 64,64,64)");
+  }
+  return out;
+}
+
+/// @brief "64,64,64" from hidden-layer widths: the `hidden` metadata of model files (parse_layer_widths reads it).
+[[nodiscard]] inline std::string format_layer_widths(const std::vector<Eigen::Index>& hidden) {
+  std::ostringstream s;  // a stream: GCC 12's -Wrestrict misfires on string concatenation
+  for (std::size_t i = 0; i < hidden.size(); ++i) s << (i > 0 ? "," : "") << hidden[i];
+  return s.str();
 }
 
 /// @brief Stores a field's trainable parameters as array `name` (default "parameters").

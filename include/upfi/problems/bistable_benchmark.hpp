@@ -146,9 +146,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
     auto trained = trainer.field();
     result.model.set_meta("method", method_name(method));
     result.model.set_meta("dimension", std::to_string(d));
-    std::ostringstream widths;  // a stream: GCC 12's -Wrestrict misfires on string concatenation here
-    for (std::size_t i = 0; i < o.hidden.size(); ++i) widths << (i > 0 ? "," : "") << o.hidden[i];
-    result.model.set_meta("hidden", widths.str());
+    result.model.set_meta("hidden", infer::format_layer_widths(o.hidden));
     result.model.set_meta("diffusion", std::to_string(model_sigma * model_sigma / 2));
     infer::add_parameters(result.model, trained);
     drift = detail::drift_of(trained);
