@@ -6,7 +6,7 @@
 // mean |v - v_hat|) and Pearson fate correlation, then mean +- sd over seeds, as Markdown rows (docs/results.md).
 //
 //   bistable_table [--dims 2,5,10] [--seeds 3] [--methods upfi,pfi,tigon,fitness] [--iterations 5000]
-//                  [--batch 256] [--steps 2] [--dsm 0] [--hidden 64,64,64] [--lr 3e-3]
+//                  [--batch 256] [--steps 2] [--dsm 0] [--hidden 64,64,64] [--lr 3e-3] [--float-sinkhorn 0|1]
 //
 // Not part of CI: a full table takes hours on two cores (docs/results.md gives the measured times).
 #include <upfi/core/memory.hpp>
@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
       o.dsm_iterations = std::stol(value);
     } else if (key == "--lr") {
       o.training.learning_rate = std::stod(value);
+    } else if (key == "--float-sinkhorn") {
+      o.training.float_sinkhorn = value == "1";
     } else if (key == "--hidden") {
       o.hidden.clear();
       for (const auto& h : split(value)) o.hidden.push_back(std::stol(h));

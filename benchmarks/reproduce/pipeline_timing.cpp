@@ -8,6 +8,7 @@
 // timed alone. The same number of iterations of the real trainer (intervals in parallel) gives the end-to-end rate.
 //
 //   pipeline_timing [--dim 2] [--iterations 200] [--batch 256] [--steps 2] [--score-samples 2000] [--dsm 0]
+//                   [--float-sinkhorn 0|1]
 //
 // Not part of CI. Timings depend on the machine; call with OMP_NUM_THREADS unset (all cores) or pinned.
 #include <upfi/core/memory.hpp>
@@ -53,7 +54,9 @@ void run(Field field, const upfi::core::snapshot_series<double>& data, const upf
           flow::integrate_recorded(field, to.stepper, data.time(i), data.time(i + 1), {b.x, b.log_a, 0.0}, fo, true);
       st.push += since(t0);
       t0 = clock_type::now();
-      const auto s = ot::sinkhorn_divergence<double>(tape.end.x, tape.end.log_m, b.y, b.log_b, so);
+      const auto s = to.float_sinkhorn
+                         ? ot::sinkhorn_divergence_in<float, double>(tape.end.x, tape.end.log_m, b.y, b.log_b, so)
+                         : ot::sinkhorn_divergence<double>(tape.end.x, tape.end.log_m, b.y, b.log_b, so);
       st.sinkhorn += since(t0);
       loss += s.value;
       t0 = clock_type::now();
@@ -111,6 +114,8 @@ int main(int argc, char** argv) {
       o.score_samples = std::stol(value);
     } else if (key == "--dsm") {
       o.dsm_iterations = std::stol(value);
+    } else if (key == "--float-sinkhorn") {
+      o.training.float_sinkhorn = value == "1";
     } else {
       std::cerr << "pipeline_timing: unknown option " << key << "\n";
       return 2;

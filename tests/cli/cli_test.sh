@@ -52,6 +52,18 @@ for f in model.upfi fit.json loss.csv snapshots.svg drift.svg growth.svg traject
   [ -s "fit/$f" ] || fail "fit did not write $f"
 done
 grep -q '"method": "upfi"' fit/fit.json || fail "fit.json method"
+# every picture renders (librsvg) to a non-trivial image: many colours, some ink but not a filled canvas
+if command -v rsvg-convert >/dev/null && command -v pngtopnm >/dev/null && command -v ppmhist >/dev/null; then
+  for f in snapshots drift growth trajectories loss; do
+    rsvg-convert -o "fit/$f.png" "fit/$f.svg" || fail "rsvg-convert cannot render $f.svg"
+    pngtopnm "fit/$f.png" 2>/dev/null | ppmhist -noheader |
+      awk '{ n++; total += $5; if ($1 == 255 && $2 == 255 && $3 == 255) white = $5 }
+           END { ink = 1 - white / total; exit !(n >= 50 && ink > 0.01 && ink < 0.9) }' ||
+      fail "$f.svg renders to a trivial image"
+  done
+else
+  echo "cli_test: rsvg-convert, pngtopnm or ppmhist missing; pictures not rendered"
+fi
 [ "$(head -n 1 fit/loss.csv)" = "iteration,divergence,regulariser,total,seconds" ] || fail "loss.csv header"
 [ -z "$(ls -A fit | grep upfi-partial || true)" ] || fail "staging folder left behind"
 "$upfi" fit b.csv --out fit2 $small --threads 2 >/dev/null

@@ -62,6 +62,7 @@ struct flow_training_options {
   double sinkhorn_scaling = 0.5;      ///< eps-scaling ratio of the Sinkhorn solver
   double sinkhorn_tolerance = 1e-6;
   int sinkhorn_max_iterations = 0;  ///< extra sweeps at the final eps (0: GeomLoss's fixed eps-scaling schedule)
+  bool float_sinkhorn = false;      ///< single-precision Sinkhorn kernels (twice the SIMD lanes; docs/performance.md)
   double clip_norm = 0;             ///< > 0: clip the gradient's global norm
   std::uint64_t seed = 0;
   long report_every = 100;  ///< callback period (iterations); reported terms are means over the period
@@ -245,11 +246,17 @@ class flow_trainer {
   static nn::adam_options adam_of(const flow_training_options& o) {
     return {.learning_rate = o.learning_rate, .weight_decay = o.weight_decay, .decoupled = true};
   }
+  ot::sinkhorn_result<double> divergence(const Eigen::MatrixXd& x, const Eigen::VectorXd& log_a,
+                                         const Eigen::MatrixXd& y, const Eigen::VectorXd& log_b,
+                                         const ot::sinkhorn_options& so) const {
+    return m_o.float_sinkhorn ? ot::sinkhorn_divergence_in<float, double>(x, log_a, y, log_b, so)
+                              : ot::sinkhorn_divergence<double>(x, log_a, y, log_b, so);
+  }
   flow_loss_terms interval_loss(long iteration, std::size_t i, const flow::fixed_step_options& fo,
                                 const ot::sinkhorn_options& so, double reg_weight, Eigen::VectorXd* gradient) const {
     const interval_batch b = batch(iteration, i);
     const flow::flow_tape tape = push(iteration, i, {b.x, b.log_a, 0.0}, fo, gradient != nullptr);
-    const auto s = ot::sinkhorn_divergence<double>(tape.end.x, tape.end.log_m, b.y, b.log_b, so);
+    const auto s = divergence(tape.end.x, tape.end.log_m, b.y, b.log_b, so);
     const double reg = reg_weight * tape.end.regulariser;
     check_terms(s.value, reg, iteration, i);
     if (gradient != nullptr) *gradient = flow::integrate_vjp(m_field, tape, s.grad_x, s.grad_log_a, reg_weight).params;
@@ -271,7 +278,7 @@ class flow_trainer {
       if (i > 0) b = batch(iteration, i);
       tapes.push_back(push(iteration, i, y, fo, gradient != nullptr));
       const flow::flow_state& end = tapes.back().end;
-      fits.push_back(ot::sinkhorn_divergence<double>(end.x, end.log_m, b.y, b.log_b, so));
+      fits.push_back(divergence(end.x, end.log_m, b.y, b.log_b, so));
       const double reg = reg_weight * end.regulariser;
       check_terms(fits.back().value, reg, iteration, i);
       terms.divergence += fits.back().value;

@@ -339,6 +339,38 @@ template <RealScalar S>
   return sinkhorn<S, balanced>()(x, log_a, y, log_b, options);
 }
 
+/// @brief The divergence computed in the scalar type `Kernel` (e.g. float: twice the SIMD lanes) between clouds held
+/// in `S`, with the result (value, report, potentials, gradients) converted back to `S`.
+template <RealScalar Kernel, RealScalar S>
+[[nodiscard]] sinkhorn_result<S> sinkhorn_divergence_in(const detail::mat<S>& x, const detail::vec<S>& log_a,
+                                                        const detail::mat<S>& y, const detail::vec<S>& log_b,
+                                                        const sinkhorn_options& options = {}) {
+  if constexpr (std::is_same_v<Kernel, S>) {
+    return sinkhorn_divergence<S>(x, log_a, y, log_b, options);
+  } else {
+    const sinkhorn_result<Kernel> k =
+        sinkhorn_divergence<Kernel>(x.template cast<Kernel>(), log_a.template cast<Kernel>(), y.template cast<Kernel>(),
+                                    log_b.template cast<Kernel>(), options);
+    sinkhorn_result<S> r;
+    r.value = static_cast<S>(k.value);
+    r.converged = k.converged;
+    r.iterations = k.iterations;
+    r.last_update = static_cast<S>(k.last_update);
+    r.epsilon = static_cast<S>(k.epsilon);
+    r.marginal_error_x = static_cast<S>(k.marginal_error_x);
+    r.marginal_error_y = static_cast<S>(k.marginal_error_y);
+    r.f_ba = k.f_ba.template cast<S>();
+    r.g_ab = k.g_ab.template cast<S>();
+    r.f_aa = k.f_aa.template cast<S>();
+    r.g_bb = k.g_bb.template cast<S>();
+    r.grad_x = k.grad_x.template cast<S>();
+    r.grad_y = k.grad_y.template cast<S>();
+    r.grad_log_a = k.grad_log_a.template cast<S>();
+    r.grad_log_b = k.grad_log_b.template cast<S>();
+    return r;
+  }
+}
+
 /// @brief Uniform log-masses log(1/N) for N points (GeomLoss's default weights).
 template <RealScalar S = double>
 [[nodiscard]] detail::vec<S> uniform_log_masses(Eigen::Index n) {

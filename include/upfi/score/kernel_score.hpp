@@ -15,7 +15,9 @@
 /// lambda = (t - t_i) / (t_{i+1} - t_i); outside [t_0, t_K] the nearest snapshot is used. The softmax sums run on the
 /// SIMD tiles of the OT module (upfi::ot::online_softmax_average), parallel over query rows.
 ///
-/// Held-out bandwidth selection minimises Hyvarinen's implicit score-matching loss on held-out samples,
+/// Held-out bandwidth selection minimises Hyvarinen's implicit score-matching loss on held-out samples (K-fold
+/// cross-validation by default: a single 20 % split has so much variance, from the few tail points that dominate the
+/// loss at small h, that it picked h = 0.25 where 0.45 is optimal on 2000 standard normal points),
 ///   J(h) = mean_x [ |s_h(x)|^2 / 2 + div s_h(x) ]  = E |s_h - grad log rho|^2 / 2 + const,
 /// which needs no noise and no knowledge of rho (Hyvarinen 2005, JMLR 6); its divergence term is exact for the KDE.
 
@@ -43,14 +45,16 @@ namespace upfi::score {
 enum class bandwidth_rule {
   scott,      ///< h = n^(-1/(d+4))
   silverman,  ///< h = (4 / (d + 2))^(1/(d+4)) n^(-1/(d+4))
-  held_out    ///< minimiser of the held-out implicit score-matching loss, rescaled from the training split to n
+  held_out    ///< minimiser of the cross-validated implicit score-matching loss, rescaled from the training size to n
 };
 
 /// @brief Options of kernel_score.
 struct kernel_score_options {
   bandwidth_rule rule = bandwidth_rule::scott;
   double bandwidth = 0;            ///< > 0: this bandwidth (standardised units) for every snapshot, rule ignored
-  double held_out_fraction = 0.2;  ///< share of each snapshot held out for bandwidth selection (held_out rule)
+  int folds = 5;                   ///< held_out rule: K-fold cross-validation, every point held out once (K >= 2);
+                                   ///< 1 = one split holding out held_out_fraction of the points
+  double held_out_fraction = 0.2;  ///< share of each snapshot held out when folds == 1
   std::uint64_t seed = 0;          ///< held-out split and thinning
   Eigen::Index max_samples = 0;    ///< > 0: each snapshot's density uses at most this many points (a random subset
                                    ///< drawn from `seed`); an evaluation then costs O(max_samples) per query point
@@ -69,6 +73,9 @@ class kernel_score {
     }
     if (options.max_samples < 0 || options.max_samples == 1) {
       core::detail::throw_invalid_argument(who, ": max_samples = ", options.max_samples, " must be 0 (all) or >= 2");
+    }
+    if (options.folds < 1) {
+      core::detail::throw_invalid_argument(who, ": folds = ", options.folds, " must be >= 1 (1: a single split)");
     }
     if (!(options.held_out_fraction > 0 && options.held_out_fraction < 1)) {
       core::detail::throw_invalid_argument(who, ": held_out_fraction = ", options.held_out_fraction,
@@ -210,29 +217,46 @@ class kernel_score {
     return rule == bandwidth_rule::silverman ? std::pow(4.0 / (dd + 2.0), 1.0 / (dd + 4.0)) * base : base;
   }
 
-  // Bandwidth minimising the held-out implicit score-matching loss: log grid over [1/8, 8] x Scott, then golden
-  // section in log h around the best grid point; rescaled from the training split to the full snapshot.
+  // Bandwidth minimising the cross-validated implicit score-matching loss: log grid over [1/8, 8] x Scott, then
+  // golden section in log h around the best grid point; rescaled from the training size to the full snapshot.
   double held_out_bandwidth(const Eigen::MatrixXd& v, const kernel_score_options& options, std::size_t index) const {
     const Eigen::Index n = v.rows(), d = v.cols();
-    const auto n_test = std::clamp<Eigen::Index>(
-        static_cast<Eigen::Index>(std::lround(options.held_out_fraction * static_cast<double>(n))), 1, n - 2);
     // deterministic shuffle: sort indices by counter-based uniforms
     Eigen::MatrixXd keys(n, 1);
     core::counter_rng(options.seed, static_cast<std::uint32_t>(index)).fill_uniform(keys, 0);
     std::vector<Eigen::Index> order(static_cast<std::size_t>(n));
     std::iota(order.begin(), order.end(), Eigen::Index{0});
     std::sort(order.begin(), order.end(), [&](Eigen::Index a, Eigen::Index b) { return keys(a, 0) < keys(b, 0); });
-    Eigen::MatrixXd test(n_test, d), train(n - n_test, d);
-    for (Eigen::Index r = 0; r < n; ++r) {
-      const Eigen::Index src = order[static_cast<std::size_t>(r)];
-      if (r < n_test) {
-        test.row(r) = v.row(src);
-      } else {
-        train.row(r - n_test) = v.row(src);
-      }
+    Eigen::MatrixXd shuffled(n, d);
+    for (Eigen::Index r = 0; r < n; ++r) shuffled.row(r) = v.row(order[static_cast<std::size_t>(r)]);
+    // fold k holds out rows [begin_k, end_k) of the shuffled sample; folds == 1: one split of held_out_fraction
+    std::vector<std::pair<Eigen::Index, Eigen::Index>> held;
+    if (options.folds == 1) {
+      held.emplace_back(
+          0, std::clamp<Eigen::Index>(
+                 static_cast<Eigen::Index>(std::lround(options.held_out_fraction * static_cast<double>(n))), 1, n - 2));
+    } else {
+      const Eigen::Index k = std::min<Eigen::Index>(options.folds, n);
+      for (Eigen::Index f = 0; f < k; ++f) held.emplace_back(f * n / k, (f + 1) * n / k);
     }
-    const double scott = rule_of_thumb(bandwidth_rule::scott, train.rows(), d);
-    const auto loss = [&](double log_h) { return implicit_score_matching_loss(train, test, std::exp(log_h)); };
+    std::vector<Eigen::MatrixXd> tests, trains;
+    double train_rows = 0;
+    for (const auto& [begin, end] : held) {
+      tests.push_back(shuffled.middleRows(begin, end - begin));
+      Eigen::MatrixXd train(n - (end - begin), d);
+      train << shuffled.topRows(begin), shuffled.bottomRows(n - end);
+      train_rows += static_cast<double>(train.rows()) / static_cast<double>(held.size());
+      trains.push_back(std::move(train));
+    }
+    const auto loss = [&](double log_h) {  // mean over all held-out points
+      double total = 0;
+      for (std::size_t f = 0; f < held.size(); ++f) {
+        total +=
+            implicit_score_matching_loss(trains[f], tests[f], std::exp(log_h)) * static_cast<double>(tests[f].rows());
+      }
+      return total;
+    };
+    const double scott = rule_of_thumb(bandwidth_rule::scott, static_cast<Eigen::Index>(train_rows), d);
     constexpr int grid = 13;
     double best_log = 0, best = std::numeric_limits<double>::infinity();
     int best_k = 0;
@@ -265,7 +289,7 @@ class kernel_score {
     }
     const double refined = fc < fe ? c : e;
     if (std::min(fc, fe) < best) best_log = refined;
-    const double ratio = static_cast<double>(train.rows()) / static_cast<double>(n);
+    const double ratio = train_rows / static_cast<double>(n);
     return std::exp(best_log) * std::pow(ratio, 1.0 / (static_cast<double>(d) + 4.0));
   }
 
