@@ -7,6 +7,7 @@
 // Outputs go to a folder (--out). They are written into a hidden staging folder first and moved into place only
 // when the command has succeeded, so a failed run never leaves files that look complete. Errors print one line
 // ("upfi: file:line: problem") and exit with 1; usage errors exit with 2.
+#include <upfi/core/detail/parse_finite.hpp>
 #include <upfi/upfi.hpp>
 #if defined(UPFI_CLI_HDF5)
 #include <upfi/io/h5ad.hpp>
@@ -102,17 +103,9 @@ class arguments {
   [[nodiscard]] double number(const std::string& flag, double fallback) const {
     const auto it = m_values.find(flag);
     if (it == m_values.end()) return fallback;
-    std::size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(it->second, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != it->second.size() || !std::isfinite(v)) {
-      throw usage_error("option " + flag + " needs a number, got '" + it->second + "'");
-    }
-    return v;
+    const auto v = upfi::core::detail::parse_finite(it->second);
+    if (!v) throw usage_error("option " + flag + " needs a number, got '" + it->second + "'");
+    return *v;
   }
   [[nodiscard]] long integer(const std::string& flag, long fallback, long minimum) const {
     const double v = number(flag, static_cast<double>(fallback));

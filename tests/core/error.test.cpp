@@ -1,5 +1,6 @@
 // SPDX-FileCopyrightText: The upfi authors
 // SPDX-License-Identifier: MIT
+#include <upfi/core/detail/parse_finite.hpp>
 #include <upfi/core/error.hpp>
 
 #include <doctest/doctest.h>
@@ -36,5 +37,18 @@ TEST_SUITE("core/error") {
     const upfi::core::error e("upfi::io: failed");
     const std::runtime_error& base = e;
     CHECK(std::string(base.what()) == "upfi::io: failed");
+  }
+
+  TEST_CASE("parse_finite: the whole string as one finite number, or nothing") {
+    using upfi::core::detail::parse_finite;
+    CHECK(parse_finite("2.5") == 2.5);
+    CHECK(parse_finite("-1e-3") == -1e-3);
+    CHECK(parse_finite("0x10") == 16.0);  // std::stod accepts hexadecimal
+    CHECK_FALSE(parse_finite(""));
+    CHECK_FALSE(parse_finite("2.5x"));
+    CHECK_FALSE(parse_finite("abc"));
+    CHECK_FALSE(parse_finite("nan"));
+    CHECK_FALSE(parse_finite("inf"));
+    CHECK_FALSE(parse_finite("1e999"));  // overflow
   }
 }

@@ -15,6 +15,7 @@
 ///     fit.model.drift(data.time(1), data.cloud(1), v);
 ///     upfi::infer::write_model_file("model.upfi", fit.model.to_file());
 
+#include <upfi/core/detail/parse_finite.hpp>
 #include <upfi/core/error.hpp>
 #include <upfi/core/snapshot_series.hpp>
 #include <upfi/flow/probability_flow.hpp>
@@ -114,18 +115,12 @@ struct absent_score {
 
 inline double parse_number(const model_file& f, const std::string& key) {
   const std::string text = f.meta(key);
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || !std::isfinite(v)) {
+  const auto v = core::detail::parse_finite(text);
+  if (!v) {
     core::detail::throw_invalid_argument("upfi::infer::fitted_model: meta '", key, "' = '", text,
                                          "' is not a finite number");
   }
-  return v;
+  return *v;
 }
 
 inline std::string exact(double v) {
