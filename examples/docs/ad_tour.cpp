@@ -5,6 +5,8 @@
 // Runs as a test: it exits non-zero if a stated property does not hold.
 #include <upfi/ad.hpp>
 
+#include "tour_check.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -20,7 +22,6 @@ struct double_well {  // dX = (x - x^3) dt + ...
 // [model]
 
 int main() {
-  int failures = 0;
   // [dual]
   // d/dx at x = 0.5: seed the derivative with 1
   const upfi::ad::dual<double> x{0.5, 1.0};
@@ -34,7 +35,8 @@ int main() {
   double_well{}(second{}, &xx, &vv);
   std::printf("d2v/dx2 = %.3f\n", vv.d.d);
   // [dual]
-  if (std::abs(v.v - 0.375) > 1e-15 || std::abs(v.d - 0.25) > 1e-15 || std::abs(vv.d.d + 3.0) > 1e-14) ++failures;
+  tour::expect(std::abs(v.v - 0.375) < 1e-15 && std::abs(v.d - 0.25) < 1e-15 && std::abs(vv.d.d + 3.0) < 1e-14,
+               "first and second derivatives of x - x^3 at 0.5");
 
   // [check]
   // Directional finite-difference check: 2 x 4 evaluations of f instead of 2 per parameter
@@ -45,6 +47,6 @@ int main() {
   const auto r = upfi::ad::check_directional_derivatives(f, p, grad, /*directions=*/4, /*seed=*/1);
   std::printf("largest relative error over 4 random directions: %.1e\n", r.max_rel_error);
   // [check]
-  if (r.max_rel_error > 1e-8) ++failures;
-  return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  tour::expect(r.max_rel_error < 1e-8, "the exact gradient passes the directional check");
+  return tour::exit_code();
 }

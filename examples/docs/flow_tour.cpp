@@ -10,19 +10,11 @@
 #include <upfi/nn/quadratic_field.hpp>
 #include <upfi/score/gaussian.hpp>
 
+#include "tour_check.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-
-namespace {
-int failures = 0;
-void expect(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "flow_tour: FAILED: %s\n", what);
-    ++failures;
-  }
-}
-}  // namespace
 
 int main() {
   // dX = -X dt + sqrt(2 delta) dB from X_0 ~ N(0, s0^2 I): the marginal variance is
@@ -54,8 +46,8 @@ int main() {
   std::printf("max |x(1) - x(0) s_1 / s_0| = %.1e; log m(1) = %.4f (exact 0.3); R = %.4f\n", map_error, y1.log_m[0],
               y1.regulariser);
   // [integrate]
-  expect(map_error < 1e-6, "RK4 reproduces the exact flow map");
-  expect(std::abs(y1.log_m[0] - 0.3) < 1e-12, "log-masses grow by g t");
+  tour::expect(map_error < 1e-6, "RK4 reproduces the exact flow map");
+  tour::expect(std::abs(y1.log_m[0] - 0.3) < 1e-12, "log-masses grow by g t");
 
   // [adaptive]
   // Dormand-Prince 5(4) with dense output at t = 0.5
@@ -63,7 +55,8 @@ int main() {
   std::printf("adaptive: %ld accepted, %ld rejected steps, %ld field evaluations\n", r.accepted, r.rejected,
               r.evaluations);
   // [adaptive]
-  expect((r.at[0].x - x0 * std::sqrt(variance(0.5)) / s0).cwiseAbs().maxCoeff() < 1e-6, "dense output is accurate");
+  tour::expect((r.at[0].x - x0 * std::sqrt(variance(0.5)) / s0).cwiseAbs().maxCoeff() < 1e-6,
+               "dense output is accurate");
 
   // [vjp]
   // Reverse mode through the steps: gradients of L = sum |x(1)|^2 / 2 + R w.r.t. the parameters [vec A; e; c; b]
@@ -79,6 +72,6 @@ int main() {
   std::printf("%ld parameters; largest relative error against finite differences %.1e\n",
               static_cast<long>(g.params.size()), check.max_rel_error);
   // [vjp]
-  expect(check.max_rel_error < 1e-5, "the reverse sweep matches finite differences");
-  return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  tour::expect(check.max_rel_error < 1e-5, "the reverse sweep matches finite differences");
+  return tour::exit_code();
 }

@@ -6,20 +6,12 @@
 #include <upfi/infer.hpp>
 #include <upfi/sde.hpp>
 
+#include "tour_check.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-
-namespace {
-int failures = 0;
-void expect(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "infer_tour: FAILED: %s\n", what);
-    ++failures;
-  }
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   const std::string path = argc > 1 ? argv[1] : "ou.upfi";
@@ -56,7 +48,7 @@ int main(int argc, char** argv) {
   });
   const auto& fitted = trainer.field();
   // [trainer]
-  expect(report.history.back().loss.divergence < 0.5 * report.history.front().loss.divergence, "the loss falls");
+  tour::expect(report.history.back().loss.divergence < 0.5 * report.history.front().loss.divergence, "the loss falls");
 
   // [simulate]
   // The fitted SDE dX = v dt + sqrt(2 D) dB with log-masses d log m = g dt, from the first snapshot
@@ -64,7 +56,7 @@ int main(int argc, char** argv) {
   const double model_mass = paths.log_masses.back().array().exp().mean();
   std::printf("relative mass at t = 0.6: model %.3f, data %.3f\n", model_mass, data.relative_mass(2));
   // [simulate]
-  expect(std::abs(model_mass / data.relative_mass(2) - 1) < 0.15, "the model's mass growth matches the data");
+  tour::expect(std::abs(model_mass / data.relative_mass(2) - 1) < 0.15, "the model's mass growth matches the data");
 
   // [file]
   // Model files: metadata and named arrays, shortest round-trip decimals, written atomically
@@ -76,6 +68,6 @@ int main(int argc, char** argv) {
   upfi::nn::mlp<double> drift(net, 0);  // same widths, any weights: load_network checks and overwrites them
   upfi::infer::load_network(upfi::infer::read_model_file(path), "drift", drift);
   // [file]
-  expect(drift.parameters() == fitted.drift().parameters(), "the model file reloads bit for bit");
-  return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  tour::expect(drift.parameters() == fitted.drift().parameters(), "the model file reloads bit for bit");
+  return tour::exit_code();
 }

@@ -6,19 +6,11 @@
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/metrics.hpp>
 
+#include "tour_check.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-
-namespace {
-int failures = 0;
-void expect(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "metrics_tour: FAILED: %s\n", what);
-    ++failures;
-  }
-}
-}  // namespace
 
 int main() {
   // Snapshots at t = 0 and t = 2 of a cloud drifting by (2, 0), and the truth at t = 1 (shifted by (1, 0)).
@@ -37,8 +29,8 @@ int main() {
   std::printf("W1 to the held-out snapshot: OT interpolation %.3f, previous snapshot %.3f\n", w1_baseline, w1_previous);
   // [interpolation]
   // Finite-sample W1 between two independent 400-point samples of the same law is about 0.15 in d = 2.
-  expect(w1_baseline < 0.3, "the OT interpolation recovers the shifted cloud");
-  expect(w1_previous > 0.9, "the previous snapshot is about one unit away");
+  tour::expect(w1_baseline < 0.3, "the OT interpolation recovers the shifted cloud");
+  tour::expect(w1_previous > 0.9, "the previous snapshot is about one unit away");
 
   // [fates]
   // Fate probabilities in the double well dX = (X - X^3) dt + sigma dB: regions from k-means on the end states
@@ -54,8 +46,8 @@ int main() {
     std::printf("from x = %+.1f: P(region 0) = %.3f, P(region 1) = %.3f\n", queries(q, 0), fates(q, 0), fates(q, 1));
   // [fates]
   // symmetric query: 1/2 within 4 binomial sigmas (0.045 for 2000 paths); the others lean towards their own well
-  expect(std::abs(fates(1, 0) - 0.5) < 0.045, "the saddle splits evenly");
-  expect(fates.row(0).maxCoeff() > 0.8 && fates.row(2).maxCoeff() > 0.8, "off-centre queries commit");
-  expect(std::abs(fates.row(0).sum() - 1) < 1e-12, "fate rows sum to 1");
-  return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  tour::expect(std::abs(fates(1, 0) - 0.5) < 0.045, "the saddle splits evenly");
+  tour::expect(fates.row(0).maxCoeff() > 0.8 && fates.row(2).maxCoeff() > 0.8, "off-centre queries commit");
+  tour::expect(std::abs(fates.row(0).sum() - 1) < 1e-12, "fate rows sum to 1");
+  return tour::exit_code();
 }

@@ -6,19 +6,11 @@
 #include <upfi/ad/gradient_check.hpp>
 #include <upfi/nn.hpp>
 
+#include "tour_check.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-
-namespace {
-int failures = 0;
-void expect(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "nn_tour: FAILED: %s\n", what);
-    ++failures;
-  }
-}
-}  // namespace
 
 int main() {
   const Eigen::Index n = 256;
@@ -55,7 +47,7 @@ int main() {
   const auto check = upfi::ad::check_gradient(mse, net.parameters(), grad);
   std::printf("largest relative error of the parameter gradient: %.1e\n", check.max_rel_error);
   // [check]
-  expect(check.max_rel_error < 1e-6, "the VJP matches finite differences");
+  tour::expect(check.max_rel_error < 1e-6, "the VJP matches finite differences");
 
   // [train]
   upfi::nn::adam optimiser(net.parameter_count(), {.learning_rate = 1e-2, .weight_decay = 1e-4});
@@ -66,7 +58,7 @@ int main() {
   }
   std::printf("mean squared error after 1500 AdamW steps: %.2e\n", loss);
   // [train]
-  expect(loss < 1e-3, "the MLP fits sin(x)");
+  tour::expect(loss < 1e-3, "the MLP fits sin(x)");
 
   // [gradient_field]
   // v = grad_x U for a scalar network U (the fitness-ODE drift); U itself is the growth rate g = U
@@ -79,6 +71,6 @@ int main() {
   Eigen::MatrixXd moved = points;
   moved.col(0).array() += 1e-6;
   v.potential().evaluate(0.5, moved, shifted);
-  expect(std::abs((shifted(0, 0) - potential(0, 0)) / 1e-6 - velocity(0, 0)) < 1e-4, "v = grad U");
-  return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  tour::expect(std::abs((shifted(0, 0) - potential(0, 0)) / 1e-6 - velocity(0, 0)) < 1e-4, "v = grad U");
+  return tour::exit_code();
 }

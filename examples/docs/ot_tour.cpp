@@ -6,19 +6,11 @@
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/ot.hpp>
 
+#include "tour_check.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-
-namespace {
-int failures = 0;
-void expect(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "ot_tour: FAILED: %s\n", what);
-    ++failures;
-  }
-}
-}  // namespace
 
 int main() {
   // Two Gaussian clouds in the plane, the second shifted by (1, 0).
@@ -38,10 +30,10 @@ int main() {
   std::printf("S = %.4f; dS/dx_0 = (%.2e, %.2e)\n", r.value, r.grad_x(0, 0), r.grad_x(0, 1));
   // [sinkhorn]
   // For a pure translation by u, the balanced W2^2/2 is |u|^2/2 = 0.5; the divergence is close to it.
-  expect(r.converged, "the divergence converged");
-  expect(r.value > 0.3 && r.value < 0.7, "S is near |u|^2 / 2");
+  tour::expect(r.converged, "the divergence converged");
+  tour::expect(r.value > 0.3 && r.value < 0.7, "S is near |u|^2 / 2");
   // The gradients of a translation point along -u on average.
-  expect(r.grad_x.col(0).sum() < 0, "gradients pull x toward y");
+  tour::expect(r.grad_x.col(0).sum() < 0, "gradients pull x toward y");
 
   // [plan]
   // The entropic plan, streamed (never stored as an N x M matrix)
@@ -49,7 +41,7 @@ int main() {
   const Eigen::MatrixXd targets = plan.barycentric_projection();  // where each x_i is sent, N x d
   std::printf("x_0 -> (%.3f, %.3f); plan mass %.4f\n", targets(0, 0), targets(0, 1), plan.row_marginal().sum());
   // [plan]
-  expect((targets - x).col(0).mean() > 0.7, "the plan moves the cloud by about (1, 0)");
+  tour::expect((targets - x).col(0).mean() > 0.7, "the plan moves the cloud by about (1, 0)");
 
   // [exact]
   // Exact OT (network simplex) and kernel discrepancies
@@ -57,8 +49,8 @@ int main() {
   const double energy = upfi::ot::energy_distance<double>(x, y);  // 2E|X-Y| - E|X-X'| - E|Y-Y'|
   std::printf("W1 = %.4f, W2 = %.4f, energy distance = %.4f\n", w1, w2, energy);
   // [exact]
-  expect(w1 <= w2 + 1e-12, "W1 <= W2");
-  expect(std::abs(w1 - 1.0) < 0.25, "W1 is near the shift");
-  expect(energy > 0, "the energy distance of different clouds is positive");
-  return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  tour::expect(w1 <= w2 + 1e-12, "W1 <= W2");
+  tour::expect(std::abs(w1 - 1.0) < 0.25, "W1 is near the shift");
+  tour::expect(energy > 0, "the energy distance of different clouds is positive");
+  return tour::exit_code();
 }

@@ -6,18 +6,13 @@
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/score.hpp>
 
+#include "tour_check.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
 namespace {
-int failures = 0;
-void expect(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "score_tour: FAILED: %s\n", what);
-    ++failures;
-  }
-}
 // data-weighted relative L2 error of a score against the exact one at the points x
 template <class Score>
 double relative_error(const Score& s, double t, const Eigen::MatrixXd& x, const Eigen::MatrixXd& exact) {
@@ -47,7 +42,7 @@ int main() {
   kde.evaluate(0.0, fresh, s);  // any t: between snapshots the density is the time-linear mixture of the two KDEs
   std::printf("kernel score: relative L2 error %.3f at t = 0\n", relative_error(kde, 0.0, fresh, exact));
   // [kernel]
-  expect(relative_error(kde, 0.0, fresh, exact) < 0.4, "the kernel score is within 40 % of the exact score");
+  tour::expect(relative_error(kde, 0.0, fresh, exact) < 0.4, "the kernel score is within 40 % of the exact score");
 
   // [dsm]
   // The papers' estimator: noise-conditional denoising score matching (short run; the papers use 25 000 iterations)
@@ -60,6 +55,6 @@ int main() {
       &report);
   std::printf("DSM score: relative L2 error %.3f at t = 0\n", relative_error(dsm, 0.0, fresh, exact));
   // [dsm]
-  expect(relative_error(dsm, 0.0, fresh, exact) < 0.25, "the DSM score is within 25 % of the exact score");
-  return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  tour::expect(relative_error(dsm, 0.0, fresh, exact) < 0.25, "the DSM score is within 25 % of the exact score");
+  return tour::exit_code();
 }

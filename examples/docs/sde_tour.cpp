@@ -5,19 +5,11 @@
 // Runs as a test: it exits non-zero if a stated property does not hold.
 #include <upfi/sde.hpp>
 
+#include "tour_check.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-
-namespace {
-int failures = 0;
-void expect(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "sde_tour: FAILED: %s\n", what);
-    ++failures;
-  }
-}
-}  // namespace
 
 int main() {
   // [snapshots]
@@ -30,7 +22,7 @@ int main() {
     std::printf("t = %.2f: %ld cells (relative mass %.2f)\n", series.time(k), static_cast<long>(series.count(k)),
                 series.relative_mass(k));
   // [snapshots]
-  expect(series.count(2) > series.count(0), "the population grows");
+  tour::expect(series.count(2) > series.count(0), "the population grows");
 
   // [ou]
   // Ornstein-Uhlenbeck dX = (A X + e) dt + sqrt(2 D) dB: exact moments, exact samples, and simulated paths
@@ -47,8 +39,8 @@ int main() {
               simulated_mean[0], simulated_mean[1]);
   // [ou]
   // 20 000 paths: the Monte Carlo error of each mean is below 0.005 (4 sigma); Euler's bias at dt = 0.01 is ~0.003.
-  expect((simulated_mean - exact_mean).cwiseAbs().maxCoeff() < 0.01, "simulated mean matches the exact mean");
+  tour::expect((simulated_mean - exact_mean).cwiseAbs().maxCoeff() < 0.01, "simulated mean matches the exact mean");
   const Eigen::MatrixXd exact = ou.sample_exact(x0, 1.0, upfi::core::counter_rng(8));
-  expect((exact.colwise().mean().transpose() - exact_mean).cwiseAbs().maxCoeff() < 0.01, "exact samples match");
-  return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  tour::expect((exact.colwise().mean().transpose() - exact_mean).cwiseAbs().maxCoeff() < 0.01, "exact samples match");
+  return tour::exit_code();
 }
