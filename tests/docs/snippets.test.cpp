@@ -65,14 +65,14 @@ TEST_SUITE("docs") {
     const fs::path root = UPFI_SOURCE_DIR;
     std::map<std::string, std::set<std::string>> quoted;  // file -> names
     int blocks = 0;
-    for (const auto& entry : fs::directory_iterator(root / "docs")) {
+    for (const auto& entry : fs::recursive_directory_iterator(root / "docs")) {
       if (entry.path().extension() != ".md") continue;
       const auto doc = read_lines(entry.path());
       for (std::size_t i = 0; i < doc.size(); ++i) {
         const std::string t = trim(doc[i]);
         const std::string open = "<!-- snippet: ", close = " -->";
         if (t.rfind(open, 0) != 0) continue;
-        const std::string where = entry.path().filename().string() + ":" + std::to_string(i + 1);
+        const std::string where = entry.path().lexically_relative(root).string() + ":" + std::to_string(i + 1);
         CAPTURE(where);
         const std::string ref = t.substr(open.size(), t.size() - open.size() - close.size());
         const auto hash = ref.find('#');
