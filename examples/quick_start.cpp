@@ -7,9 +7,7 @@ int main() {
   // Snapshots of a 2-gene network whose cells divide, shipped in data/ (CSV: time,x0,x1).
   const auto data = upfi::io::read_snapshot_csv(UPFI_DATA_DIR "/synthetic_grn/grn2_deepruot.csv");
   // UPFI: a score, then drift and growth through the probability flow (short run; the default is 2000).
-  upfi::infer::fit_options options;
-  options.iterations = 200;
-  const auto fit = upfi::infer::fit_snapshots(data, options);
+  const auto fit = upfi::infer::fit_snapshots(data, {.iterations = 200});
   // Drift and growth rate of the first cell, in the data's units.
   Eigen::MatrixXd v;
   Eigen::VectorXd g;
