@@ -1,10 +1,9 @@
 // SPDX-FileCopyrightText: The upfi authors
 // SPDX-License-Identifier: MIT
-// NOTE: docs quote this file by line range; keep line numbers stable when editing.
-//
 // Load a snapshot CSV (default: the shipped 2-gene GRN with growth) and print cells, relative masses and the pooled
 // spread per time. Usage: load_dataset [file.csv] [--time-column NAME] [--frequencies-only]
-#include <upfi/upfi.hpp>
+#include <upfi/core.hpp>
+#include <upfi/io.hpp>
 
 #include <cstdio>
 #include <exception>

@@ -1,16 +1,18 @@
 // SPDX-FileCopyrightText: The upfi authors
 // SPDX-License-Identifier: MIT
-// NOTE: docs quote this file by line range; keep line numbers stable when editing.
 //
-// Flagship placeholder (until the inference pipeline lands): simulate the UPFI bistable-with-growth benchmark
-// (algorithms.md §5.8.1) with branching Euler-Maruyama, one independent realisation per snapshot time (the papers'
-// protocol), write the snapshots as CSV, read them back and print a summary.
+// Simulate the UPFI bistable-with-growth benchmark (algorithms.md §5.8.1) with branching Euler-Maruyama, one
+// independent realisation per snapshot time (the papers' protocol), write the snapshots as CSV, read them back and
+// print a summary.
 //
 //   dX = -grad V(X) dt + sigma dB,  V(x) = 0.9 |x-a|^2 |x-b|^2 + 10 sum_{i>=2} x_i^2,  a = -b = (1, 1, 0, ...),
 //   sigma = 1/2,  birth rate b(x) = 2.5 (1 + tanh(2 x0)),  no death,  X_0 ~ N(0, 0.01 I).
 //
 // Usage: simulate_snapshots [out.csv] [--cells N0] [--dim d] [--seed S]
-#include <upfi/upfi.hpp>
+#include <upfi/core.hpp>
+#include <upfi/io.hpp>
+#include <upfi/sde.hpp>
+#include <upfi/version.hpp>
 
 #include <cstdint>
 #include <cstdio>
