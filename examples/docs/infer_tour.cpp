@@ -4,7 +4,11 @@
 // docs/infer.md quotes the regions between "// [name]" markers verbatim (checked by the test docs/snippets).
 // Runs as a test: it exits non-zero if a stated property does not hold. Usage: infer_tour [model file]
 #include <upfi/flow.hpp>
-#include <upfi/infer.hpp>
+#include <upfi/infer/calibrate.hpp>
+#include <upfi/infer/flow_trainer.hpp>
+#include <upfi/infer/model_file.hpp>
+#include <upfi/infer/simulate.hpp>
+#include <upfi/score/kernel_score.hpp>
 #include <upfi/sde.hpp>
 
 #include "tour_check.hpp"
