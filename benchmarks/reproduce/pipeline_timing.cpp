@@ -54,9 +54,7 @@ void run(Field field, const upfi::core::snapshot_series<double>& data, const upf
           flow::integrate_recorded(field, to.stepper, data.time(i), data.time(i + 1), {b.x, b.log_a, 0.0}, fo, true);
       st.push += since(t0);
       t0 = clock_type::now();
-      const auto s = to.float_sinkhorn
-                         ? ot::sinkhorn_divergence_in<float, double>(tape.end.x, tape.end.log_m, b.y, b.log_b, so)
-                         : ot::sinkhorn_divergence<double>(tape.end.x, tape.end.log_m, b.y, b.log_b, so);
+      const auto s = infer::sinkhorn_divergence_of(to, tape.end.x, tape.end.log_m, b.y, b.log_b, so);
       st.sinkhorn += since(t0);
       loss += s.value;
       t0 = clock_type::now();

@@ -66,15 +66,14 @@ template <class F>
 /// direction drawn; `worst` is the index of the worst direction. Relative errors use max(|fd_u|, scale) with
 /// scale = 1e-3 * max_u |fd_u|, as check_gradient does.
 template <class F>
-[[nodiscard]] gradient_check_result check_directional_derivatives(F&& f, Eigen::VectorXd params,
+[[nodiscard]] gradient_check_result check_directional_derivatives(F&& f, const Eigen::VectorXd& params,
                                                                   const Eigen::VectorXd& grad, int directions = 8,
                                                                   std::uint64_t seed = 1, double step = 1e-6) {
   if (directions < 1) throw std::invalid_argument("check_directional_derivatives: directions must be >= 1");
   if (grad.size() != params.size())
     throw std::invalid_argument("check_directional_derivatives: grad and params differ in size");
   const Eigen::Index n = params.size();
-  const Eigen::VectorXd p0 = params;
-  const double h = step * std::max(1.0, n > 0 ? p0.cwiseAbs().maxCoeff() : 0.0);
+  const double h = step * std::max(1.0, n > 0 ? params.cwiseAbs().maxCoeff() : 0.0);
   std::uint64_t state = seed;
   const auto next = [&state] {  // splitmix64
     std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
@@ -82,14 +81,14 @@ template <class F>
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
   };
-  Eigen::VectorXd fd(directions), dot(directions), u(n);
+  Eigen::VectorXd fd(directions), dot(directions), u(n), point(n);
   for (int k = 0; k < directions; ++k) {
     for (Eigen::Index i = 0; i < n; ++i) u[i] = (next() >> 63) != 0 ? 1.0 : -1.0;
     u /= std::sqrt(static_cast<double>(std::max<Eigen::Index>(n, 1)));
-    params = p0 + h * u;
-    const double fp = f(params);
-    params = p0 - h * u;
-    const double fm = f(params);
+    point = params + h * u;
+    const double fp = f(point);
+    point = params - h * u;
+    const double fm = f(point);
     fd[k] = (fp - fm) / (2 * h);
     dot[k] = grad.dot(u);
   }

@@ -82,6 +82,15 @@ struct flow_training_options {
   return so;
 }
 
+/// @brief The Sinkhorn divergence of a training configuration: double kernels, or single-precision ones when
+/// `o.float_sinkhorn` (the result is in double either way).
+[[nodiscard]] inline ot::sinkhorn_result<double> sinkhorn_divergence_of(
+    const flow_training_options& o, const Eigen::MatrixXd& x, const Eigen::VectorXd& log_a, const Eigen::MatrixXd& y,
+    const Eigen::VectorXd& log_b, const ot::sinkhorn_options& so) {
+  return o.float_sinkhorn ? ot::sinkhorn_divergence_in<float, double>(x, log_a, y, log_b, so)
+                          : ot::sinkhorn_divergence<double>(x, log_a, y, log_b, so);
+}
+
 /// @brief Log-weights of n cells drawn from snapshot k (algorithms.md §5.3): log M_k - log n each when `unbalanced`
 /// (the snapshot's relative mass shared equally), -log n (uniform probabilities) when balanced.
 [[nodiscard]] inline Eigen::VectorXd sample_log_weights(const core::snapshot_series<double>& data, std::size_t k,
@@ -246,17 +255,11 @@ class flow_trainer {
   static nn::adam_options adam_of(const flow_training_options& o) {
     return {.learning_rate = o.learning_rate, .weight_decay = o.weight_decay, .decoupled = true};
   }
-  ot::sinkhorn_result<double> divergence(const Eigen::MatrixXd& x, const Eigen::VectorXd& log_a,
-                                         const Eigen::MatrixXd& y, const Eigen::VectorXd& log_b,
-                                         const ot::sinkhorn_options& so) const {
-    return m_o.float_sinkhorn ? ot::sinkhorn_divergence_in<float, double>(x, log_a, y, log_b, so)
-                              : ot::sinkhorn_divergence<double>(x, log_a, y, log_b, so);
-  }
   flow_loss_terms interval_loss(long iteration, std::size_t i, const flow::fixed_step_options& fo,
                                 const ot::sinkhorn_options& so, double reg_weight, Eigen::VectorXd* gradient) const {
     const interval_batch b = batch(iteration, i);
     const flow::flow_tape tape = push(iteration, i, {b.x, b.log_a, 0.0}, fo, gradient != nullptr);
-    const auto s = divergence(tape.end.x, tape.end.log_m, b.y, b.log_b, so);
+    const auto s = sinkhorn_divergence_of(m_o, tape.end.x, tape.end.log_m, b.y, b.log_b, so);
     const double reg = reg_weight * tape.end.regulariser;
     check_terms(s.value, reg, iteration, i);
     if (gradient != nullptr) *gradient = flow::integrate_vjp(m_field, tape, s.grad_x, s.grad_log_a, reg_weight).params;
@@ -278,7 +281,7 @@ class flow_trainer {
       if (i > 0) b = batch(iteration, i);
       tapes.push_back(push(iteration, i, y, fo, gradient != nullptr));
       const flow::flow_state& end = tapes.back().end;
-      fits.push_back(divergence(end.x, end.log_m, b.y, b.log_b, so));
+      fits.push_back(sinkhorn_divergence_of(m_o, end.x, end.log_m, b.y, b.log_b, so));
       const double reg = reg_weight * end.regulariser;
       check_terms(fits.back().value, reg, iteration, i);
       terms.divergence += fits.back().value;
