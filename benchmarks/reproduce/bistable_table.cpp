@@ -7,6 +7,10 @@
 //
 //   bistable_table [--dims 2,5,10] [--seeds 3] [--methods upfi,pfi,tigon,fitness] [--iterations 5000]
 //                  [--batch 256] [--steps 2] [--dsm 0] [--hidden 64,64,64] [--lr 3e-3] [--float-sinkhorn 0|1]
+//                  [--first-seed 0]
+//
+// Seed s (first-seed ... first-seed + seeds - 1) uses data seed 1000 + s and training seed s, so runs with
+// different --first-seed add seeds to a table.
 //
 // Not part of CI: a full table takes hours on two cores (docs/results.md gives the measured times).
 #include <upfi/core/memory.hpp>
@@ -27,7 +31,7 @@ int main(int argc, char** argv) {
   using upfi::reproduce::split;
   upfi::core::retain_heap_memory();
   std::vector<std::string> dims{"2"}, methods{"upfi", "pfi", "tigon", "fitness"};
-  int seeds = 3;
+  int seeds = 3, first_seed = 0;
   upfi::problems::bistable_benchmark_options o;
   o.training.iterations = 5000;
   o.training.report_every = 500;
@@ -37,6 +41,8 @@ int main(int argc, char** argv) {
       dims = split(value);
     } else if (key == "--seeds") {
       seeds = std::stoi(value);
+    } else if (key == "--first-seed") {
+      first_seed = std::stoi(value);
     } else if (key == "--methods") {
       methods = split(value);
     } else if (key == "--iterations") {
@@ -78,7 +84,7 @@ int main(int argc, char** argv) {
         return 2;
       }
       std::vector<double> energy, cosine, l2, fate, secs;
-      for (int s = 0; s < seeds; ++s) {
+      for (int s = first_seed; s < first_seed + seeds; ++s) {
         o.data_seed = 1000 + static_cast<std::uint64_t>(s);
         o.seed = static_cast<std::uint64_t>(s);
         const auto r = upfi::problems::run_bistable_benchmark(method, o);

@@ -6,7 +6,9 @@
 // Pearson fate correlation (BF) and TV fate error (HSC), mean +- sd over seeds, as Markdown rows (docs/results.md).
 //
 //   network_table [--systems bf,hsc] [--seeds 2] [--methods upfi,pfi] [--noise add,mult] [--iterations 3000]
-//                 [--batch 128] [--dsm 10000] [--lr 3e-3] [--birth 2]
+//                 [--batch 128] [--dsm 10000] [--lr 3e-3] [--birth 5]
+//                 [--float-sinkhorn 0|1] [--max-rate 10] [--volume 16]
+//                 [--reach 5]
 //
 // Not part of CI (minutes per run on two cores; docs/results.md gives the measured times).
 #include <upfi/core/memory.hpp>
@@ -50,6 +52,14 @@ int main(int argc, char** argv) {
       o.dsm_iterations = std::stol(value);
     } else if (key == "--lr") {
       o.training.learning_rate = std::stod(value);
+    } else if (key == "--float-sinkhorn") {
+      o.training.float_sinkhorn = value != "0";
+    } else if (key == "--reach") {
+      o.training.reach = std::stod(value);
+    } else if (key == "--max-rate") {
+      o.network.max_rate = std::stod(value);
+    } else if (key == "--volume") {
+      o.network.volume = std::stod(value);
     } else if (key == "--birth") {
       o.birth_rate = std::stod(value);
     } else {
@@ -92,6 +102,25 @@ int main(int argc, char** argv) {
                     << " s, final loss " << (r.report.history.empty() ? 0.0 : r.report.history.back().loss.total())
                     << ", cells";
           for (const auto c : r.cells) std::cerr << " " << c;
+          std::cerr << ", growth corr " << r.growth_correlation
+                    << "\n  fates by snapshot (mean P(fate 0) true / model, TV):";
+          for (std::size_t k = 1; k + 1 < r.cells.size(); ++k) {
+            double pt = 0, ph = 0, tvk = 0;
+            int q = 0;
+            for (Eigen::Index i = 0; i < r.fates_true.rows(); ++i) {
+              if (r.fate_snapshot[static_cast<std::size_t>(i)] != k) continue;
+              pt += r.fates_true(i, 0);
+              ph += r.fates_model(i, 0);
+              tvk += 0.5 * (r.fates_true.row(i) - r.fates_model.row(i)).cwiseAbs().sum();
+              ++q;
+            }
+            std::cerr << " " << k << ": " << pt / q << " / " << ph / q << ", " << tvk / q << ";";
+          }
+          if (!r.birth_mean.empty()) {
+            std::cerr << "\n  mean birth rate true / fitted growth by snapshot:";
+            for (std::size_t k = 0; k < r.birth_mean.size(); ++k)
+              std::cerr << " " << r.birth_mean[k] << " / " << r.growth_mean[k] << ";";
+          }
           std::cerr << "\n";
         }
         std::cout << "| " << system_name(system) << " | " << (m == "upfi" ? "UPFI" : "PFI") << " | "

@@ -48,6 +48,24 @@ TEST_SUITE("problems") {
     CHECK(add.fate_tv <= 1);
     CHECK(add.model.meta("system") == "BF");
     CHECK(add.model.meta("noise") == "add.");
+    // per-query fates: 2 inner snapshots x 4 queries, distributions over the 2 BF fates, tagged with their snapshot
+    REQUIRE(add.fates_true.rows() == 8);
+    REQUIRE(add.fates_model.rows() == 8);
+    CHECK(add.fates_true.cols() == 2);
+    for (Eigen::Index i = 0; i < 8; ++i) {
+      CHECK(add.fates_true.row(i).sum() == doctest::Approx(1.0));
+      CHECK(add.fates_model.row(i).sum() == doctest::Approx(1.0));
+      CHECK(add.fate_snapshot[static_cast<std::size_t>(i)] == 1 + static_cast<std::size_t>(i / 4));
+    }
+    // the mean TV of the rows is the reported fate error
+    CHECK(add.fate_tv ==
+          doctest::Approx(0.5 * (add.fates_true - add.fates_model).cwiseAbs().rowwise().sum().mean()).epsilon(1e-12));
+    // growth diagnostics (UPFI): one mean per snapshot; the true birth rate rises as the g7 branch appears
+    REQUIRE(add.birth_mean.size() == 4);
+    REQUIRE(add.growth_mean.size() == 4);
+    CHECK(add.birth_mean[3] > add.birth_mean[0]);
+    CHECK(std::isfinite(add.growth_correlation));
+    CHECK(std::abs(add.growth_correlation) <= 1.0);
     const auto again = upfi::problems::run_network_benchmark(network_system::bf, true, network_noise::additive, o);
     CHECK(again.path_energy == add.path_energy);
     CHECK(again.fate_tv == add.fate_tv);
@@ -60,5 +78,8 @@ TEST_SUITE("problems") {
     CHECK(mult.fate_tv >= 0);
     CHECK(mult.fate_tv <= 1);
     CHECK(mult.model.meta("method") == "PFI");
+    CHECK(mult.growth_correlation == 0.0);  // PFI has no growth
+    CHECK(mult.birth_mean.empty());
+    CHECK(mult.fates_true.cols() == 4);  // HSC's four fates
   }
 }
