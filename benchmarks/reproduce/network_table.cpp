@@ -8,7 +8,9 @@
 //   network_table [--systems bf,hsc] [--seeds 2] [--methods upfi,pfi] [--noise add,mult] [--iterations 3000]
 //                 [--batch 128] [--dsm 10000] [--lr 3e-3] [--birth 5]
 //                 [--float-sinkhorn 0|1] [--max-rate 10] [--volume 16]
-//                 [--reach 5]
+//                 [--reach 5] [--first-seed 0]
+//
+// Seed s (first-seed ... first-seed + seeds - 1) uses data seed 2000 + s and training seed s.
 //
 // Not part of CI (minutes per run on two cores; docs/results.md gives the measured times).
 #include <upfi/core/memory.hpp>
@@ -29,7 +31,7 @@ int main(int argc, char** argv) {
   using upfi::reproduce::split;
   upfi::core::retain_heap_memory();
   std::vector<std::string> systems{"bf", "hsc"}, methods{"upfi", "pfi"}, noises{"add", "mult"};
-  int seeds = 2;
+  int seeds = 2, first_seed = 0;
   network_benchmark_options o;
   o.training.iterations = 3000;
   o.training.batch = 128;
@@ -40,6 +42,8 @@ int main(int argc, char** argv) {
       systems = split(value);
     } else if (key == "--seeds") {
       seeds = std::stoi(value);
+    } else if (key == "--first-seed") {
+      first_seed = std::stoi(value);
     } else if (key == "--methods") {
       methods = split(value);
     } else if (key == "--noise") {
@@ -87,7 +91,7 @@ int main(int argc, char** argv) {
         }
         const auto noise = n == "add" ? network_noise::additive : network_noise::multiplicative;
         std::vector<double> energy, force, corr, tv, secs;
-        for (int s = 0; s < seeds; ++s) {
+        for (int s = first_seed; s < first_seed + seeds; ++s) {
           o.data_seed = 2000 + static_cast<std::uint64_t>(s);
           o.seed = static_cast<std::uint64_t>(s);
           const auto r = run_network_benchmark(system, m == "upfi", noise, o);
