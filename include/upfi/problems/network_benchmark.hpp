@@ -65,8 +65,8 @@ struct network_benchmark_options {
   double birth_rate = 5.0;  ///< maximal division rate of the marker branch (BF grows about 40x, HSC about 4x)
   /// Gene-only calibration: production m, degradation lambda, Hill n, volume V. Levels live in [0, m / lambda] and
   /// the relative noise of an ON gene is about sqrt(lambda / (V m)), so only V m / lambda matters up to units.
-  /// V = 16 on unit levels (m = lambda = 10) is the paper's V = 4 on levels in [0, 4] (x' = 4x), with lengths
-  /// (blur, reach, errors) in units of the unit levels.
+  /// V = 16 on unit levels (m = lambda = 10) is the paper's V = 4 on levels in [0, 4] (x' = 4x); lengths (blur,
+  /// reach) and metrics stay in units of the unit levels (multiply lengths, path energies and forces by 4).
   sde::hill_network_options network{.volume = 16};
   std::uint64_t data_seed = 0;
   std::uint64_t seed = 0;
@@ -90,8 +90,8 @@ struct network_benchmark_result {
   /// Pearson correlation of the true birth rate and the fitted growth rate over the cells of every snapshot (UPFI;
   /// 0 for PFI, which has no growth)
   double growth_correlation = 0;
-  Eigen::MatrixXd fates_true,
-      fates_model;  ///< fate distributions (queries x fates), the queries of every inner snapshot
+  /// fate distributions (queries x fates) of the truth and of the model, for the queries of every inner snapshot
+  Eigen::MatrixXd fates_true, fates_model;
   std::vector<std::size_t> fate_snapshot;  ///< the snapshot index of each query (row)
   /// mean true birth rate and mean fitted growth rate over the cells of each snapshot (UPFI; empty for PFI)
   std::vector<double> birth_mean, growth_mean;
