@@ -18,6 +18,7 @@
 
 #include "table_support.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -109,16 +110,13 @@ int main(int argc, char** argv) {
           std::cerr << ", growth corr " << r.growth_correlation
                     << "\n  fates by snapshot (mean P(fate 0) true / model, TV):";
           for (std::size_t k = 1; k + 1 < r.cells.size(); ++k) {
-            double pt = 0, ph = 0, tvk = 0;
-            int q = 0;
-            for (Eigen::Index i = 0; i < r.fates_true.rows(); ++i) {
-              if (r.fate_snapshot[static_cast<std::size_t>(i)] != k) continue;
-              pt += r.fates_true(i, 0);
-              ph += r.fates_model(i, 0);
-              tvk += 0.5 * (r.fates_true.row(i) - r.fates_model.row(i)).cwiseAbs().sum();
-              ++q;
-            }
-            std::cerr << " " << k << ": " << pt / q << " / " << ph / q << ", " << tvk / q << ";";
+            // the queries of snapshot k are consecutive rows
+            const auto [first, last] = std::equal_range(r.fate_snapshot.begin(), r.fate_snapshot.end(), k);
+            const auto i0 = static_cast<Eigen::Index>(first - r.fate_snapshot.begin());
+            const auto q = static_cast<Eigen::Index>(last - first);
+            const Eigen::MatrixXd pt = r.fates_true.middleRows(i0, q), ph = r.fates_model.middleRows(i0, q);
+            std::cerr << " " << k << ": " << pt.col(0).mean() << " / " << ph.col(0).mean() << ", "
+                      << upfi::metrics::tv_fate_error(pt, ph) << ";";
           }
           if (!r.birth_mean.empty()) {
             std::cerr << "\n  mean birth rate true / fitted growth by snapshot:";

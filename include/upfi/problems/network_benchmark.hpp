@@ -178,8 +178,8 @@ inline network_setup network_of(network_system s, const network_benchmark_option
   nn::mlp_options rate = net;
   rate.output_activation = nn::activation::softplus;
 
-  std::function<void(double, const Eigen::MatrixXd&, Eigen::MatrixXd&)> drift;
-  std::function<Eigen::VectorXd(double, const Eigen::MatrixXd&)> growth_rate;
+  // the trained model's drift v and growth g on a cloud (one evaluation of the field gives both)
+  std::function<void(double, const Eigen::MatrixXd&, flow::flow_values&)> drift_and_growth;
   // the trained model's paths from x0, recorded at `times`, noise stream `seed`; concentrations stay >= 0
   std::function<infer::model_trajectories(const Eigen::MatrixXd&, const std::vector<double>&, std::uint64_t)> simulate;
   const auto train = [&](auto field) {
@@ -192,11 +192,8 @@ inline network_setup network_of(network_system s, const network_benchmark_option
     result.model.set_meta("system", system_name(system));
     result.model.set_meta("noise", noise_name(noise));
     infer::add_parameters(result.model, trained);
-    drift = detail::drift_of(trained);
-    growth_rate = [trained](double t, const Eigen::MatrixXd& x) {
-      flow::flow_values f;
+    drift_and_growth = [trained](double t, const Eigen::MatrixXd& x, flow::flow_values& f) {
       infer::drift_and_growth(trained, t, x, f);
-      return Eigen::VectorXd(f.g);
     };
     simulate = [trained, dt = o.fate_dt](const Eigen::MatrixXd& x0, const std::vector<double>& ts, std::uint64_t seed) {
       return infer::simulate_model(trained, x0, ts, {.dt = dt, .seed = seed, .nonnegative = true});
@@ -222,13 +219,14 @@ inline network_setup network_of(network_system s, const network_benchmark_option
   Eigen::Index cells = 0;
   std::vector<double> birth, fitted;
   for (std::size_t k = 0; k < data.size(); ++k) {
-    Eigen::MatrixXd vt, vh;
+    Eigen::MatrixXd vt;
+    flow::flow_values fitted_k;
     detail::drift_on_cloud(truth, data.time(k), data.cloud(k), vt);
-    drift(data.time(k), data.cloud(k), vh);
-    force += (vt - vh).rowwise().norm().sum();
+    drift_and_growth(data.time(k), data.cloud(k), fitted_k);
+    force += (vt - fitted_k.v).rowwise().norm().sum();
     cells += vt.rows();
     if (with_growth) {
-      const Eigen::VectorXd g = growth_rate(data.time(k), data.cloud(k));
+      const Eigen::VectorXd& g = fitted_k.g;
       double b_sum = 0;
       for (Eigen::Index r = 0; r < g.size(); ++r) {
         birth.push_back(truth.birth_rate(data.time(k), data.cloud(k).row(r).eval().data()));
@@ -270,7 +268,8 @@ inline network_setup network_of(network_system s, const network_benchmark_option
     for (Eigen::Index r = 0; r < ends.rows(); ++r) p(r / o.fate_paths, labels[static_cast<std::size_t>(r)]) += 1;
     return Eigen::MatrixXd(p / static_cast<double>(o.fate_paths));
   };
-  Eigen::MatrixXd p_true, p_hat;
+  Eigen::MatrixXd& p_true = result.fates_true;
+  Eigen::MatrixXd& p_hat = result.fates_model;
   for (std::size_t k = 1; k + 1 < data.size(); ++k) {
     const Eigen::MatrixXd queries = detail::spaced_rows(data.cloud(k), o.fate_queries);
     const Eigen::Index q = queries.rows();
@@ -286,8 +285,6 @@ inline network_setup network_of(network_system s, const network_benchmark_option
     p_hat.bottomRows(q) = ph;
     result.fate_snapshot.insert(result.fate_snapshot.end(), static_cast<std::size_t>(q), k);
   }
-  result.fates_true = p_true;
-  result.fates_model = p_hat;
   result.fate_tv = metrics::tv_fate_error(p_true, p_hat);
   result.fate_correlation = detail::fate_correlation(p_true.col(0), p_hat.col(0));
   return result;
