@@ -8,7 +8,11 @@
 //   network_table [--systems bf,hsc] [--seeds 2] [--methods upfi,pfi] [--noise add,mult] [--iterations 3000]
 //                 [--batch 128] [--dsm 10000] [--lr 3e-3] [--birth 5]
 //                 [--float-sinkhorn 0|1] [--max-rate 10] [--volume 16]
-//                 [--reach 5] [--first-seed 0]
+//                 [--reach 5] [--first-seed 0] [--final-lr 3e-4] [--fate-paths 100] [--fate-queries 50]
+//
+// --final-lr: cosine learning-rate decay to it. The fate columns give, in parentheses, the same metric between the
+// truth and a second simulation of the truth (the sampling ceiling of the correlation and floor of the TV at
+// --fate-paths), then for the true drift simulated with the model's noise (what a perfect drift would score).
 //
 // Seed s (first-seed ... first-seed + seeds - 1) uses data seed 2000 + s and training seed s.
 //
@@ -57,6 +61,9 @@ int main(int argc, char** argv) {
       o.dsm_iterations = std::stol(value);
     } else if (key == "--lr") {
       o.training.learning_rate = std::stod(value);
+    } else if (key == "--final-lr") {  // cosine learning-rate decay to this value
+      o.training.cosine_decay = true;
+      o.training.final_learning_rate = std::stod(value);
     } else if (key == "--float-sinkhorn") {
       o.training.float_sinkhorn = value != "0";
     } else if (key == "--reach") {
@@ -67,12 +74,17 @@ int main(int argc, char** argv) {
       o.network.volume = std::stod(value);
     } else if (key == "--birth") {
       o.birth_rate = std::stod(value);
+    } else if (key == "--fate-paths") {
+      o.fate_paths = std::stol(value);
+    } else if (key == "--fate-queries") {
+      o.fate_queries = std::stol(value);
     } else {
       std::cerr << "network_table: unknown option " << key << "\n";
       return 2;
     }
   }
-  std::cout << "| system | method | noise | path energy | force L2 | fate corr. | fate TV | s / run |\n"
+  std::cout << "| system | method | noise | path energy | force L2 | fate corr. (ceiling; true drift) | fate TV "
+               "(floor; true drift) | s / run |\n"
             << "|---|---|---|---|---|---|---|---|\n";
   for (const auto& sys : systems) {
     if (sys != "bf" && sys != "hsc") {
@@ -91,7 +103,7 @@ int main(int argc, char** argv) {
           return 2;
         }
         const auto noise = n == "add" ? network_noise::additive : network_noise::multiplicative;
-        std::vector<double> energy, force, corr, tv, secs;
+        std::vector<double> energy, force, corr, tv, secs, ceiling, floor, corr_drift, tv_drift;
         for (int s = first_seed; s < first_seed + seeds; ++s) {
           o.data_seed = 2000 + static_cast<std::uint64_t>(s);
           o.seed = static_cast<std::uint64_t>(s);
@@ -100,9 +112,16 @@ int main(int argc, char** argv) {
           force.push_back(r.force_l2);
           corr.push_back(r.fate_correlation);
           tv.push_back(r.fate_tv);
+          ceiling.push_back(r.fate_correlation_ceiling);
+          floor.push_back(r.fate_tv_floor);
+          corr_drift.push_back(r.fate_correlation_true_drift);
+          tv_drift.push_back(r.fate_tv_true_drift);
           secs.push_back(r.score_seconds + r.training_seconds);
           std::cerr << system_name(system) << " " << m << " " << n << " seed " << s << ": energy " << r.path_energy
                     << ", force L2 " << r.force_l2 << ", fate corr " << r.fate_correlation << ", fate TV " << r.fate_tv
+                    << " (truth vs truth: corr " << r.fate_correlation_ceiling << ", TV " << r.fate_tv_floor
+                    << "; true drift with the model's noise: corr " << r.fate_correlation_true_drift << ", TV "
+                    << r.fate_tv_true_drift << ")"
                     << ", D " << r.diffusion << ", score " << r.score_seconds << " s, training " << r.training_seconds
                     << " s, final loss " << (r.report.history.empty() ? 0.0 : r.report.history.back().loss.total())
                     << ", cells";
@@ -127,7 +146,8 @@ int main(int argc, char** argv) {
         }
         std::cout << "| " << system_name(system) << " | " << (m == "upfi" ? "UPFI" : "PFI") << " | "
                   << noise_name(noise) << " | " << mean_sd(energy) << " | " << mean_sd(force) << " | " << mean_sd(corr)
-                  << " | " << mean_sd(tv) << " | " << mean_sd(secs, 1) << " |" << std::endl;
+                  << " (" << mean_sd(ceiling) << "; " << mean_sd(corr_drift) << ") | " << mean_sd(tv) << " ("
+                  << mean_sd(floor) << "; " << mean_sd(tv_drift) << ") | " << mean_sd(secs, 1) << " |" << std::endl;
       }
     }
   }

@@ -7,6 +7,7 @@
 #include <upfi/infer/flow_trainer.hpp>
 #include <upfi/nn/linear_field.hpp>
 #include <upfi/nn/mlp.hpp>
+#include <upfi/nn/optimizer.hpp>
 #include <upfi/nn/quadratic_field.hpp>
 #include <upfi/problems/ou_growth_moments.hpp>
 #include <upfi/score/gaussian.hpp>
@@ -255,6 +256,46 @@ TEST_SUITE("infer") {
     upfi::infer::flow_trainer other(field, data, o);
     (void)other.train();
     CHECK(other.field().parameters() != one);
+  }
+
+  TEST_CASE("flow_trainer: cosine decay steps AdamW with the scheduled rate of every iteration") {
+    const auto data =
+        upfi::core::snapshot_series<double>({0.0, 1.0}, {random_matrix(200, 2, 5), random_matrix(200, 2, 6)});
+    const auto field = upfi::flow::probability_flow(
+        upfi::nn::mlp<double>({.inputs = 2, .outputs = 2, .hidden = {8}}, 3),
+        upfi::score::gaussian_score(Eigen::VectorXd::Zero(2), Eigen::MatrixXd::Identity(2, 2)),
+        upfi::flow::isotropic_diffusion{0.1});
+    upfi::infer::flow_training_options o{.iterations = 4, .batch = 64, .cosine_decay = true};
+    o.final_learning_rate = 1e-4;
+    o.reach.reset();
+    upfi::infer::flow_trainer t(field, data, o);
+    // the schedule: lr at 0, the midpoint, the end (and after it)
+    CHECK(t.learning_rate(0) == doctest::Approx(o.learning_rate));
+    CHECK(t.learning_rate(2) == doctest::Approx(0.5 * (o.learning_rate + o.final_learning_rate)));
+    CHECK(t.learning_rate(4) == doctest::Approx(o.final_learning_rate));
+    CHECK(t.learning_rate(9) == doctest::Approx(o.final_learning_rate));
+    (void)t.train();
+    // the same iterations by hand: loss gradients of the same minibatches, AdamW at the scheduled rates
+    upfi::infer::flow_trainer probe(field, data, o);
+    upfi::nn::adam opt(field.parameter_count(),
+                       {.learning_rate = o.learning_rate, .weight_decay = o.weight_decay, .decoupled = true});
+    Eigen::VectorXd p = field.parameters(), g;
+    for (long it = 0; it < o.iterations; ++it) {
+      probe.field().set_parameters(p);
+      (void)probe.loss(it, &g);
+      opt.step(p, g, t.learning_rate(it));
+    }
+    CHECK(p == t.field().parameters());
+    // a constant rate gives a different result
+    o.cosine_decay = false;
+    upfi::infer::flow_trainer constant(field, data, o);
+    (void)constant.train();
+    CHECK((constant.field().parameters() - p).norm() > 1e-6);
+    CHECK(constant.learning_rate(3) == o.learning_rate);
+    o.cosine_decay = true;
+    o.final_learning_rate = 2 * o.learning_rate;
+    CHECK_THROWS_WITH_AS(upfi::infer::flow_trainer(field, data, o), doctest::Contains("final_learning_rate"),
+                         std::invalid_argument);
   }
 
   TEST_CASE("flow_trainer: invalid configurations and non-finite losses raise clear errors") {

@@ -60,6 +60,16 @@ TEST_SUITE("problems") {
     // the mean TV of the rows is the reported fate error
     CHECK(add.fate_tv ==
           doctest::Approx(0.5 * (add.fates_true - add.fates_model).cwiseAbs().rowwise().sum().mean()).epsilon(1e-12));
+    // the sampling floor: TV between two independent simulations of the truth. For 2 fates a query's TV is
+    // |p1 - p2| with p1, p2 binomial over M = 20 paths: mean <= sqrt(2 p (1 - p) / M) <= 0.158, sd below that, so the
+    // mean over 8 queries stays under 0.158 + 4 * 0.158 / sqrt(8) = 0.38 (4 sigma)
+    CHECK(add.fate_tv_floor >= 0);
+    CHECK(add.fate_tv_floor < 0.38);
+    CHECK(std::abs(add.fate_correlation_ceiling) <= 1.0);
+    // the true drift with the additive model's noise: another distribution, so another TV (but a valid one)
+    CHECK(add.fate_tv_true_drift >= 0);
+    CHECK(add.fate_tv_true_drift <= 1);
+    CHECK(add.fate_tv_true_drift != add.fate_tv_floor);
     // growth diagnostics (UPFI): one mean per snapshot; the true birth rate rises as the g7 branch appears
     REQUIRE(add.birth_mean.size() == 4);
     REQUIRE(add.growth_mean.size() == 4);
@@ -69,6 +79,7 @@ TEST_SUITE("problems") {
     const auto again = upfi::problems::run_network_benchmark(network_system::bf, true, network_noise::additive, o);
     CHECK(again.path_energy == add.path_energy);
     CHECK(again.fate_tv == add.fate_tv);
+    CHECK(again.fate_tv_floor == add.fate_tv_floor);
 
     const auto mult =
         upfi::problems::run_network_benchmark(network_system::hsc, false, network_noise::multiplicative, o);
@@ -81,5 +92,9 @@ TEST_SUITE("problems") {
     CHECK(mult.growth_correlation == 0.0);  // PFI has no growth
     CHECK(mult.birth_mean.empty());
     CHECK(mult.fates_true.cols() == 4);  // HSC's four fates
+    // the multiplicative model's noise at the true rates is the true noise: a perfect drift scores the floor
+    CHECK(mult.fate_tv_true_drift == mult.fate_tv_floor);
+    CHECK(mult.fate_tv_floor >= 0);
+    CHECK(mult.fate_tv_floor <= 1);
   }
 }

@@ -29,6 +29,7 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -53,6 +54,8 @@ struct flow_training_options {
   int steps = 2;             ///< steps per interval ("two to three are typically sufficient")
   flow::tableau stepper = flow::euler();
   double learning_rate = 3e-3;
+  bool cosine_decay = false;          ///< cosine learning-rate schedule from learning_rate to final_learning_rate
+  double final_learning_rate = 0.0;   ///< end of the cosine schedule (reached at `iterations`)
   double weight_decay = 1e-2;         ///< AdamW (decoupled); PyTorch's default
   double lambda = 1e-3;               ///< weight of the WFR regulariser (0: none)
   double alpha = 0.1;                 ///< weight of g^2 inside the regulariser
@@ -151,6 +154,10 @@ class flow_trainer {
           "0 < sinkhorn_scaling < 1, report_every >= 1, clip_norm >= 0 and reach > 0 (or empty); got batch = ",
           m_o.batch, ", steps = ", m_o.steps, ", lambda = ", m_o.lambda, ", blur = ", m_o.blur);
     }
+    if (m_o.cosine_decay && !(m_o.final_learning_rate >= 0 && m_o.final_learning_rate <= m_o.learning_rate)) {
+      core::detail::throw_invalid_argument(who, ": need 0 <= final_learning_rate <= learning_rate; got ",
+                                           m_o.final_learning_rate, " and ", m_o.learning_rate);
+    }
     if (m_field.parameter_count() == 0) core::detail::throw_invalid_argument(who, ": the field has no parameters");
     if constexpr (requires { Field::has_growth; }) {
       if (Field::has_growth && !m_o.reach) {
@@ -164,6 +171,12 @@ class flow_trainer {
   [[nodiscard]] const Field& field() const noexcept { return m_field; }
   [[nodiscard]] const flow_training_options& options() const noexcept { return m_o; }
   [[nodiscard]] long iteration() const noexcept { return m_iteration; }
+
+  /// @brief The learning rate of iteration `iteration`: constant, or the cosine schedule over options().iterations.
+  [[nodiscard]] double learning_rate(long iteration) const {
+    if (!m_o.cosine_decay) return m_o.learning_rate;
+    return nn::cosine_schedule(m_o.learning_rate, iteration, std::max(1L, m_o.iterations), m_o.final_learning_rate);
+  }
 
   /// @brief The minibatch of interval i at iteration `iteration` (deterministic in (seed, iteration, i)).
   [[nodiscard]] interval_batch batch(long iteration, std::size_t i) const {
@@ -215,7 +228,7 @@ class flow_trainer {
     }
     if (m_o.clip_norm > 0) (void)nn::clip_by_norm(grad, m_o.clip_norm);
     Eigen::VectorXd p = m_field.parameters();
-    m_opt.step(p, grad);
+    m_opt.step(p, grad, learning_rate(m_iteration));
     m_field.set_parameters(p);
     ++m_iteration;
     return terms;

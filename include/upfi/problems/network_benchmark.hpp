@@ -32,6 +32,7 @@
 #include <upfi/nn/mlp.hpp>
 #include <upfi/problems/detail/benchmark_support.hpp>
 #include <upfi/score/dsm.hpp>
+#include <upfi/sde/additive_noise.hpp>
 #include <upfi/sde/hill_network.hpp>
 #include <upfi/sde/simulator.hpp>
 
@@ -86,7 +87,15 @@ struct network_benchmark_result {
   double force_l2 = 0;          ///< mean |v - v_hat| over the cells of every snapshot
   double fate_correlation = 0;  ///< Pearson correlation of P(first fate) (meaningful for 2 fates: BF)
   double fate_tv = 0;           ///< mean total-variation distance of the fate distributions
-  double diffusion = 0;         ///< the additive model's D (0 for the multiplicative model)
+  /// The same two metrics between the truth and a second, independent simulation of the truth (same queries, same
+  /// number of paths): the sampling floor of fate_tv and ceiling of fate_correlation at this fate_paths. A model can
+  /// score no better in expectation; differences below the floor are noise.
+  double fate_tv_floor = 0, fate_correlation_ceiling = 0;
+  /// The same two metrics for the true drift simulated with the model's noise: what a perfectly fitted drift would
+  /// score. Additive model: the true drift with isotropic D = `diffusion`, so the gap to the floor is the cost of the
+  /// misspecified noise alone. Multiplicative model: the true rates give the true noise, and these equal the floor.
+  double fate_tv_true_drift = 0, fate_correlation_true_drift = 0;
+  double diffusion = 0;  ///< the additive model's D (0 for the multiplicative model)
   /// Pearson correlation of the true birth rate and the fitted growth rate over the cells of every snapshot (UPFI;
   /// 0 for PFI, which has no growth)
   double growth_correlation = 0;
@@ -270,6 +279,12 @@ inline network_setup network_of(network_system s, const network_benchmark_option
   };
   Eigen::MatrixXd& p_true = result.fates_true;
   Eigen::MatrixXd& p_hat = result.fates_model;
+  Eigen::MatrixXd p_again;   // the truth simulated again with other random numbers
+  Eigen::MatrixXd p_oracle;  // the true drift with the additive model's noise
+  const bool additive = noise == network_noise::additive;
+  const sde::simulator oracle_sim(
+      truth, sde::additive_isotropic(d, std::sqrt(2 * result.diffusion)),
+      sde::simulate_options{.dt = o.simulation_dt, .rule = sde::positivity::reject, .growth = false});
   for (std::size_t k = 1; k + 1 < data.size(); ++k) {
     const Eigen::MatrixXd queries = detail::spaced_rows(data.cloud(k), o.fate_queries);
     const Eigen::Index q = queries.rows();
@@ -279,14 +294,25 @@ inline network_setup network_of(network_system s, const network_benchmark_option
     const Eigen::MatrixXd pt = fate_distribution(
         paths_sim.paths(starts, {t0, t1}, core::counter_rng(o.data_seed + 17 * k, 5)).positions.back(), q);
     const Eigen::MatrixXd ph = fate_distribution(simulate(starts, {t0, t1}, o.seed + 19 * k).positions.back(), q);
-    p_true.conservativeResize(p_true.rows() + q, nf);
-    p_hat.conservativeResize(p_hat.rows() + q, nf);
+    const Eigen::MatrixXd pa = fate_distribution(
+        paths_sim.paths(starts, {t0, t1}, core::counter_rng(o.data_seed + 17 * k, 6)).positions.back(), q);
+    for (Eigen::MatrixXd* m : {&p_true, &p_hat, &p_again, &p_oracle}) m->conservativeResize(m->rows() + q, nf);
     p_true.bottomRows(q) = pt;
     p_hat.bottomRows(q) = ph;
+    p_again.bottomRows(q) = pa;
+    p_oracle.bottomRows(q) =
+        additive
+            ? fate_distribution(
+                  oracle_sim.paths(starts, {t0, t1}, core::counter_rng(o.data_seed + 17 * k, 7)).positions.back(), q)
+            : pa;
     result.fate_snapshot.insert(result.fate_snapshot.end(), static_cast<std::size_t>(q), k);
   }
   result.fate_tv = metrics::tv_fate_error(p_true, p_hat);
   result.fate_correlation = detail::fate_correlation(p_true.col(0), p_hat.col(0));
+  result.fate_tv_floor = metrics::tv_fate_error(p_true, p_again);
+  result.fate_correlation_ceiling = detail::fate_correlation(p_true.col(0), p_again.col(0));
+  result.fate_tv_true_drift = metrics::tv_fate_error(p_true, p_oracle);
+  result.fate_correlation_true_drift = detail::fate_correlation(p_true.col(0), p_oracle.col(0));
   return result;
 }
 
