@@ -4,7 +4,9 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace {
 // A reduced version of the paper's protocol (d = 2, 500 cells, five snapshots) that runs in well under a minute.
@@ -29,15 +31,19 @@ TEST_SUITE("problems") {
     const auto upfi = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::upfi, o);
     const auto pfi = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::pfi, o);
     MESSAGE("UPFI: energy " << upfi.path_energy << ", cosine " << upfi.force.cosine << ", fate "
-                            << upfi.fate_correlation << " (" << upfi.training_seconds << " s); PFI: energy "
-                            << pfi.path_energy << ", cosine " << pfi.force.cosine << ", fate " << pfi.fate_correlation
-                            << " (" << pfi.training_seconds << " s)");
+                            << upfi.fate_correlation << ", growth corr " << upfi.growth_correlation << " ("
+                            << upfi.training_seconds << " s); PFI: energy " << pfi.path_energy << ", cosine "
+                            << pfi.force.cosine << ", fate " << pfi.fate_correlation << " (" << pfi.training_seconds
+                            << " s)");
     REQUIRE(upfi.cells.size() == 5);
     CHECK(upfi.cells.back() > 10 * upfi.cells.front());  // the fast branch divides: the data carry growth
     // the paper's failure mode: PFI explains the growth by a drift toward the fast-dividing branch
     CHECK(upfi.fate_correlation > 0.9);
     CHECK(upfi.fate_correlation > pfi.fate_correlation + 0.1);
     CHECK(upfi.force.cosine < 0.15);  // the drift direction at the data (paper: 0.07 +- 0.02 after 5000 iterations)
+    // the fitted growth follows the true birth rate 2.5 (1 + tanh 2 x_0); PFI has none
+    CHECK(upfi.growth_correlation > 0.8);
+    CHECK(pfi.growth_correlation == 0.0);
   }
 
   TEST_CASE("bistable benchmark: the training history is reported and the method names are the paper's") {
@@ -53,6 +59,7 @@ TEST_SUITE("problems") {
     CHECK(calls == 2);
     CHECK(r.report.history.size() == 2);
     CHECK(r.path_energy > 0);
+    CHECK(std::abs(r.growth_correlation) <= 1.0);  // TIGON++ has growth
     CHECK(std::string(upfi::problems::method_name(upfi::problems::bistable_method::fitness_ode)) == "fitness-ODE");
     o.dimension = 1;
     CHECK_THROWS_AS((void)upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::upfi, o),

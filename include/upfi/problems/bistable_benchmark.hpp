@@ -83,6 +83,9 @@ struct bistable_benchmark_result {
   double path_energy = 0;
   metrics::force_error force;
   double fate_correlation = 0;
+  /// Pearson correlation of the true birth rate and the fitted growth over the cells of every snapshot (0 for PFI,
+  /// which has no growth): a diagnostic beyond the paper's table
+  double growth_correlation = 0;
   double score_seconds = 0, training_seconds = 0;
   infer::flow_training_report report;
   std::vector<Eigen::Index> cells;  ///< snapshot sizes of the simulated data
@@ -132,7 +135,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
   scalar.outputs = 1;
 
   // what every method hands back: its drift on clouds, its noise for fates, and its simulated paths
-  std::function<void(double, const Eigen::MatrixXd&, Eigen::MatrixXd&)> drift;
+  detail::values_function values;  // drift and growth on a cloud
   std::function<infer::model_trajectories(const Eigen::MatrixXd&, const std::vector<double>&)> paths;
   double model_sigma = 0;
   const infer::model_simulation_options so{.dt = o.fate_dt, .seed = o.seed + 101};
@@ -149,7 +152,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
     result.model.set_meta("hidden", infer::format_layer_widths(o.hidden));
     result.model.set_meta("diffusion", std::to_string(model_sigma * model_sigma / 2));
     infer::add_parameters(result.model, trained);
-    drift = detail::drift_of(trained);
+    values = detail::values_of(trained);
     paths = [trained, so](const Eigen::MatrixXd& x0, const std::vector<double>& ts) {
       return infer::simulate_model(trained, x0, ts, so);
     };
@@ -205,17 +208,29 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
 
   // force errors at the data (pooled snapshots, each at its time)
   Eigen::MatrixXd v_true, v_hat;
+  std::vector<Eigen::VectorXd> growth;
   for (std::size_t k = 0; k < data.size(); ++k) {
     const Eigen::MatrixXd& x = data.cloud(k);
-    Eigen::MatrixXd vt, vh;
+    Eigen::MatrixXd vt;
+    flow::flow_values fitted;
     detail::drift_on_cloud(truth, data.time(k), x, vt);
-    drift(data.time(k), x, vh);
+    values(data.time(k), x, fitted);
     v_true.conservativeResize(v_true.rows() + x.rows(), d);
     v_hat.conservativeResize(v_hat.rows() + x.rows(), d);
     v_true.bottomRows(x.rows()) = vt;
-    v_hat.bottomRows(x.rows()) = vh;
+    v_hat.bottomRows(x.rows()) = fitted.v;
+    growth.push_back(std::move(fitted.g));
   }
   result.force = metrics::force_errors(v_true, v_hat);
+  if (method != bistable_method::pfi) {
+    result.growth_correlation = detail::growth_correlation(
+        data, growth, [&truth](double t, const double* x) { return truth.birth_rate(t, x); });
+  }
+  const auto drift = [&values](double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& v) {
+    flow::flow_values f;
+    values(t, x, f);
+    v = std::move(f.v);
+  };
 
   // path energy distance on [0, 1] (growth suppressed)
   const std::vector<double> grid = detail::uniform_grid(1.0, o.path_dt);

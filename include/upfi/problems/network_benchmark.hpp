@@ -188,7 +188,7 @@ inline network_setup network_of(network_system s, const network_benchmark_option
   rate.output_activation = nn::activation::softplus;
 
   // the trained model's drift v and growth g on a cloud (one evaluation of the field gives both)
-  std::function<void(double, const Eigen::MatrixXd&, flow::flow_values&)> drift_and_growth;
+  detail::values_function drift_and_growth;
   // the trained model's paths from x0, recorded at `times`, noise stream `seed`; concentrations stay >= 0
   std::function<infer::model_trajectories(const Eigen::MatrixXd&, const std::vector<double>&, std::uint64_t)> simulate;
   const auto train = [&](auto field) {
@@ -201,9 +201,7 @@ inline network_setup network_of(network_system s, const network_benchmark_option
     result.model.set_meta("system", system_name(system));
     result.model.set_meta("noise", noise_name(noise));
     infer::add_parameters(result.model, trained);
-    drift_and_growth = [trained](double t, const Eigen::MatrixXd& x, flow::flow_values& f) {
-      infer::drift_and_growth(trained, t, x, f);
-    };
+    drift_and_growth = detail::values_of(trained);
     simulate = [trained, dt = o.fate_dt](const Eigen::MatrixXd& x0, const std::vector<double>& ts, std::uint64_t seed) {
       return infer::simulate_model(trained, x0, ts, {.dt = dt, .seed = seed, .nonnegative = true});
     };
@@ -226,30 +224,21 @@ inline network_setup network_of(network_system s, const network_benchmark_option
   // force L2 and growth correlation at the data
   double force = 0;
   Eigen::Index cells = 0;
-  std::vector<double> birth, fitted;
+  std::vector<Eigen::VectorXd> growth;
   for (std::size_t k = 0; k < data.size(); ++k) {
     Eigen::MatrixXd vt;
-    flow::flow_values fitted_k;
+    flow::flow_values fitted;
     detail::drift_on_cloud(truth, data.time(k), data.cloud(k), vt);
-    drift_and_growth(data.time(k), data.cloud(k), fitted_k);
-    force += (vt - fitted_k.v).rowwise().norm().sum();
+    drift_and_growth(data.time(k), data.cloud(k), fitted);
+    force += (vt - fitted.v).rowwise().norm().sum();
     cells += vt.rows();
-    if (with_growth) {
-      const Eigen::VectorXd& g = fitted_k.g;
-      double b_sum = 0;
-      for (Eigen::Index r = 0; r < g.size(); ++r) {
-        birth.push_back(truth.birth_rate(data.time(k), data.cloud(k).row(r).eval().data()));
-        fitted.push_back(g[r]);
-        b_sum += birth.back();
-      }
-      result.birth_mean.push_back(b_sum / static_cast<double>(g.size()));
-      result.growth_mean.push_back(g.mean());
-    }
+    growth.push_back(std::move(fitted.g));
   }
   result.force_l2 = force / static_cast<double>(cells);
   if (with_growth) {
-    result.growth_correlation = metrics::pearson(Eigen::Map<const Eigen::VectorXd>(birth.data(), std::ssize(birth)),
-                                                 Eigen::Map<const Eigen::VectorXd>(fitted.data(), std::ssize(fitted)));
+    result.growth_correlation = detail::growth_correlation(
+        data, growth, [&truth](double t, const double* x) { return truth.birth_rate(t, x); }, &result.birth_mean,
+        &result.growth_mean);
   }
 
   // path energy distance on [0, T] without branching

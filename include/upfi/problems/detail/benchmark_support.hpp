@@ -3,9 +3,11 @@
 #pragma once
 /// @file
 /// @brief Pieces shared by the end-to-end benchmarks (bistable_benchmark.hpp, network_benchmark.hpp): timing, a
-/// pointwise SDE drift evaluated on a cloud, a trained field's drift as a cloud function, the uniform recording grid of
-/// the path energy distance, evenly spaced fate queries and the fate correlation convention.
+/// pointwise SDE drift evaluated on a cloud, a trained field's drift and growth as a cloud function, the growth
+/// correlation, the uniform recording grid of the path energy distance, evenly spaced fate queries and the fate
+/// correlation convention.
 
+#include <upfi/core/snapshot_series.hpp>
 #include <upfi/flow/probability_flow.hpp>
 #include <upfi/infer/simulate.hpp>
 #include <upfi/metrics/errors.hpp>
@@ -38,13 +40,13 @@ void drift_on_cloud(const Model& model, double t, const Eigen::MatrixXd& x, Eige
   }
 }
 
-// the drift v of a trained field as a cloud function (t, X, V), the score left out
+// a trained field's drift v and growth g on a cloud (one evaluation gives both; g = 0 without growth), the score left
+// out
+using values_function = std::function<void(double, const Eigen::MatrixXd&, flow::flow_values&)>;
 template <class Field>
-std::function<void(double, const Eigen::MatrixXd&, Eigen::MatrixXd&)> drift_of(Field trained) {
-  return [trained = std::move(trained)](double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& v) {
-    flow::flow_values f;
+values_function values_of(Field trained) {
+  return [trained = std::move(trained)](double t, const Eigen::MatrixXd& x, flow::flow_values& f) {
     infer::drift_and_growth(trained, t, x, f);
-    v = std::move(f.v);
   };
 }
 
@@ -64,11 +66,38 @@ inline Eigen::MatrixXd spaced_rows(const Eigen::MatrixXd& cloud, Eigen::Index q)
   return out;
 }
 
+// Pearson correlation, 0 when a side does not vary at all (a collapsed fit has no correlation)
+inline double pearson_or_zero(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
+  const bool constant = (a.array() == a[0]).all() || (b.array() == b[0]).all();
+  return constant ? 0.0 : metrics::pearson(a, b);
+}
+
 // Pearson correlation of true and model fate probabilities; a side whose fates do not vary at all (a collapsed
 // deterministic fit) has no correlation and scores 0
 inline double fate_correlation(const Eigen::VectorXd& p_true, const Eigen::VectorXd& p_hat) {
-  const bool constant = (p_hat.array() == p_hat[0]).all() || (p_true.array() == p_true[0]).all();
-  return constant ? 0.0 : metrics::pearson(p_true, p_hat);
+  return pearson_or_zero(p_true, p_hat);
+}
+
+// Pearson correlation (0 if either is constant) of a true rate (pointwise `rate(t, x)`) and the fitted growth over the
+// cells of every snapshot (g[k]: the fitted growth on snapshot k's cells); rate_mean and g_mean, when given, get each
+// snapshot's means
+template <class Rate>
+double growth_correlation(const core::snapshot_series<double>& data, const std::vector<Eigen::VectorXd>& g,
+                          const Rate& rate, std::vector<double>* rate_mean = nullptr,
+                          std::vector<double>* g_mean = nullptr) {
+  std::vector<double> truth, fitted;
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    double sum = 0;
+    for (Eigen::Index r = 0; r < g[k].size(); ++r) {
+      truth.push_back(rate(data.time(k), data.cloud(k).row(r).eval().data()));
+      fitted.push_back(g[k][r]);
+      sum += truth.back();
+    }
+    if (rate_mean != nullptr) rate_mean->push_back(sum / static_cast<double>(g[k].size()));
+    if (g_mean != nullptr) g_mean->push_back(g[k].mean());
+  }
+  return pearson_or_zero(Eigen::Map<const Eigen::VectorXd>(truth.data(), std::ssize(truth)),
+                         Eigen::Map<const Eigen::VectorXd>(fitted.data(), std::ssize(fitted)));
 }
 
 }  // namespace upfi::problems::detail
