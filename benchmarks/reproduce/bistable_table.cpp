@@ -109,7 +109,9 @@ int main(int argc, char** argv) {
                   << " s, final loss " << (r.report.history.empty() ? 0.0 : r.report.history.back().loss.total())
                   << ", cells";
         for (const auto c : r.cells) std::cerr << " " << c;
-        std::cerr << ", growth corr " << r.growth_correlation << "\n";
+        std::cerr << ", growth corr " << r.growth_correlation << "\n  fate corr of the null model (nearest region now) "
+                  << r.fate_nearest.correlation << "; on the " << r.undecided_queries << " undecided queries: model "
+                  << r.fate_undecided.correlation << ", null " << r.fate_nearest_undecided.correlation << "\n";
       }
       std::cout << "| " << o.dimension << " | " << upfi::problems::method_name(method) << " | " << mean_sd(energy)
                 << " | " << mean_sd(cosine) << " | " << mean_sd(l2) << " | " << mean_sd(fate) << " | "

@@ -9,10 +9,13 @@
 //                 [--batch 128] [--dsm 10000] [--lr 3e-3] [--birth 5]
 //                 [--float-sinkhorn 0|1] [--max-rate 10] [--volume 16]
 //                 [--reach 5] [--first-seed 0] [--final-lr 3e-4] [--fate-paths 100] [--fate-queries 50]
+//                 [--alpha 0.1] [--hidden 64,64,64]
 //
 // --final-lr: cosine learning-rate decay to it. The fate columns give, in parentheses, the same metric between the
 // truth and a second simulation of the truth (the sampling ceiling of the correlation and floor of the TV at
-// --fate-paths), then for the true drift simulated with the model's noise (what a perfect drift would score).
+// --fate-paths), for the true drift simulated with the model's noise (what a perfect drift would score), and for
+// a null model without dynamics (each query's fate is its nearest region now). "undecided TV" is the fate TV over
+// the queries whose fate the truth has not decided (every fate below 0.95), with the null model's in parentheses.
 //
 // Seed s (first-seed ... first-seed + seeds - 1) uses data seed 2000 + s and training seed s.
 //
@@ -74,6 +77,11 @@ int main(int argc, char** argv) {
       o.network.volume = std::stod(value);
     } else if (key == "--birth") {
       o.birth_rate = std::stod(value);
+    } else if (key == "--alpha") {
+      o.training.alpha = std::stod(value);
+    } else if (key == "--hidden") {
+      o.hidden.clear();
+      for (const auto& h : split(value)) o.hidden.push_back(std::stol(h));
     } else if (key == "--fate-paths") {
       o.fate_paths = std::stol(value);
     } else if (key == "--fate-queries") {
@@ -85,7 +93,7 @@ int main(int argc, char** argv) {
   }
   std::cout << "| system | method | noise | path energy | force L2 | fate corr. (ceiling; true drift) | fate TV "
                "(floor; true drift) | s / run |\n"
-            << "|---|---|---|---|---|---|---|---|\n";
+            << "|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& sys : systems) {
     if (sys != "bf" && sys != "hsc") {
       std::cerr << "network_table: unknown system " << sys << " (bf, hsc)\n";
@@ -103,7 +111,8 @@ int main(int argc, char** argv) {
           return 2;
         }
         const auto noise = n == "add" ? network_noise::additive : network_noise::multiplicative;
-        std::vector<double> energy, force, corr, tv, secs, ceiling, floor, corr_drift, tv_drift;
+        std::vector<double> energy, force, corr, tv, secs, ceiling, floor, corr_drift, tv_drift, corr_near, tv_near,
+            tv_undecided, tv_undecided_near;
         for (int s = first_seed; s < first_seed + seeds; ++s) {
           o.data_seed = 2000 + static_cast<std::uint64_t>(s);
           o.seed = static_cast<std::uint64_t>(s);
@@ -112,16 +121,22 @@ int main(int argc, char** argv) {
           force.push_back(r.force_l2);
           corr.push_back(r.fate_correlation);
           tv.push_back(r.fate_tv);
-          ceiling.push_back(r.fate_correlation_ceiling);
-          floor.push_back(r.fate_tv_floor);
-          corr_drift.push_back(r.fate_correlation_true_drift);
-          tv_drift.push_back(r.fate_tv_true_drift);
+          ceiling.push_back(r.fate_floor.correlation);
+          floor.push_back(r.fate_floor.tv);
+          corr_drift.push_back(r.fate_true_drift.correlation);
+          tv_drift.push_back(r.fate_true_drift.tv);
+          corr_near.push_back(r.fate_nearest.correlation);
+          tv_near.push_back(r.fate_nearest.tv);
+          tv_undecided.push_back(r.fate_undecided.tv);
+          tv_undecided_near.push_back(r.fate_nearest_undecided.tv);
           secs.push_back(r.score_seconds + r.training_seconds);
           std::cerr << system_name(system) << " " << m << " " << n << " seed " << s << ": energy " << r.path_energy
                     << ", force L2 " << r.force_l2 << ", fate corr " << r.fate_correlation << ", fate TV " << r.fate_tv
-                    << " (truth vs truth: corr " << r.fate_correlation_ceiling << ", TV " << r.fate_tv_floor
-                    << "; true drift with the model's noise: corr " << r.fate_correlation_true_drift << ", TV "
-                    << r.fate_tv_true_drift << ")"
+                    << " (truth vs truth: corr " << r.fate_floor.correlation << ", TV " << r.fate_floor.tv
+                    << "; true drift with the model's noise: corr " << r.fate_true_drift.correlation << ", TV "
+                    << r.fate_true_drift.tv << "; nearest region now: corr " << r.fate_nearest.correlation << ", TV "
+                    << r.fate_nearest.tv << "; on the " << r.undecided_queries << " undecided queries: TV "
+                    << r.fate_undecided.tv << ", null " << r.fate_nearest_undecided.tv << ")"
                     << ", D " << r.diffusion << ", score " << r.score_seconds << " s, training " << r.training_seconds
                     << " s, final loss " << (r.report.history.empty() ? 0.0 : r.report.history.back().loss.total())
                     << ", cells";
@@ -146,8 +161,10 @@ int main(int argc, char** argv) {
         }
         std::cout << "| " << system_name(system) << " | " << (m == "upfi" ? "UPFI" : "PFI") << " | "
                   << noise_name(noise) << " | " << mean_sd(energy) << " | " << mean_sd(force) << " | " << mean_sd(corr)
-                  << " (" << mean_sd(ceiling) << "; " << mean_sd(corr_drift) << ") | " << mean_sd(tv) << " ("
-                  << mean_sd(floor) << "; " << mean_sd(tv_drift) << ") | " << mean_sd(secs, 1) << " |" << std::endl;
+                  << " (" << mean_sd(ceiling) << "; " << mean_sd(corr_drift) << "; " << mean_sd(corr_near) << ") | "
+                  << mean_sd(tv) << " (" << mean_sd(floor) << "; " << mean_sd(tv_drift) << "; " << mean_sd(tv_near)
+                  << ") | " << mean_sd(tv_undecided) << " (" << mean_sd(tv_undecided_near) << ") | " << mean_sd(secs, 1)
+                  << " |" << std::endl;
       }
     }
   }

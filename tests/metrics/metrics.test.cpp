@@ -113,7 +113,12 @@ TEST_SUITE("metrics") {
     // without noise the fates are deterministic
     const Eigen::MatrixXd q0 =
         upfi::metrics::fate_probabilities(drift, Eigen::MatrixXd::Zero(1, 1), queries.topRows(1), centres, o);
-    CHECK(q0(0, 0) == doctest::Approx(1.0).epsilon(1e-12));
+    CHECK(q0(0, 0) ==
+          1.0);  // exactly: counts divided once (10 sums of 1/10 would give 1 - 1 ulp, 4000 of 1/4000 1 + ulps)
+    CHECK(q0(0, 1) == 0.0);
+    o.paths = 10;
+    CHECK(upfi::metrics::fate_probabilities(drift, Eigen::MatrixXd::Zero(1, 1), queries.topRows(1), centres, o)(0, 0) ==
+          1.0);
   }
 
   TEST_CASE("fate paths in d > 2 use independent increments at every step (Brownian variance t) [slow]") {

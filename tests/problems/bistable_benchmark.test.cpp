@@ -31,10 +31,12 @@ TEST_SUITE("problems") {
     const auto upfi = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::upfi, o);
     const auto pfi = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::pfi, o);
     MESSAGE("UPFI: energy " << upfi.path_energy << ", cosine " << upfi.force.cosine << ", fate "
-                            << upfi.fate_correlation << ", growth corr " << upfi.growth_correlation << " ("
-                            << upfi.training_seconds << " s); PFI: energy " << pfi.path_energy << ", cosine "
-                            << pfi.force.cosine << ", fate " << pfi.fate_correlation << " (" << pfi.training_seconds
-                            << " s)");
+                            << upfi.fate_correlation << " (nearest region now: " << upfi.fate_nearest.correlation
+                            << "; undecided " << upfi.undecided_queries << ": " << upfi.fate_undecided.correlation
+                            << " vs " << upfi.fate_nearest_undecided.correlation << "), growth corr "
+                            << upfi.growth_correlation << " (" << upfi.training_seconds << " s); PFI: energy "
+                            << pfi.path_energy << ", cosine " << pfi.force.cosine << ", fate " << pfi.fate_correlation
+                            << " (" << pfi.training_seconds << " s)");
     REQUIRE(upfi.cells.size() == 5);
     CHECK(upfi.cells.back() > 10 * upfi.cells.front());  // the fast branch divides: the data carry growth
     // the paper's failure mode: PFI explains the growth by a drift toward the fast-dividing branch

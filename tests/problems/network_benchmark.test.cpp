@@ -63,13 +63,20 @@ TEST_SUITE("problems") {
     // the sampling floor: TV between two independent simulations of the truth. For 2 fates a query's TV is
     // |p1 - p2| with p1, p2 binomial over M = 20 paths: mean <= sqrt(2 p (1 - p) / M) <= 0.158, sd below that, so the
     // mean over 8 queries stays under 0.158 + 4 * 0.158 / sqrt(8) = 0.38 (4 sigma)
-    CHECK(add.fate_tv_floor >= 0);
-    CHECK(add.fate_tv_floor < 0.38);
-    CHECK(std::abs(add.fate_correlation_ceiling) <= 1.0);
+    CHECK(add.fate_floor.tv >= 0);
+    CHECK(add.fate_floor.tv < 0.38);
+    CHECK(std::abs(add.fate_floor.correlation) <= 1.0);
     // the true drift with the additive model's noise: another distribution, so another TV (but a valid one)
-    CHECK(add.fate_tv_true_drift >= 0);
-    CHECK(add.fate_tv_true_drift <= 1);
-    CHECK(add.fate_tv_true_drift != add.fate_tv_floor);
+    CHECK(add.fate_true_drift.tv >= 0);
+    CHECK(add.fate_true_drift.tv <= 1);
+    CHECK(add.fate_true_drift.tv != add.fate_floor.tv);
+    // the null model sends each query to one region j, and TV(p, e_j) = 1 - p_j >= 1 - max_c p_c
+    CHECK(add.fate_nearest.tv <= 1);
+    CHECK(add.fate_nearest.tv >= (1 - add.fates_true.rowwise().maxCoeff().array()).mean() - 1e-12);
+    // the undecided queries: those whose largest true fate probability is below 0.95
+    CHECK(add.undecided_queries == (add.fates_true.rowwise().maxCoeff().array() < 0.95).count());
+    CHECK(add.fate_undecided.tv >= 0);
+    CHECK(add.fate_undecided.tv <= 1);
     // growth diagnostics (UPFI): one mean per snapshot; the true birth rate rises as the g7 branch appears
     REQUIRE(add.birth_mean.size() == 4);
     REQUIRE(add.growth_mean.size() == 4);
@@ -79,7 +86,7 @@ TEST_SUITE("problems") {
     const auto again = upfi::problems::run_network_benchmark(network_system::bf, true, network_noise::additive, o);
     CHECK(again.path_energy == add.path_energy);
     CHECK(again.fate_tv == add.fate_tv);
-    CHECK(again.fate_tv_floor == add.fate_tv_floor);
+    CHECK(again.fate_floor.tv == add.fate_floor.tv);
 
     const auto mult =
         upfi::problems::run_network_benchmark(network_system::hsc, false, network_noise::multiplicative, o);
@@ -93,8 +100,8 @@ TEST_SUITE("problems") {
     CHECK(mult.birth_mean.empty());
     CHECK(mult.fates_true.cols() == 4);  // HSC's four fates
     // the multiplicative model's noise at the true rates is the true noise: a perfect drift scores the floor
-    CHECK(mult.fate_tv_true_drift == mult.fate_tv_floor);
-    CHECK(mult.fate_tv_floor >= 0);
-    CHECK(mult.fate_tv_floor <= 1);
+    CHECK(mult.fate_true_drift.tv == mult.fate_floor.tv);
+    CHECK(mult.fate_floor.tv >= 0);
+    CHECK(mult.fate_floor.tv <= 1);
   }
 }

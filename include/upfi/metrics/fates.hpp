@@ -138,9 +138,9 @@ template <class Drift>
   }
   const auto regions = nearest_centre(centres, x);
   Eigen::MatrixXd p = Eigen::MatrixXd::Zero(queries.rows(), centres.rows());
-  for (Eigen::Index i = 0; i < x.rows(); ++i)
-    p(i / m, regions[static_cast<std::size_t>(i)]) += 1.0 / static_cast<double>(m);
-  return p;
+  // counts, then one division: exact fractions in [0, 1] (m additions of 1/m can overshoot 1 by an ulp)
+  for (Eigen::Index i = 0; i < x.rows(); ++i) p(i / m, regions[static_cast<std::size_t>(i)]) += 1.0;
+  return p / static_cast<double>(m);
 }
 
 }  // namespace upfi::metrics

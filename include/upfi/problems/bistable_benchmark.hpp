@@ -86,6 +86,13 @@ struct bistable_benchmark_result {
   /// Pearson correlation of the true birth rate and the fitted growth over the cells of every snapshot (0 for PFI,
   /// which has no growth): a diagnostic beyond the paper's table
   double growth_correlation = 0;
+  /// Reference and subset fate scores on the same queries (as in network_benchmark_result): fate_nearest is a null
+  /// model without dynamics (each query's fate is the region nearest to it now); the _undecided scores use only the
+  /// queries whose true P(first fate) lies in (0.05, 0.95), undecided_queries of them.
+  fate_scores fate_nearest, fate_undecided, fate_nearest_undecided;
+  Eigen::Index undecided_queries = 0;
+  /// P(first fate) of every query (inner snapshots in order): the truth's and the model's
+  Eigen::VectorXd fates_true, fates_model;
   double score_seconds = 0, training_seconds = 0;
   infer::flow_training_report report;
   std::vector<Eigen::Index> cells;  ///< snapshot sizes of the simulated data
@@ -247,7 +254,9 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
   const auto true_drift = [&truth](double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& v) {
     detail::drift_on_cloud(truth, t, x, v);
   };
-  Eigen::VectorXd p_true, p_hat;
+  Eigen::VectorXd& p_true = result.fates_true;
+  Eigen::VectorXd& p_hat = result.fates_model;
+  Eigen::VectorXd p_nearest;
   const Eigen::MatrixXd sigma_true = truth.noise().sigma() * Eigen::MatrixXd::Identity(d, d);
   const Eigen::MatrixXd sigma_model = model_sigma * Eigen::MatrixXd::Identity(d, d);
   for (std::size_t k = 1; k + 1 < data.size(); ++k) {
@@ -259,12 +268,28 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
     const Eigen::MatrixXd pt = metrics::fate_probabilities(true_drift, sigma_true, queries, regions.centres, fo);
     fo.seed = o.seed + 19 * k;
     const Eigen::MatrixXd ph = metrics::fate_probabilities(drift, sigma_model, queries, regions.centres, fo);
-    p_true.conservativeResize(p_true.size() + q);
-    p_hat.conservativeResize(p_hat.size() + q);
+    for (Eigen::VectorXd* p : {&p_true, &p_hat, &p_nearest}) p->conservativeResize(p->size() + q);
     p_true.tail(q) = pt.col(0);
     p_hat.tail(q) = ph.col(0);
+    const auto nearest = metrics::nearest_centre(regions.centres, queries);
+    for (Eigen::Index i = 0; i < q; ++i) {
+      p_nearest[p_nearest.size() - q + i] = nearest[static_cast<std::size_t>(i)] == 0 ? 1.0 : 0.0;
+    }
   }
   result.fate_correlation = detail::fate_correlation(p_true, p_hat);
+  // two-fate matrices [P(fate 0), P(fate 1)] for the reference and subset scores
+  const auto two_fates = [](const Eigen::VectorXd& p) {
+    Eigen::MatrixXd m(p.size(), 2);
+    m.col(0) = p;
+    m.col(1) = (1 - p.array()).matrix();
+    return m;
+  };
+  const Eigen::MatrixXd m_true = two_fates(p_true), m_hat = two_fates(p_hat), m_nearest = two_fates(p_nearest);
+  result.fate_nearest = detail::score_fates(m_true, m_nearest);
+  const auto undecided = detail::undecided_rows(m_true);
+  result.undecided_queries = std::ssize(undecided);
+  result.fate_undecided = detail::score_fates(m_true, m_hat, undecided);
+  result.fate_nearest_undecided = detail::score_fates(m_true, m_nearest, undecided);
   return result;
 }
 

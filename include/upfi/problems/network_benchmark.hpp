@@ -87,14 +87,17 @@ struct network_benchmark_result {
   double force_l2 = 0;          ///< mean |v - v_hat| over the cells of every snapshot
   double fate_correlation = 0;  ///< Pearson correlation of P(first fate) (meaningful for 2 fates: BF)
   double fate_tv = 0;           ///< mean total-variation distance of the fate distributions
-  /// The same two metrics between the truth and a second, independent simulation of the truth (same queries, same
-  /// number of paths): the sampling floor of fate_tv and ceiling of fate_correlation at this fate_paths. A model can
-  /// score no better in expectation; differences below the floor are noise.
-  double fate_tv_floor = 0, fate_correlation_ceiling = 0;
-  /// The same two metrics for the true drift simulated with the model's noise: what a perfectly fitted drift would
-  /// score. Additive model: the true drift with isotropic D = `diffusion`, so the gap to the floor is the cost of the
-  /// misspecified noise alone. Multiplicative model: the true rates give the true noise, and these equal the floor.
-  double fate_tv_true_drift = 0, fate_correlation_true_drift = 0;
+  /// Reference scores on the same queries (docs/results.md):
+  /// * fate_floor: a second, independent simulation of the truth, the sampling floor of the TV and ceiling of the
+  ///   correlation at fate_paths (no model does better in expectation);
+  /// * fate_true_drift: the true drift simulated with the model's noise, what a perfect drift would score (additive
+  ///   model: the cost of the misspecified noise alone; multiplicative model: the true noise, equal to fate_floor);
+  /// * fate_nearest: a null model without dynamics, each query's fate is the region nearest to it now.
+  fate_scores fate_floor, fate_true_drift, fate_nearest;
+  /// The model's and the null model's scores on the undecided queries only (no fate has true probability >= 0.95),
+  /// where fates are not already settled by the query's position; undecided_queries counts them.
+  fate_scores fate_undecided, fate_nearest_undecided;
+  Eigen::Index undecided_queries = 0;
   double diffusion = 0;  ///< the additive model's D (0 for the multiplicative model)
   /// Pearson correlation of the true birth rate and the fitted growth rate over the cells of every snapshot (UPFI;
   /// 0 for PFI, which has no growth)
@@ -260,16 +263,18 @@ inline network_setup network_of(network_system s, const network_benchmark_option
   const auto regions =
       metrics::kmeans(true_paths.positions.back(), static_cast<Eigen::Index>(setup.fates), o.data_seed);
   const auto nf = static_cast<Eigen::Index>(setup.fates);
-  const auto fate_distribution = [&](const Eigen::MatrixXd& ends, Eigen::Index queries) {
+  // fate distributions of `queries` queries from the end states of `paths` consecutive paths each
+  const auto fate_distribution = [&](const Eigen::MatrixXd& ends, Eigen::Index queries, Eigen::Index paths) {
     Eigen::MatrixXd p = Eigen::MatrixXd::Zero(queries, nf);
     const auto labels = metrics::nearest_centre(regions.centres, ends);
-    for (Eigen::Index r = 0; r < ends.rows(); ++r) p(r / o.fate_paths, labels[static_cast<std::size_t>(r)]) += 1;
-    return Eigen::MatrixXd(p / static_cast<double>(o.fate_paths));
+    for (Eigen::Index r = 0; r < ends.rows(); ++r) p(r / paths, labels[static_cast<std::size_t>(r)]) += 1;
+    return Eigen::MatrixXd(p / static_cast<double>(paths));
   };
   Eigen::MatrixXd& p_true = result.fates_true;
   Eigen::MatrixXd& p_hat = result.fates_model;
-  Eigen::MatrixXd p_again;   // the truth simulated again with other random numbers
-  Eigen::MatrixXd p_oracle;  // the true drift with the additive model's noise
+  Eigen::MatrixXd p_again;    // the truth simulated again with other random numbers
+  Eigen::MatrixXd p_oracle;   // the true drift with the additive model's noise
+  Eigen::MatrixXd p_nearest;  // no dynamics: the query's nearest region
   const bool additive = noise == network_noise::additive;
   const sde::simulator oracle_sim(
       truth, sde::additive_isotropic(d, std::sqrt(2 * result.diffusion)),
@@ -280,28 +285,30 @@ inline network_setup network_of(network_system s, const network_benchmark_option
     Eigen::MatrixXd starts(q * o.fate_paths, d);
     for (Eigen::Index i = 0; i < q; ++i) starts.middleRows(i * o.fate_paths, o.fate_paths).rowwise() = queries.row(i);
     const double t0 = data.time(k), t1 = data.time(data.size() - 1);
-    const Eigen::MatrixXd pt = fate_distribution(
-        paths_sim.paths(starts, {t0, t1}, core::counter_rng(o.data_seed + 17 * k, 5)).positions.back(), q);
-    const Eigen::MatrixXd ph = fate_distribution(simulate(starts, {t0, t1}, o.seed + 19 * k).positions.back(), q);
-    const Eigen::MatrixXd pa = fate_distribution(
-        paths_sim.paths(starts, {t0, t1}, core::counter_rng(o.data_seed + 17 * k, 6)).positions.back(), q);
-    for (Eigen::MatrixXd* m : {&p_true, &p_hat, &p_again, &p_oracle}) m->conservativeResize(m->rows() + q, nf);
-    p_true.bottomRows(q) = pt;
-    p_hat.bottomRows(q) = ph;
-    p_again.bottomRows(q) = pa;
+    const auto fates_of = [&](const auto& ensemble) {
+      return fate_distribution(ensemble.positions.back(), q, o.fate_paths);
+    };
+    for (Eigen::MatrixXd* m : {&p_true, &p_hat, &p_again, &p_oracle, &p_nearest}) {
+      m->conservativeResize(m->rows() + q, nf);
+    }
+    p_true.bottomRows(q) = fates_of(paths_sim.paths(starts, {t0, t1}, core::counter_rng(o.data_seed + 17 * k, 5)));
+    p_hat.bottomRows(q) = fates_of(simulate(starts, {t0, t1}, o.seed + 19 * k));
+    p_again.bottomRows(q) = fates_of(paths_sim.paths(starts, {t0, t1}, core::counter_rng(o.data_seed + 17 * k, 6)));
     p_oracle.bottomRows(q) =
-        additive
-            ? fate_distribution(
-                  oracle_sim.paths(starts, {t0, t1}, core::counter_rng(o.data_seed + 17 * k, 7)).positions.back(), q)
-            : pa;
+        additive ? fates_of(oracle_sim.paths(starts, {t0, t1}, core::counter_rng(o.data_seed + 17 * k, 7)))
+                 : Eigen::MatrixXd(p_again.bottomRows(q));
+    p_nearest.bottomRows(q) = fate_distribution(queries, q, 1);
     result.fate_snapshot.insert(result.fate_snapshot.end(), static_cast<std::size_t>(q), k);
   }
   result.fate_tv = metrics::tv_fate_error(p_true, p_hat);
   result.fate_correlation = detail::fate_correlation(p_true.col(0), p_hat.col(0));
-  result.fate_tv_floor = metrics::tv_fate_error(p_true, p_again);
-  result.fate_correlation_ceiling = detail::fate_correlation(p_true.col(0), p_again.col(0));
-  result.fate_tv_true_drift = metrics::tv_fate_error(p_true, p_oracle);
-  result.fate_correlation_true_drift = detail::fate_correlation(p_true.col(0), p_oracle.col(0));
+  result.fate_floor = detail::score_fates(p_true, p_again);
+  result.fate_true_drift = detail::score_fates(p_true, p_oracle);
+  result.fate_nearest = detail::score_fates(p_true, p_nearest);
+  const auto undecided = detail::undecided_rows(p_true);
+  result.undecided_queries = std::ssize(undecided);
+  result.fate_undecided = detail::score_fates(p_true, p_hat, undecided);
+  result.fate_nearest_undecided = detail::score_fates(p_true, p_nearest, undecided);
   return result;
 }
 

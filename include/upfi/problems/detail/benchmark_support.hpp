@@ -21,6 +21,16 @@
 #include <utility>
 #include <vector>
 
+namespace upfi::problems {
+
+/// @brief Fate metrics of one set of fate distributions against the truth's, on the same queries.
+struct fate_scores {
+  double correlation = 0;  ///< Pearson correlation of P(first fate) (0 if either side is constant)
+  double tv = 0;           ///< mean total variation 1/2 sum_c |p_c - p_hat_c| over the queries
+};
+
+}  // namespace upfi::problems
+
 namespace upfi::problems::detail {
 
 inline double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -76,6 +86,24 @@ inline double pearson_or_zero(const Eigen::VectorXd& a, const Eigen::VectorXd& b
 // deterministic fit) has no correlation and scores 0
 inline double fate_correlation(const Eigen::VectorXd& p_true, const Eigen::VectorXd& p_hat) {
   return pearson_or_zero(p_true, p_hat);
+}
+
+// rows of p_true (queries x fates) whose fate is not yet decided: every fate has probability below 1 - margin
+inline std::vector<Eigen::Index> undecided_rows(const Eigen::MatrixXd& p_true, double margin = 0.05) {
+  std::vector<Eigen::Index> rows;
+  for (Eigen::Index r = 0; r < p_true.rows(); ++r) {
+    if (p_true.row(r).maxCoeff() < 1 - margin) rows.push_back(r);
+  }
+  return rows;
+}
+
+// Pearson correlation of P(first fate) and mean TV between the truth and another fate matrix over `rows` (all rows
+// if empty; both 0 for fewer than two rows)
+inline fate_scores score_fates(const Eigen::MatrixXd& p_true, const Eigen::MatrixXd& p,
+                               const std::vector<Eigen::Index>& rows = {}) {
+  if (rows.empty()) return {fate_correlation(p_true.col(0), p.col(0)), metrics::tv_fate_error(p_true, p)};
+  if (rows.size() < 2) return {};
+  return score_fates(p_true(rows, Eigen::all), p(rows, Eigen::all));
 }
 
 // Pearson correlation (0 if either is constant) of a true rate (pointwise `rate(t, x)`) and the fitted growth over the
