@@ -111,7 +111,8 @@ int main(int argc, char** argv) {
         for (const auto c : r.cells) std::cerr << " " << c;
         std::cerr << ", growth corr " << r.growth_correlation << "\n  fate corr of the null model (nearest region now) "
                   << r.fate_nearest.correlation << "; on the " << r.undecided_queries << " undecided queries: model "
-                  << r.fate_undecided.correlation << ", null " << r.fate_nearest_undecided.correlation << "\n";
+                  << r.fate_undecided.correlation << " (TV " << r.fate_undecided.tv << "), null "
+                  << r.fate_nearest_undecided.correlation << " (TV " << r.fate_nearest_undecided.tv << ")\n";
       }
       std::cout << "| " << o.dimension << " | " << upfi::problems::method_name(method) << " | " << mean_sd(energy)
                 << " | " << mean_sd(cosine) << " | " << mean_sd(l2) << " | " << mean_sd(fate) << " | "
