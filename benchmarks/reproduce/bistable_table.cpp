@@ -8,8 +8,10 @@
 //   bistable_table [--dims 2,5,10] [--seeds 3] [--methods upfi,pfi,tigon,fitness] [--iterations 5000]
 //                  [--batch 256] [--steps 2] [--dsm 0] [--hidden 64,64,64] [--lr 3e-3] [--float-sinkhorn 0|1]
 //                  [--first-seed 0] [--training-seed-offset 0] [--final-lr 3e-4] [--clip 0]
+//                  [--fate-snapshots 1,2,3] [--fate-queries 100]
 //
 // --final-lr: cosine learning-rate decay to it. --clip: clip the gradient's global norm to it (0: off).
+// --fate-snapshots: the inner snapshots whose cells are fate queries (default: all).
 //
 // Seed s (first-seed ... first-seed + seeds - 1) uses data seed 1000 + s and training seed s (plus
 // --training-seed-offset, default 0: refits of the same data), so runs with different --first-seed add seeds to a
@@ -63,6 +65,10 @@ int main(int argc, char** argv) {
     } else if (key == "--final-lr") {  // cosine learning-rate decay to this value
       o.training.cosine_decay = true;
       o.training.final_learning_rate = std::stod(value);
+    } else if (key == "--fate-snapshots") {
+      for (const auto& k : split(value)) o.fate_snapshots.push_back(std::stoul(k));
+    } else if (key == "--fate-queries") {
+      o.fate_queries = std::stol(value);
     } else if (key == "--clip") {
       o.training.clip_norm = std::stod(value);
     } else if (key == "--float-sinkhorn") {

@@ -63,6 +63,16 @@ TEST_SUITE("problems") {
     CHECK(r.path_energy > 0);
     CHECK(std::abs(r.growth_correlation) <= 1.0);  // TIGON++ has growth
     CHECK(std::string(upfi::problems::method_name(upfi::problems::bistable_method::fitness_ode)) == "fitness-ODE");
+    // fates from the first inner snapshot only: its queries, one row each
+    o.fate_snapshots = {1};
+    const auto first = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::tigon, o);
+    CHECK(first.fates_true.size() == 5);
+    CHECK(r.fates_true.size() == 15);  // 5 queries at each of the 3 inner snapshots
+    CHECK(first.fates_true == r.fates_true.head(5));
+    o.fate_snapshots = {4};  // the last snapshot is not inner
+    CHECK_THROWS_WITH_AS((void)upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::upfi, o),
+                         doctest::Contains("fate snapshot 4 is not an inner snapshot"), std::invalid_argument);
+    o.fate_snapshots.clear();
     o.dimension = 1;
     CHECK_THROWS_AS((void)upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::upfi, o),
                     std::invalid_argument);

@@ -32,6 +32,7 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -74,6 +75,8 @@ struct bistable_benchmark_options {
   double path_dt = 0.05;
   Eigen::Index path_count = 500;
   Eigen::Index fate_queries = 100;  ///< per inner snapshot
+  /// the inner snapshots whose cells are fate queries (empty: all of them, the paper's choice as we read it)
+  std::vector<std::size_t> fate_snapshots;
   Eigen::Index fate_paths = 200;
   double fate_dt = 0.01;
 };
@@ -122,10 +125,17 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
 }
 
 /// @brief Runs one method on one data realisation; `progress` (optional) sees the training reports.
-/// @throws what the parts throw (invalid options, non-finite losses).
+/// @throws std::invalid_argument if a fate snapshot is not an inner snapshot (1 ... snapshots - 2); what the parts
+/// throw (invalid options, non-finite losses).
 [[nodiscard]] inline bistable_benchmark_result run_bistable_benchmark(
     bistable_method method, const bistable_benchmark_options& o,
     const std::function<void(const infer::flow_progress&)>& progress = {}) {
+  for (const std::size_t k : o.fate_snapshots) {
+    if (k < 1 || k + 2 > static_cast<std::size_t>(std::max(o.snapshots, 2))) {
+      core::detail::throw_invalid_argument("upfi::problems::run_bistable_benchmark: fate snapshot ", k,
+                                           " is not an inner snapshot (1 ... ", o.snapshots - 2, ")");
+    }
+  }
   const Eigen::Index d = o.dimension;
   const sde::bistable truth(d);
   const auto initial = [d](Eigen::Index n, const core::counter_rng& rng) { return detail::bistable_start(n, d, rng); };
@@ -260,6 +270,10 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
   const Eigen::MatrixXd sigma_true = truth.noise().sigma() * Eigen::MatrixXd::Identity(d, d);
   const Eigen::MatrixXd sigma_model = model_sigma * Eigen::MatrixXd::Identity(d, d);
   for (std::size_t k = 1; k + 1 < data.size(); ++k) {
+    if (!o.fate_snapshots.empty() &&
+        std::find(o.fate_snapshots.begin(), o.fate_snapshots.end(), k) == o.fate_snapshots.end()) {
+      continue;
+    }
     const Eigen::MatrixXd queries = detail::spaced_rows(data.cloud(k), o.fate_queries);
     const Eigen::Index q = queries.rows();
     const auto steps = static_cast<int>(std::ceil((1.0 - data.time(k)) / o.fate_dt - 1e-9));
