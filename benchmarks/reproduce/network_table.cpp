@@ -91,8 +91,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::cout << "| system | method | noise | path energy | force L2 | fate corr. (ceiling; true drift) | fate TV "
-               "(floor; true drift) | s / run |\n"
+  std::cout << "| system | method | noise | path energy | force L2 | fate corr. (ceiling; true drift; nearest) "
+               "| fate TV (floor; true drift; nearest) | undecided TV (nearest) | s / run |\n"
             << "|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& sys : systems) {
     if (sys != "bf" && sys != "hsc") {
