@@ -3,7 +3,9 @@
 // Probability-flow integration with an MLP drift (64x3 SiLU, d -> d) and an MLP score (a dsm_score network, 64x3,
 // d + 2 -> d), additive noise, N = 4096 particles; one RK4 step per iteration (4 field evaluations). Items =
 // particle-steps. BM_flow_forward: integrate; BM_flow_forward_reverse: integrate_vjp (forward, stage recomputation
-// and the reverse sweep, score input path included).
+// and the reverse sweep, score input path included); BM_flow_tape_reverse: the trainer's path, integrate_recorded with
+// the stage values kept and integrate_vjp(tape), with the networks' records (second argument 1: the reverse sweep runs
+// no forward pass) or with them hidden (0: every VJP evaluates its network again, as before records existed).
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/core/memory.hpp>
 #include <upfi/flow/integrate.hpp>
@@ -72,8 +74,47 @@ void BM_flow_forward_reverse(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * n);
 }
+// The field with its records hidden (the reverse sweep's VJPs evaluate the networks again).
+template <class Field>
+struct without_records {
+  const Field& f;
+  [[nodiscard]] Eigen::Index dimension() const { return f.dimension(); }
+  [[nodiscard]] Eigen::Index parameter_count() const { return f.parameter_count(); }
+  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, upfi::flow::flow_values& out) const {
+    f.evaluate(t, x, out);
+  }
+  void vjp(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu, const Eigen::MatrixXd& cv,
+           const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x, Eigen::VectorXd* grad_params) const {
+    f.vjp(t, x, cu, cv, cg, grad_x, grad_params);
+  }
+};
+
+template <class Field>
+upfi::flow::flow_gradients tape_gradient(const Field& field, const upfi::flow::flow_state& y0,
+                                         const Eigen::MatrixXd& cx) {
+  const auto tape = upfi::flow::integrate_recorded(field, upfi::flow::rk4(), 0.0, 0.01, y0, {.steps = 1});
+  return upfi::flow::integrate_vjp(field, tape, cx, {});
+}
+
+void BM_flow_tape_reverse(benchmark::State& state) {
+  const Eigen::Index d = state.range(0), n = 4096;
+  const bool records = state.range(1) != 0;
+  const auto field = make_field(d);
+  const without_records<decltype(field)> hidden{field};
+  const auto y0 = initial(n, d);
+  const Eigen::MatrixXd cx = Eigen::MatrixXd::Ones(n, d);
+  // validate before timing: both paths give the same gradient (to rounding: the row blocks sum in another order)
+  const auto a = tape_gradient(field, y0, cx), b = tape_gradient(hidden, y0, cx);
+  if (!((a.params - b.params).norm() <= 1e-12 * b.params.norm())) std::abort();
+  for (auto _ : state) {
+    auto gr = records ? tape_gradient(field, y0, cx) : tape_gradient(hidden, y0, cx);
+    benchmark::DoNotOptimize(gr.params.data());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
 }  // namespace
 
 BENCHMARK(BM_flow_forward)->Arg(2)->Arg(10)->Arg(50)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_flow_forward_reverse)->Arg(2)->Arg(10)->Arg(50)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_flow_tape_reverse)->ArgsProduct({{2, 10, 50}, {0, 1}})->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

@@ -5,9 +5,11 @@
 #include <upfi/flow/chemical_langevin_flow.hpp>
 #include <upfi/flow/integrate.hpp>
 #include <upfi/flow/probability_flow.hpp>
+#include <upfi/flow/transport_flow.hpp>
 #include <upfi/nn/linear_field.hpp>
 #include <upfi/nn/mlp.hpp>
 #include <upfi/problems/ou_growth_moments.hpp>
+#include <upfi/score/dsm.hpp>
 #include <upfi/score/gaussian.hpp>
 
 #include <Eigen/Cholesky>
@@ -18,6 +20,7 @@
 #include "support/seed.hpp"
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 using upfi::flow::flow_state;
@@ -121,6 +124,103 @@ struct coupled_diagonal {
     }
   }
 };
+
+// The same field with its records hidden: the reverse sweep then evaluates every part again (the reference path).
+template <class Field>
+struct without_records {
+  Field f;
+  [[nodiscard]] Eigen::Index dimension() const { return f.dimension(); }
+  [[nodiscard]] Eigen::Index parameter_count() const { return f.parameter_count(); }
+  [[nodiscard]] Eigen::VectorXd parameters() const { return f.parameters(); }
+  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, upfi::flow::flow_values& out) const {
+    f.evaluate(t, x, out);
+  }
+  void vjp(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu, const Eigen::MatrixXd& cv,
+           const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x, Eigen::VectorXd* grad_params) const {
+    f.vjp(t, x, cu, cv, cg, grad_x, grad_params);
+  }
+};
+
+double relative_difference(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) { return (a - b).norm() / b.norm(); }
+
+// vjp(record, ...) against the recomputing vjp on an N x d cloud, and integrate_vjp through a tape that holds records
+// against the same sweep with the records hidden: bit-identical with one row block, equal to rounding with several,
+// and independent of the thread count.
+template <class Field>
+void check_recorded_vjp(const Field& field, Eigen::Index n) {
+  static_assert(Field::keeps_records && upfi::flow::detail::records_evaluations<Field>);
+  static_assert(!upfi::flow::detail::records_evaluations<without_records<Field>>);
+  const Eigen::Index d = field.dimension();
+  const auto blocks = upfi::core::block_count(n, upfi::flow::detail::flow_block_rows(n, d));
+  CAPTURE(n);
+  CAPTURE(blocks);
+  const Eigen::MatrixXd x = random_matrix(n, d, 9), cu = random_matrix(n, d, 10), cv = random_matrix(n, d, 11);
+  const Eigen::VectorXd cg = random_matrix(n, 1, 12).col(0);
+  upfi::flow::flow_values plain, recorded;
+  typename Field::record_type record;
+  field.evaluate(0.4, x, plain);
+  field.evaluate(0.4, x, recorded, record);
+  CHECK(recorded.u == plain.u);
+  CHECK(recorded.v == plain.v);
+  CHECK(recorded.g == plain.g);
+  CHECK(record.size() == static_cast<std::size_t>(blocks));
+  const auto check_equal = [&](const Eigen::MatrixXd& got, const Eigen::MatrixXd& want) {
+    if (blocks == 1) {
+      CHECK(got == want);
+    } else {
+      CHECK(relative_difference(got, want) < 1e-13);
+    }
+  };
+  for (const bool with_v_and_g : {true, false}) {
+    CAPTURE(with_v_and_g);
+    const Eigen::MatrixXd v_cot = with_v_and_g ? cv : Eigen::MatrixXd();
+    const Eigen::VectorXd g_cot = with_v_and_g ? cg : Eigen::VectorXd();
+    const Eigen::Index p = field.parameter_count();
+    Eigen::MatrixXd dx_ref, dx_rec, dx_one;
+    Eigen::VectorXd gp_ref = Eigen::VectorXd::Zero(p), gp_rec = gp_ref, gp_one = gp_ref;
+    field.vjp(0.4, x, cu, v_cot, g_cot, &dx_ref, &gp_ref);
+    field.vjp(record, 0.4, x, cu, v_cot, g_cot, &dx_rec, &gp_rec);
+    check_equal(dx_rec, dx_ref);
+    check_equal(gp_rec, gp_ref);
+    {
+      const upfi::core::thread_limit one(1);
+      field.vjp(record, 0.4, x, cu, v_cot, g_cot, &dx_one, &gp_one);
+    }
+    CHECK(dx_one == dx_rec);
+    CHECK(gp_one == gp_rec);
+  }
+  // a record made on another cloud, or cotangents of another size
+  const Eigen::Index other = n > 512 ? 100 : n / 2;
+  Eigen::MatrixXd dx;
+  const std::string expected = upfi::core::detail::message("the record was made on a cloud of ", n, " rows (", blocks,
+                                                           " row blocks); this cloud has ", other, " rows");
+  CHECK_THROWS_WITH_AS(field.vjp(record, 0.4, x.topRows(other), cu.topRows(other), {}, {}, &dx, nullptr),
+                       doctest::Contains(expected.c_str()), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(field.vjp(record, 0.4, x, cu.topRows(other), {}, {}, &dx, nullptr),
+                       doctest::Contains("cotangents must be"), std::invalid_argument);
+  // through two RK4 steps: the tape keeps one record per stage and the reverse sweep runs no forward pass
+  const flow_state y0{x, 0.1 * cg, 0};
+  const upfi::flow::fixed_step_options o{.steps = 2, .alpha = 0.5};
+  const auto tape = upfi::flow::integrate_recorded(field, upfi::flow::rk4(), 0.1, 0.9, y0, o);
+  REQUIRE(tape.stages.size() == 2);
+  for (const auto& st : tape.stages) {
+    REQUIRE(st.records.size() == 4);
+    for (const auto& r : st.records) CHECK(std::any_cast<typename Field::record_type>(&r) != nullptr);
+  }
+  const without_records<Field> hidden{field};
+  const auto ref_tape = upfi::flow::integrate_recorded(hidden, upfi::flow::rk4(), 0.1, 0.9, y0, o);
+  CHECK(ref_tape.end.x == tape.end.x);
+  CHECK(ref_tape.stages[0].records.empty());
+  const auto g_rec = upfi::flow::integrate_vjp(field, tape, cu, cg, 0.37);
+  const auto g_ref = upfi::flow::integrate_vjp(hidden, tape, cu, cg, 0.37);
+  check_equal(g_rec.params, g_ref.params);
+  check_equal(g_rec.x0, g_ref.x0);
+  check_equal(g_rec.log_m0, g_ref.log_m0);
+  // without kept stages the sweep evaluates each stage once and its VJPs reuse those records
+  const auto g_again = upfi::flow::integrate_vjp(field, upfi::flow::rk4(), 0.1, 0.9, y0, o, cu, cg, 0.37);
+  CHECK(g_again.params == g_rec.params);
+  CHECK(g_again.x0 == g_rec.x0);
+}
 
 double moment_error(const Eigen::MatrixXd& x, const Eigen::VectorXd& mu, const Eigen::MatrixXd& sigma) {
   const Eigen::RowVectorXd m = x.colwise().mean();
@@ -338,6 +438,31 @@ TEST_SUITE("flow/probability_flow") {
       CHECK((row.v - one.v.row(r)).cwiseAbs().maxCoeff() < 1e-12);
       CHECK(std::abs(row.g[0] - one.g[r]) < 1e-12);
     }
+  }
+
+  TEST_CASE("recorded evaluations: VJPs without a second forward pass equal the recomputing ones, any thread count") {
+    static_assert(upfi::RecordingField<upfi::nn::mlp<double>> && !upfi::RecordingField<upfi::nn::linear_field>);
+    const Eigen::Index d = 3;
+    for (const Eigen::Index n : {Eigen::Index{200}, Eigen::Index{1500}}) {  // one row block; two
+      const auto drift = upfi::nn::mlp<double>({.inputs = d, .outputs = d, .hidden = {16, 16}}, 5);
+      const auto growth = upfi::nn::mlp<double>({.inputs = d, .outputs = 1, .hidden = {8}}, 6);
+      // a DSM score network (a recording score: its input VJP reuses the evaluation) and a Gaussian score (none)
+      const upfi::score::dsm_score dsm(upfi::nn::mlp<double>({.inputs = d + 2, .outputs = d, .hidden = {12}}, 7),
+                                       {0.1});
+      check_recorded_vjp(upfi::flow::probability_flow(drift, dsm, upfi::flow::isotropic_diffusion{0.3}, growth), n);
+      check_recorded_vjp(
+          upfi::flow::probability_flow(
+              drift, upfi::score::gaussian_score(Eigen::VectorXd::Zero(d), Eigen::MatrixXd::Identity(d, d)),
+              upfi::flow::isotropic_diffusion{0.3}),
+          n);
+      check_recorded_vjp(upfi::flow::transport_flow(drift, growth), n);
+    }
+    // a state-dependent diffusion keeps the score values too
+    auto field = upfi::flow::probability_flow(
+        upfi::nn::linear_field(3),
+        upfi::score::gaussian_score(upfi::test::vec(0.3, -0.2, 0.1), Eigen::MatrixXd::Identity(3, 3)),
+        upfi::flow::pointwise_diagonal_diffusion<coupled_diagonal>{{}});
+    check_recorded_vjp(field, 40);
   }
 
   TEST_CASE("fixed-step driver: observers, shape checks") {

@@ -71,6 +71,19 @@ TEST_SUITE("score/dsm") {
     Eigen::MatrixXd cot(7, 3);
     upfi::core::counter_rng(upfi::test::seed(), 3).fill_normal(cot, 0);
     CHECK(upfi::test::vjp_vs_fd(s, 0.4, x, cot) < 1e-6);
+    // the VJP from a recorded evaluation is the same computation without the forward pass
+    static_assert(upfi::RecordingScoreModel<dsm_score> && !upfi::RecordingScoreModel<upfi::score::gaussian_score>);
+    dsm_score::record_type record;
+    Eigen::MatrixXd plain, recorded, g_plain, g_recorded;
+    s.evaluate(0.4, x, plain);
+    s.evaluate(0.4, x, recorded, record);
+    CHECK(recorded == plain);
+    s.vjp_x(0.4, x, cot, g_plain);
+    s.vjp_x(record, cot, g_recorded);
+    CHECK(g_recorded == g_plain);
+    CHECK_THROWS_WITH_AS(s.vjp_x(record, cot.topRows(3), g_recorded),
+                         "upfi::score::dsm_score::vjp_x: cotangent is 3 x 3, the recorded evaluation 7 x 3",
+                         std::invalid_argument);
   }
 
   TEST_CASE("training is deterministic for a seed and any thread count, with progress reports") {

@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 
 #include <concepts>
+#include <utility>
 
 namespace upfi {
 
@@ -22,6 +23,19 @@ concept DifferentiableField = requires(const F& f, F& mutable_f, double t, const
   { mutable_f.parameters() } -> std::convertible_to<Eigen::VectorXd&>;
   f.evaluate(t, x, out);
   f.vjp(t, x, x, &out, &grad_params);
+};
+
+/// @brief A DifferentiableField that can keep what its VJP needs from an evaluation: `F::record_type` (default
+/// constructible, copyable), `f.evaluate(t, X, Y, record)` (an evaluation that fills `record`) and
+/// `f.vjp(record, dY, dX*, grad_params*)` (the VJP at that evaluation's point, without evaluating the field again).
+/// Composite fields use it to skip the forward pass a VJP would otherwise repeat (flow::integrate_vjp, docs/flow.md).
+/// Satisfied by upfi::nn::mlp (its record is the layers' pre-activations and activations).
+template <class F>
+concept RecordingField = DifferentiableField<F> && std::semiregular<typename F::record_type> &&
+    requires(const F& f, double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& out, Eigen::VectorXd& grad_params,
+             typename F::record_type& record) {
+  f.evaluate(t, x, out, record);
+  f.vjp(std::as_const(record), x, &out, &grad_params);
 };
 
 /// @brief A DifferentiableField (inputs == outputs) that also gives the diagonal of its input Jacobian,

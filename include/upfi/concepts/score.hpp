@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 
 #include <concepts>
+#include <utility>
 
 namespace upfi {
 
@@ -24,6 +25,16 @@ template <class M>
 concept ScoreModelWithVjp = ScoreModel<M> &&
     requires(const M& s, double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& out) {
   s.vjp_x(t, x, x, out);
+};
+
+/// @brief A score model with a VJP that can reuse an evaluation: `M::record_type`, `s.evaluate(t, X, S, record)` and
+/// `s.vjp_x(record, C, dX)` (the VJP at the recorded evaluation's point, without evaluating the score again).
+/// Satisfied by upfi::score::dsm_score.
+template <class M>
+concept RecordingScoreModel = ScoreModelWithVjp<M> && std::semiregular<typename M::record_type> &&
+    requires(const M& s, double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& out, typename M::record_type& record) {
+  s.evaluate(t, x, out, record);
+  s.vjp_x(std::as_const(record), x, out);
 };
 
 }  // namespace upfi

@@ -21,11 +21,13 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <any>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace upfi::flow {
@@ -93,8 +95,23 @@ struct flow_state {
 };
 
 namespace detail {
+// A flow field whose evaluations can keep what its VJP needs (probability_flow, transport_flow with network parts):
+// `F::record_type`, `F::keeps_records`, evaluate(t, X, values, record) and vjp(record, t, X, cu, cv, cg, dX*, dP*).
+template <class F>
+concept records_evaluations = requires {
+  typename F::record_type;
+}
+&&F::keeps_records&& requires(const F& f, double t, const Eigen::MatrixXd& x, flow_values& values,
+                              typename F::record_type& record, const Eigen::VectorXd& cg, Eigen::MatrixXd* dx,
+                              Eigen::VectorXd* dp) {
+  f.evaluate(t, x, values, record);
+  f.vjp(std::as_const(record), t, x, x, x, cg, dx, dp);
+};
+
 struct stage_values {
   bool keep_inputs = true;          // the reverse sweep needs every stage input; forward drivers do not
+  bool keep_records = false;        // keep the field's records (records_evaluations fields) for the reverse sweep
+  std::vector<std::any> records;    // per stage: the field's record_type, when keep_records
   std::vector<Eigen::MatrixXd> xs;  // stage inputs X_j (when keep_inputs)
   std::vector<Eigen::VectorXd> ls;  // stage log-masses L_j
   std::vector<flow_values> f;       // field values at the stages
@@ -197,8 +214,33 @@ void run_stages(const Field& field, const tableau& tb, double t, double h, const
       input = &st.scratch;
     }
     if (j == 0 && first_known) continue;
+    if constexpr (records_evaluations<Field>) {
+      if (st.keep_records) {
+        using record_type = typename Field::record_type;
+        st.records.resize(static_cast<std::size_t>(s));
+        auto* record = std::any_cast<record_type>(&st.records[sj]);
+        if (record == nullptr) record = &st.records[sj].template emplace<record_type>();
+        field.evaluate(t + tb.c[j] * h, *input, st.f[sj], *record);
+        continue;
+      }
+    }
     field.evaluate(t + tb.c[j] * h, *input, st.f[sj]);
   }
+}
+
+// The field's VJP at stage j of `st` (from the stage's record when it has one).
+template <class Field>
+void stage_vjp(const Field& field, const stage_values& st, std::size_t j, double t, const Eigen::MatrixXd& cu,
+               const Eigen::MatrixXd& cv, const Eigen::VectorXd& cg, Eigen::MatrixXd* dx, Eigen::VectorXd* dp) {
+  if constexpr (records_evaluations<Field>) {
+    if (j < st.records.size()) {
+      if (const auto* record = std::any_cast<typename Field::record_type>(&st.records[j])) {
+        field.vjp(*record, t, st.xs[j], cu, cv, cg, dx, dp);
+        return;
+      }
+    }
+  }
+  field.vjp(t, st.xs[j], cu, cv, cg, dx, dp);
 }
 
 // combines the stages into the next state; returns the error norm (RMS of err / (atol + rtol max(|y|, |y'|))) when
@@ -236,11 +278,11 @@ struct fixed_step_options {
 
 namespace detail {
 // The fixed-step loop shared by integrate and integrate_recorded: before step n, `before(n, y)` sees its start; after
-// it, `after(n, t, y, st)` sees its end and its stage values.
+// it, `after(n, t, y, st)` sees its end and its stage values (and may move them away).
 template <class Field, class Before, class After>
 flow_state fixed_step_loop(const Field& field, const tableau& tb, double t0, double t1, flow_state y,
-                           const fixed_step_options& options, bool keep_inputs, const char* who, Before&& before,
-                           After&& after) {
+                           const fixed_step_options& options, bool keep_inputs, bool keep_records, const char* who,
+                           Before&& before, After&& after) {
   check_state(y, field.dimension(), who);
   if (options.steps < 1 || !std::isfinite(t0) || !std::isfinite(t1)) {
     core::detail::throw_invalid_argument(who, ": need steps >= 1 and finite times, got steps = ", options.steps);
@@ -248,6 +290,7 @@ flow_state fixed_step_loop(const Field& field, const tableau& tb, double t0, dou
   const double h = (t1 - t0) / options.steps;
   stage_values st;
   st.keep_inputs = keep_inputs;
+  st.keep_records = keep_records;
   flow_state next;
   for (int n = 0; n < options.steps; ++n) {
     const double t = t0 + n * h;
@@ -273,7 +316,7 @@ template <class Field>
                                    const fixed_step_options& options = {},
                                    const std::function<void(double, const flow_state&)>& observer = {}) {
   return detail::fixed_step_loop(
-      field, tb, t0, t1, std::move(y), options, false, "upfi::flow::integrate", [](int, const flow_state&) {},
+      field, tb, t0, t1, std::move(y), options, false, false, "upfi::flow::integrate", [](int, const flow_state&) {},
       [&](int, double t, const flow_state& y1, const detail::stage_values&) {
         if (observer) observer(t, y1);
       });
@@ -292,7 +335,10 @@ struct flow_tape {
 
 /// @brief integrate() that also records what integrate_vjp(field, tape, ...) needs. With `keep_stages` the tape holds
 /// every stage's inputs and field values (memory: stages x steps x N x (3d + 2) values) and the reverse sweep skips
-/// recomputing them; without, it holds one state per step and the reverse sweep re-evaluates the stages.
+/// recomputing them; for a field that keeps records (probability_flow and transport_flow with network parts), the
+/// tape also holds each stage's record (the networks' activations: about stages x steps x N x 2 x the hidden widths
+/// per network) and the reverse sweep runs no forward pass at all. Without `keep_stages` it holds one state per step
+/// and the reverse sweep re-evaluates the stages (once per stage: the VJPs reuse those evaluations' records).
 /// @throws as integrate().
 template <class Field>
 [[nodiscard]] flow_tape integrate_recorded(const Field& field, const tableau& tb, double t0, double t1,
@@ -301,10 +347,15 @@ template <class Field>
   flow_tape tape{tb, t0, t1, options, {}, {}, {}};
   tape.starts.reserve(static_cast<std::size_t>(std::max(options.steps, 0)));
   tape.end = detail::fixed_step_loop(
-      field, tb, t0, t1, y0, options, true, "upfi::flow::integrate_recorded",
+      field, tb, t0, t1, y0, options, true, keep_stages, "upfi::flow::integrate_recorded",
       [&](int, const flow_state& y) { tape.starts.push_back(y); },
-      [&](int, double, const flow_state&, const detail::stage_values& st) {
-        if (keep_stages) tape.stages.push_back(st);
+      [&](int, double, const flow_state&, detail::stage_values& st) {
+        if (keep_stages) {
+          tape.stages.push_back(std::move(st));
+          // the next step starts from empty stage values (moved-from vectors are unspecified)
+          st = detail::stage_values{};
+          st.keep_records = true;
+        }
       });
   return tape;
 }
@@ -345,6 +396,7 @@ template <class Field>
   std::vector<Eigen::MatrixXd> u_bar(static_cast<std::size_t>(s));
   std::vector<Eigen::VectorXd> g_bar(static_cast<std::size_t>(s));
   detail::stage_values recomputed;
+  recomputed.keep_records = true;
   for (int k = steps; k-- > 0;) {
     const double t = tape.t0 + k * h;
     const detail::stage_values* stp = &recomputed;
@@ -372,7 +424,7 @@ template <class Field>
         l_bar_j = (w * m * (st.f[sj].v.rowwise().squaredNorm().array() + alpha * st.f[sj].g.array().square())).matrix();
       }
       Eigen::MatrixXd x_bar_j;
-      field.vjp(t + tb.c[j] * h, st.xs[sj], u_bar[sj], v_bar, g_bar[sj], &x_bar_j, &g.params);
+      detail::stage_vjp(field, st, sj, t + tb.c[j] * h, u_bar[sj], v_bar, g_bar[sj], &x_bar_j, &g.params);
       x_bar_total += x_bar_j;
       l_bar_total += l_bar_j;
       for (Eigen::Index i = 0; i < j; ++i) {

@@ -24,6 +24,7 @@
 #include <cmath>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace upfi::flow {
@@ -150,16 +151,23 @@ namespace detail {
   return (n + blocks - 1) / blocks;
 }
 
-// out = F(t, X) evaluated block by block: rows(t, X_block, values, U_block) fills v, s and g of a block's flow_values
-// and writes u straight into the output rows U_block. out.s is a workspace: its content is unspecified afterwards.
-template <class Rows>
-void evaluate_in_row_blocks(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out, Rows&& rows) {
+// out = F(t, X) evaluated block by block: rows(t, X_block, values, U_block, record) fills v, s and g of a block's
+// flow_values and writes u straight into the output rows U_block; `record` is the block's entry of `records` (resized
+// to one per block) or null when `records` is null. out.s is a workspace: its content is unspecified afterwards.
+template <class Record, class Rows>
+void evaluate_in_row_blocks(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out,
+                            std::vector<Record>* records, Rows&& rows) {
   const Eigen::Index n = x.rows(), d = x.cols();
   out.u.resize(n, d);
   const Eigen::Index block_rows = flow_block_rows(n, d);
-  if (core::block_count(n, block_rows) <= 1) {
+  const Eigen::Index blocks = core::block_count(n, block_rows);
+  if (records != nullptr) records->resize(static_cast<std::size_t>(std::max<Eigen::Index>(blocks, 1)));
+  const auto record_of = [&](Eigen::Index r0) {
+    return records != nullptr ? &(*records)[static_cast<std::size_t>(r0 / block_rows)] : nullptr;
+  };
+  if (blocks <= 1) {
     const core::thread_limit serial(1);
-    rows(t, x, out, Eigen::Ref<Eigen::MatrixXd>(out.u));
+    rows(t, x, out, Eigen::Ref<Eigen::MatrixXd>(out.u), record_of(0));
     return;
   }
   out.v.resize(n, d);
@@ -167,32 +175,176 @@ void evaluate_in_row_blocks(double t, const Eigen::Ref<const Eigen::MatrixXd>& x
   core::parallel_for(n, block_rows, [&](Eigen::Index r0, Eigen::Index r1) {
     thread_local flow_values block;  // per-thread workspace: no allocation after the first block
     const Eigen::Index nr = r1 - r0;
-    rows(t, x.middleRows(r0, nr), block, Eigen::Ref<Eigen::MatrixXd>(out.u.middleRows(r0, nr)));
+    rows(t, x.middleRows(r0, nr), block, Eigen::Ref<Eigen::MatrixXd>(out.u.middleRows(r0, nr)), record_of(r0));
     out.v.middleRows(r0, nr) = block.v;
     out.g.segment(r0, nr) = block.g;
   });
 }
 
+// The same without records: rows(t, X_block, values, U_block).
+template <class Rows>
+void evaluate_in_row_blocks(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out, Rows&& rows) {
+  evaluate_in_row_blocks(t, x, out, static_cast<std::vector<std::monostate>*>(nullptr),
+                         [&](double tb, const Eigen::Ref<const Eigen::MatrixXd>& xb, flow_values& o,
+                             Eigen::Ref<Eigen::MatrixXd> u, std::monostate*) { rows(tb, xb, o, u); });
+}
+
+// A VJP over the row blocks of evaluate_in_row_blocks (records are per block): body(b, r0, nr, dX_block, gp) writes
+// the block's rows of dX (dX_block is null when grad_x is) and ADDS the block's parameter gradient to gp (null when
+// grad_params is). One block runs here and adds to grad_params directly; several run in parallel, each into its own
+// zeroed vector, summed in block order, so the result does not depend on the thread count.
+template <class Body>
+void vjp_in_row_blocks(Eigen::Index n, Eigen::Index d, Eigen::Index parameters, Eigen::MatrixXd* grad_x,
+                       Eigen::VectorXd* grad_params, Body&& body) {
+  const Eigen::Index block_rows = flow_block_rows(n, d);
+  const Eigen::Index blocks = core::block_count(n, block_rows);
+  if (grad_x != nullptr) grad_x->resize(n, d);
+  if (blocks <= 1) {
+    Eigen::MatrixXd dx;
+    body(Eigen::Index{0}, Eigen::Index{0}, n, grad_x != nullptr ? &dx : nullptr, grad_params);
+    if (grad_x != nullptr) *grad_x = std::move(dx);
+    return;
+  }
+  Eigen::MatrixXd partials = Eigen::MatrixXd::Zero(grad_params != nullptr ? parameters : 0, blocks);
+  core::parallel_for(n, block_rows, [&](Eigen::Index r0, Eigen::Index r1) {
+    const Eigen::Index b = r0 / block_rows;
+    Eigen::MatrixXd dx;
+    Eigen::VectorXd gp = Eigen::VectorXd::Zero(grad_params != nullptr ? parameters : 0);
+    body(b, r0, r1 - r0, grad_x != nullptr ? &dx : nullptr, grad_params != nullptr ? &gp : nullptr);
+    if (grad_x != nullptr) grad_x->middleRows(r0, r1 - r0) = dx;
+    if (grad_params != nullptr) partials.col(b) = gp;
+  });
+  if (grad_params != nullptr) *grad_params += partials.rowwise().sum();
+}
+
+// vjp(record, ...) of a field evaluated by evaluate_in_row_blocks with records: checks the record against the cloud,
+// then runs rows(&record[b], t, X_b, cu_b, cv_b, cg_b, dX_b, gp) over the blocks (vjp_in_row_blocks).
+template <class Record, class Rows>
+void vjp_with_record(const std::vector<Record>& record, double t, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                     const Eigen::MatrixXd& cu, const Eigen::MatrixXd& cv, const Eigen::VectorXd& cg,
+                     Eigen::MatrixXd* grad_x, Eigen::VectorXd* grad_params, Eigen::Index parameters, const char* who,
+                     Rows&& rows) {
+  const Eigen::Index n = x.rows(), d = x.cols();
+  const Eigen::Index block_rows = flow_block_rows(n, d);
+  const auto blocks = static_cast<std::size_t>(std::max<Eigen::Index>(core::block_count(n, block_rows), 1));
+  bool matches = record.size() == blocks;
+  Eigen::Index recorded_rows = 0;
+  for (std::size_t b = 0; b < record.size(); ++b) {
+    recorded_rows += record[b].rows;
+    const Eigen::Index expected = std::min(block_rows, n - static_cast<Eigen::Index>(b) * block_rows);
+    matches = matches && record[b].rows == std::max<Eigen::Index>(expected, 0);
+  }
+  if (!matches) {
+    core::detail::throw_invalid_argument(who, ": the record was made on a cloud of ", recorded_rows, " rows (",
+                                         record.size(), " row blocks); this cloud has ", n, " rows");
+  }
+  if (cu.rows() != n || cu.cols() != d || (cv.size() != 0 && (cv.rows() != n || cv.cols() != d)) ||
+      (cg.size() != 0 && cg.size() != n)) {
+    core::detail::throw_invalid_argument(who, ": cotangents must be ", n, " x ", d, " (u, v) and ", n,
+                                         " (g; v and g may be empty)");
+  }
+  using cref = Eigen::Ref<const Eigen::MatrixXd>;
+  using vref = Eigen::Ref<const Eigen::VectorXd>;
+  vjp_in_row_blocks(n, d, parameters, grad_x, grad_params,
+                    [&](Eigen::Index b, Eigen::Index r0, Eigen::Index nr, Eigen::MatrixXd* dx, Eigen::VectorXd* gp) {
+                      rows(&record[static_cast<std::size_t>(b)], t, x.middleRows(r0, nr), cref(cu.middleRows(r0, nr)),
+                           cv.size() == 0 ? cref(cv) : cref(cv.middleRows(r0, nr)),
+                           cg.size() == 0 ? vref(cg) : vref(cg.segment(r0, nr)), dx, gp);
+                    });
+}
+
+// What a part of a field (drift, growth, score) keeps from an evaluation for its VJP: its record type when it has
+// one, else nothing.
+template <class F>
+struct part_record {
+  using type = std::monostate;
+};
+template <RecordingField F>
+struct part_record<F> {
+  using type = typename F::record_type;
+};
+template <class F>
+using part_record_t = typename part_record<F>::type;
+template <class M>
+struct score_record {
+  using type = std::monostate;
+};
+template <RecordingScoreModel M>
+struct score_record<M> {
+  using type = typename M::record_type;
+};
+template <class M>
+using score_record_t = typename score_record<M>::type;
+
+// f(t, X) -> out, filling `record` when there is one and f can use it.
+template <class F>
+void evaluate_part(const F& f, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd& out,
+                   part_record_t<F>* record) {
+  if constexpr (RecordingField<F>) {
+    if (record != nullptr) {
+      f.evaluate(t, x, out, *record);
+      return;
+    }
+  }
+  f.evaluate(t, x, out);
+}
+// f's VJP at X (from the record when there is one: no second forward pass).
+template <class F>
+void vjp_part(const F& f, const part_record_t<F>* record, double t, const Eigen::Ref<const Eigen::MatrixXd>& x,
+              const Eigen::Ref<const Eigen::MatrixXd>& dy, Eigen::MatrixXd* dx, Eigen::VectorXd* grad_params) {
+  if constexpr (RecordingField<F>) {
+    if (record != nullptr) {
+      f.vjp(*record, dy, dx, grad_params);
+      return;
+    }
+  }
+  f.vjp(t, x, Eigen::MatrixXd(dy), dx, grad_params);
+}
+template <class M>
+void evaluate_score(const M& s, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd& out,
+                    score_record_t<M>* record) {
+  if constexpr (RecordingScoreModel<M>) {
+    if (record != nullptr) {
+      s.evaluate(t, x, out, *record);
+      return;
+    }
+  }
+  s.evaluate(t, x, out);
+}
+template <ScoreModelWithVjp M>
+void score_vjp_x(const M& s, const score_record_t<M>* record, double t, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                 const Eigen::MatrixXd& cot, Eigen::MatrixXd& out) {
+  if constexpr (RecordingScoreModel<M>) {
+    if (record != nullptr) {
+      s.vjp_x(*record, cot, out);
+      return;
+    }
+  }
+  s.vjp_x(t, x, cot, out);
+}
+
 template <class Growth>
-void growth_values(const Growth& growth, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::VectorXd& g) {
+void growth_values(const Growth& growth, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::VectorXd& g,
+                   part_record_t<Growth>* record = nullptr) {
   if constexpr (std::is_same_v<Growth, no_growth>) {
     g.setZero(x.rows());
   } else {
     Eigen::MatrixXd out;
-    growth.evaluate(t, x, out);
+    evaluate_part(growth, t, x, out, record);
     g = out.col(0);
   }
 }
 // Adds the growth's VJP for the cotangent cg (empty = 0) to dx and to the tail of grad_params.
 template <class Growth>
-void growth_vjp(const Growth& growth, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::VectorXd& cg,
-                Eigen::MatrixXd* dx, Eigen::VectorXd* grad_params) {
+void growth_vjp(const Growth& growth, double t, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                const Eigen::Ref<const Eigen::VectorXd>& cg, Eigen::MatrixXd* dx, Eigen::VectorXd* grad_params,
+                const part_record_t<Growth>* record = nullptr) {
   if constexpr (!std::is_same_v<Growth, no_growth>) {
     if (cg.size() == 0) return;
     const Eigen::Index pg = growth.parameter_count();
     Eigen::VectorXd gg = Eigen::VectorXd::Zero(grad_params != nullptr ? pg : 0);
     Eigen::MatrixXd dxg;
-    growth.vjp(t, x, Eigen::MatrixXd(cg), dx != nullptr ? &dxg : nullptr, grad_params != nullptr ? &gg : nullptr);
+    vjp_part(growth, record, t, x, cg, dx != nullptr ? &dxg : nullptr, grad_params != nullptr ? &gg : nullptr);
     if (grad_params != nullptr) grad_params->tail(pg) += gg;
     if (dx != nullptr) *dx += dxg;
   }
@@ -278,51 +430,108 @@ class probability_flow {
   [[nodiscard]] const Diffusion& diffusion() const noexcept { return m_diff; }
   [[nodiscard]] const Growth& growth() const noexcept { return m_growth; }
 
+  /// @brief What an evaluation keeps for the VJP, per row block: the networks' intermediates (for parts that model
+  /// RecordingField / RecordingScoreModel) and, for a state-dependent D, the score values.
+  struct block_record {
+    Eigen::Index rows = 0;
+    detail::part_record_t<Drift> drift;
+    detail::score_record_t<Score> score;
+    detail::part_record_t<Growth> growth;
+    Eigen::MatrixXd s;
+  };
+  /// @brief The record of one evaluation (one entry per row block).
+  using record_type = std::vector<block_record>;
+  /// @brief Whether a record saves work in vjp(record, ...) (some part keeps its intermediates).
+  static constexpr bool keeps_records = RecordingField<Drift> || RecordingScoreModel<Score> ||
+                                        Diffusion::state_dependent ||
+                                        !std::is_same_v<detail::part_record_t<Growth>, std::monostate>;
+
   /// @brief u, v and g at time t on the cloud X (N x d).
   void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out) const {
-    if (x.cols() != dimension()) {
-      core::detail::throw_invalid_argument("upfi::flow::probability_flow::evaluate: cloud has ", x.cols(),
-                                           " columns, expected ", dimension());
-    }
-    detail::evaluate_in_row_blocks(
-        t, x, out,
-        [this](double tb, const Eigen::Ref<const Eigen::MatrixXd>& xb, flow_values& o, Eigen::Ref<Eigen::MatrixXd> u) {
-          m_drift.evaluate(tb, xb, o.v);
-          m_score.evaluate(tb, xb, o.s);
-          u = o.v;
-          m_diff.subtract_correction(tb, xb, o.s, u);
-          detail::growth_values(m_growth, tb, xb, o.g);
-        });
+    evaluate_blocks(t, x, out, nullptr);
+  }
+  /// @brief evaluate(), also keeping in `record` what vjp(record, ...) needs to skip the forward passes of the VJP.
+  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out, record_type& record) const {
+    evaluate_blocks(t, x, out, &record);
   }
 
   /// @brief VJP for cotangents on u (cu), v (cv, may be empty = 0) and g (cg, may be empty = 0): writes dX and ADDS
   /// the parameter gradient to `grad_params` (either may be null).
   void vjp(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu, const Eigen::MatrixXd& cv,
            const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x, Eigen::VectorXd* grad_params) const {
+    vjp_rows(nullptr, t, x, cu, cv, cg, grad_x, grad_params);
+  }
+  /// @brief The VJP at the point of the evaluation that filled `record` (same t and X): the same result as vjp()
+  /// without repeating the networks' forward passes. Row blocks run in parallel and their parameter gradients are
+  /// summed in block order: with one block (N < 512 for small d) the result is bit-identical to vjp(), with several
+  /// it agrees to rounding and does not depend on the thread count.
+  /// @throws std::invalid_argument if the record was made on a cloud of another size.
+  void vjp(const record_type& record, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu,
+           const Eigen::MatrixXd& cv, const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x,
+           Eigen::VectorXd* grad_params) const {
+    detail::vjp_with_record(record, t, x, cu, cv, cg, grad_x, grad_params, parameter_count(),
+                            "upfi::flow::probability_flow::vjp", [this](const auto&... args) { vjp_rows(args...); });
+  }
+
+ private:
+  void evaluate_blocks(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out,
+                       record_type* record) const {
+    if (x.cols() != dimension()) {
+      core::detail::throw_invalid_argument("upfi::flow::probability_flow::evaluate: cloud has ", x.cols(),
+                                           " columns, expected ", dimension());
+    }
+    detail::evaluate_in_row_blocks(t, x, out, record,
+                                   [this](double tb, const Eigen::Ref<const Eigen::MatrixXd>& xb, flow_values& o,
+                                          Eigen::Ref<Eigen::MatrixXd> u, block_record* rec) {
+                                     if (rec != nullptr) rec->rows = xb.rows();
+                                     detail::evaluate_part(m_drift, tb, xb, o.v, rec ? &rec->drift : nullptr);
+                                     detail::evaluate_score(m_score, tb, xb, o.s, rec ? &rec->score : nullptr);
+                                     if constexpr (Diffusion::state_dependent) {
+                                       if (rec != nullptr) rec->s = o.s;
+                                     }
+                                     u = o.v;
+                                     m_diff.subtract_correction(tb, xb, o.s, u);
+                                     detail::growth_values(m_growth, tb, xb, o.g, rec ? &rec->growth : nullptr);
+                                   });
+  }
+
+  // The VJP on rows X (a row block with its record, or the whole cloud with rec = null: the parts evaluate again).
+  void vjp_rows(const block_record* rec, double t, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                const Eigen::Ref<const Eigen::MatrixXd>& cu, const Eigen::Ref<const Eigen::MatrixXd>& cv,
+                const Eigen::Ref<const Eigen::VectorXd>& cg, Eigen::MatrixXd* grad_x,
+                Eigen::VectorXd* grad_params) const {
     const Eigen::Index pd = m_drift.parameter_count();
-    Eigen::MatrixXd c_drift = cv.size() == 0 ? cu : Eigen::MatrixXd(cu + cv);
+    const Eigen::MatrixXd c_drift = cv.size() == 0 ? Eigen::MatrixXd(cu) : Eigen::MatrixXd(cu + cv);
     Eigen::VectorXd gd = Eigen::VectorXd::Zero(grad_params != nullptr ? pd : 0);
     Eigen::MatrixXd dx;
-    m_drift.vjp(t, x, c_drift, grad_x != nullptr ? &dx : nullptr, grad_params != nullptr ? &gd : nullptr);
+    detail::vjp_part(m_drift, rec ? &rec->drift : nullptr, t, x, c_drift, grad_x != nullptr ? &dx : nullptr,
+                     grad_params != nullptr ? &gd : nullptr);
     if (grad_params != nullptr) grad_params->head(pd) += gd;
     if (grad_x != nullptr) {
       // u = v - c(x, s(x)): cbar = -cu
       Eigen::MatrixXd s, s_bar;
-      if constexpr (Diffusion::state_dependent) m_score.evaluate(t, x, s);  // constant D: the VJP needs no s
-      m_diff.correction_vjp(t, x, s, Eigen::MatrixXd(-cu), &dx, s_bar);
+      const Eigen::MatrixXd* sp = &s;
+      if constexpr (Diffusion::state_dependent) {  // constant D: the VJP needs no s
+        if (rec != nullptr) {
+          sp = &rec->s;
+        } else {
+          m_score.evaluate(t, x, s);
+        }
+      }
+      m_diff.correction_vjp(t, x, *sp, Eigen::MatrixXd(-cu), &dx, s_bar);
       if constexpr (ScoreModelWithVjp<Score>) {
         if (m_score_path) {
           Eigen::MatrixXd ds;
-          m_score.vjp_x(t, x, s_bar, ds);
+          detail::score_vjp_x(m_score, rec ? &rec->score : nullptr, t, x, s_bar, ds);
           dx += ds;
         }
       }
     }
-    detail::growth_vjp(m_growth, t, x, cg, grad_x != nullptr ? &dx : nullptr, grad_params);
+    detail::growth_vjp(m_growth, t, x, cg, grad_x != nullptr ? &dx : nullptr, grad_params,
+                       rec ? &rec->growth : nullptr);
     if (grad_x != nullptr) *grad_x = std::move(dx);
   }
 
- private:
   Drift m_drift;
   Score m_score;
   Diffusion m_diff;

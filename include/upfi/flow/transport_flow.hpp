@@ -17,7 +17,10 @@
 
 #include <Eigen/Core>
 
+#include <type_traits>
 #include <utility>
+#include <variant>
+#include <vector>
 
 namespace upfi::flow {
 
@@ -48,36 +51,71 @@ class transport_flow {
   [[nodiscard]] const Drift& drift() const noexcept { return m_drift; }
   [[nodiscard]] const Growth& growth() const noexcept { return m_growth; }
 
+  /// @brief What an evaluation keeps for the VJP, per row block (see probability_flow::block_record).
+  struct block_record {
+    Eigen::Index rows = 0;
+    detail::part_record_t<Drift> drift;
+    detail::part_record_t<Growth> growth;
+  };
+  using record_type = std::vector<block_record>;
+  static constexpr bool keeps_records =
+      RecordingField<Drift> || !std::is_same_v<detail::part_record_t<Growth>, std::monostate>;
+
   /// @brief u = v and g at time t on the cloud X (N x d).
   void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out) const {
-    if (x.cols() != dimension()) {
-      core::detail::throw_invalid_argument("upfi::flow::transport_flow::evaluate: cloud has ", x.cols(),
-                                           " columns, expected ", dimension());
-    }
-    detail::evaluate_in_row_blocks(
-        t, x, out,
-        [this](double tb, const Eigen::Ref<const Eigen::MatrixXd>& xb, flow_values& o, Eigen::Ref<Eigen::MatrixXd> u) {
-          m_drift.evaluate(tb, xb, o.v);
-          u = o.v;
-          detail::growth_values(m_growth, tb, xb, o.g);
-        });
+    evaluate_blocks(t, x, out, nullptr);
+  }
+  /// @brief evaluate(), keeping what vjp(record, ...) needs (see probability_flow).
+  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out, record_type& record) const {
+    evaluate_blocks(t, x, out, &record);
   }
 
   /// @brief VJP for cotangents on u (cu), v (cv, may be empty) and g (cg, may be empty): writes dX and ADDS the
   /// parameter gradient (either pointer may be null).
   void vjp(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu, const Eigen::MatrixXd& cv,
            const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x, Eigen::VectorXd* grad_params) const {
-    const Eigen::Index pd = m_drift.parameter_count();
-    const Eigen::MatrixXd c = cv.size() == 0 ? cu : Eigen::MatrixXd(cu + cv);
-    Eigen::VectorXd gd = Eigen::VectorXd::Zero(grad_params != nullptr ? pd : 0);
-    Eigen::MatrixXd dx;
-    m_drift.vjp(t, x, c, grad_x != nullptr ? &dx : nullptr, grad_params != nullptr ? &gd : nullptr);
-    if (grad_params != nullptr) grad_params->head(pd) += gd;
-    detail::growth_vjp(m_growth, t, x, cg, grad_x != nullptr ? &dx : nullptr, grad_params);
-    if (grad_x != nullptr) *grad_x = std::move(dx);
+    vjp_rows(nullptr, t, x, cu, cv, cg, grad_x, grad_params);
+  }
+  /// @brief The VJP at the evaluation that filled `record` (see probability_flow::vjp(record, ...)).
+  void vjp(const record_type& record, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu,
+           const Eigen::MatrixXd& cv, const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x,
+           Eigen::VectorXd* grad_params) const {
+    detail::vjp_with_record(record, t, x, cu, cv, cg, grad_x, grad_params, parameter_count(),
+                            "upfi::flow::transport_flow::vjp", [this](const auto&... args) { vjp_rows(args...); });
   }
 
  private:
+  void evaluate_blocks(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out,
+                       record_type* record) const {
+    if (x.cols() != dimension()) {
+      core::detail::throw_invalid_argument("upfi::flow::transport_flow::evaluate: cloud has ", x.cols(),
+                                           " columns, expected ", dimension());
+    }
+    detail::evaluate_in_row_blocks(t, x, out, record,
+                                   [this](double tb, const Eigen::Ref<const Eigen::MatrixXd>& xb, flow_values& o,
+                                          Eigen::Ref<Eigen::MatrixXd> u, block_record* rec) {
+                                     if (rec != nullptr) rec->rows = xb.rows();
+                                     detail::evaluate_part(m_drift, tb, xb, o.v, rec ? &rec->drift : nullptr);
+                                     u = o.v;
+                                     detail::growth_values(m_growth, tb, xb, o.g, rec ? &rec->growth : nullptr);
+                                   });
+  }
+  void vjp_rows(const block_record* rec, double t, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                const Eigen::Ref<const Eigen::MatrixXd>& cu, const Eigen::Ref<const Eigen::MatrixXd>& cv,
+                const Eigen::Ref<const Eigen::VectorXd>& cg, Eigen::MatrixXd* grad_x,
+                Eigen::VectorXd* grad_params) const {
+    const Eigen::Index pd = m_drift.parameter_count();
+    const Eigen::MatrixXd c = cv.size() == 0 ? Eigen::MatrixXd(cu) : Eigen::MatrixXd(cu + cv);
+    Eigen::VectorXd gd = Eigen::VectorXd::Zero(grad_params != nullptr ? pd : 0);
+    Eigen::MatrixXd dx;
+    detail::vjp_part(m_drift, rec ? &rec->drift : nullptr, t, x, c, grad_x != nullptr ? &dx : nullptr,
+                     grad_params != nullptr ? &gd : nullptr);
+    if (grad_params != nullptr) grad_params->head(pd) += gd;
+    detail::growth_vjp(m_growth, t, x, cg, grad_x != nullptr ? &dx : nullptr, grad_params,
+                       rec ? &rec->growth : nullptr);
+    if (grad_x != nullptr) *grad_x = std::move(dx);
+  }
+
   Drift m_drift;
   [[no_unique_address]] Growth m_growth;
 };

@@ -166,6 +166,12 @@ class mlp {
     mlp_workspace<S> ws;
     forward(t, x, y, ws);
   }
+  /// @brief RecordingField interface: the record of an evaluation is the forward pass's workspace.
+  using record_type = mlp_workspace<S>;
+  /// @brief RecordingField interface: Y = f(t, X), keeping the intermediates in `ws` for vjp(ws, ...) (= forward()).
+  void evaluate(S t, const Eigen::Ref<const matrix_type>& x, matrix_type& y, mlp_workspace<S>& ws) const {
+    forward(t, x, y, ws);
+  }
   /// @brief DifferentiableField interface: VJP at (t, X) with its own forward pass (see the workspace overload to
   /// reuse a forward pass).
   void vjp(S t, const Eigen::Ref<const matrix_type>& x, const Eigen::Ref<const matrix_type>& dy, matrix_type* grad_x,

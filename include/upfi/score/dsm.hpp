@@ -123,6 +123,13 @@ class dsm_score {
   void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd& out) const {
     evaluate_at_noise(t, x, m_eval, out);
   }
+  /// @brief RecordingScoreModel interface: the network's forward workspace.
+  using record_type = nn::mlp_workspace<double>;
+  /// @brief Score at the frozen noise level, keeping the network's intermediates in `record` for vjp_x(record, ...).
+  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd& out, record_type& record) const {
+    m_net.forward(t, with_noise_column(x, m_eval, t, "evaluate"), out, record);
+    if (m_param == dsm_parametrisation::noise_scaled) out /= m_eval;
+  }
   /// @brief Score of the data smoothed at noise level eta (the network's conditioning input).
   void evaluate_at_noise(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, double eta, Eigen::MatrixXd& out) const {
     const Eigen::MatrixXd in = with_noise_column(x, eta, t, "evaluate");
@@ -140,6 +147,19 @@ class dsm_score {
     const Eigen::MatrixXd dy =
         m_param == dsm_parametrisation::noise_scaled ? Eigen::MatrixXd(cot / m_eval) : Eigen::MatrixXd(cot);
     m_net.vjp(t, in, dy, &g, nullptr);
+    out = g.leftCols(dimension());
+  }
+  /// @brief vjp_x at the point of the evaluation that filled `record` (no second forward pass).
+  void vjp_x(const record_type& record, const Eigen::Ref<const Eigen::MatrixXd>& cot, Eigen::MatrixXd& out) const {
+    if (cot.cols() != dimension() || record.a.empty() || cot.rows() != record.a[0].rows()) {
+      core::detail::throw_invalid_argument("upfi::score::dsm_score::vjp_x: cotangent is ", cot.rows(), " x ",
+                                           cot.cols(), ", the recorded evaluation ",
+                                           record.a.empty() ? 0 : record.a[0].rows(), " x ", dimension());
+    }
+    Eigen::MatrixXd g;
+    const Eigen::MatrixXd dy =
+        m_param == dsm_parametrisation::noise_scaled ? Eigen::MatrixXd(cot / m_eval) : Eigen::MatrixXd(cot);
+    m_net.vjp(record, dy, &g, nullptr);
     out = g.leftCols(dimension());
   }
 
