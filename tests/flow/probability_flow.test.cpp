@@ -216,6 +216,12 @@ void check_recorded_vjp(const Field& field, Eigen::Index n) {
   check_equal(g_rec.params, g_ref.params);
   check_equal(g_rec.x0, g_ref.x0);
   check_equal(g_rec.log_m0, g_ref.log_m0);
+  // a tape without records (keep_records = false) gives the reference sweep's gradient exactly
+  const auto plain_tape = upfi::flow::integrate_recorded(field, upfi::flow::rk4(), 0.1, 0.9, y0, o, true, false);
+  CHECK(plain_tape.stages[1].records.empty());
+  const auto g_plain = upfi::flow::integrate_vjp(field, plain_tape, cu, cg, 0.37);
+  CHECK(g_plain.params == g_ref.params);
+  CHECK(g_plain.x0 == g_ref.x0);
   // without kept stages the sweep evaluates each stage once and its VJPs reuse those records
   const auto g_again = upfi::flow::integrate_vjp(field, upfi::flow::rk4(), 0.1, 0.9, y0, o, cu, cg, 0.37);
   CHECK(g_again.params == g_rec.params);

@@ -337,24 +337,25 @@ struct flow_tape {
 /// every stage's inputs and field values (memory: stages x steps x N x (3d + 2) values) and the reverse sweep skips
 /// recomputing them; for a field that keeps records (probability_flow and transport_flow with network parts), the
 /// tape also holds each stage's record (the networks' activations: about stages x steps x N x 2 x the hidden widths
-/// per network) and the reverse sweep runs no forward pass at all. Without `keep_stages` it holds one state per step
+/// per network) and the reverse sweep runs no forward pass at all (`keep_records = false` drops the records: same
+/// gradients, less memory, the VJPs evaluate the networks again). Without `keep_stages` it holds one state per step
 /// and the reverse sweep re-evaluates the stages (once per stage: the VJPs reuse those evaluations' records).
 /// @throws as integrate().
 template <class Field>
 [[nodiscard]] flow_tape integrate_recorded(const Field& field, const tableau& tb, double t0, double t1,
                                            const flow_state& y0, const fixed_step_options& options = {},
-                                           bool keep_stages = true) {
+                                           bool keep_stages = true, bool keep_records = true) {
   flow_tape tape{tb, t0, t1, options, {}, {}, {}};
   tape.starts.reserve(static_cast<std::size_t>(std::max(options.steps, 0)));
   tape.end = detail::fixed_step_loop(
-      field, tb, t0, t1, y0, options, true, keep_stages, "upfi::flow::integrate_recorded",
+      field, tb, t0, t1, y0, options, true, keep_stages && keep_records, "upfi::flow::integrate_recorded",
       [&](int, const flow_state& y) { tape.starts.push_back(y); },
       [&](int, double, const flow_state&, detail::stage_values& st) {
         if (keep_stages) {
           tape.stages.push_back(std::move(st));
           // the next step starts from empty stage values (moved-from vectors are unspecified)
           st = detail::stage_values{};
-          st.keep_records = true;
+          st.keep_records = keep_records;
         }
       });
   return tape;

@@ -67,6 +67,11 @@ struct flow_training_options {
   int sinkhorn_max_iterations = 0;  ///< extra sweeps at the final eps (0: GeomLoss's fixed eps-scaling schedule)
   bool float_sinkhorn = false;      ///< single-precision Sinkhorn kernels (twice the SIMD lanes; docs/performance.md)
   double clip_norm = 0;             ///< > 0: clip the gradient's global norm
+  /// Keep the networks' activations on the tape so the backward runs no forward pass twice (docs/flow.md, Records;
+  /// same gradients). Memory per network and stage: about 2 x batch x (sum of hidden widths) values, times the stages
+  /// and steps of every interval pushed at once (all of them for a full roll-out). false: the VJPs evaluate the
+  /// networks again (about 1.2x slower per iteration).
+  bool keep_activations = true;
   std::uint64_t seed = 0;
   long report_every = 100;  ///< callback period (iterations); reported terms are means over the period
   training_scheme scheme = training_scheme::teacher_forcing;
@@ -321,7 +326,8 @@ class flow_trainer {
                        bool keep_stages) const {
     const double t0 = m_data.time(i), t1 = m_data.time(i + 1);
     try {
-      return flow::integrate_recorded(m_field, m_o.stepper, t0, t1, y, fo, keep_stages);
+      return flow::integrate_recorded(m_field, m_o.stepper, t0, t1, y, fo, keep_stages,
+                                      keep_stages && m_o.keep_activations);
     } catch (const core::error& e) {
       UPFI_THROW(core::error(core::detail::message("upfi::infer::flow_trainer: iteration ", iteration, ", interval ", i,
                                                    " [", t0, ", ", t1, "]: ", e.what())));
