@@ -521,6 +521,9 @@ TEST_SUITE("flow/probability_flow") {
       CAPTURE(tb.name);
       check_flow_gradients(field, tb, 3, 0.5, y0);
     }
+    // records: p, q, s and the rate networks' workspaces (one forward pass serves values, diagonals and VJPs)
+    check_recorded_vjp(field, 200);
+    check_recorded_vjp(field, 1500);
     CHECK_THROWS_AS(
         upfi::flow::chemical_langevin_flow(upfi::nn::mlp<double>(rate, 7), upfi::nn::mlp<double>(rate, 8), score, 0.0),
         std::invalid_argument);

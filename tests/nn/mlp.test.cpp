@@ -1,6 +1,7 @@
 // SPDX-FileCopyrightText: The upfi authors
 // SPDX-License-Identifier: MIT
 #include <upfi/ad/gradient_check.hpp>
+#include <upfi/concepts/nn.hpp>
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/core/parallel.hpp>
 #include <upfi/nn/mlp.hpp>
@@ -113,6 +114,38 @@ TEST_SUITE("nn/mlp") {
     const mlp<double> rect({.inputs = 2, .outputs = 3}, 1);
     Eigen::MatrixXd diag;
     CHECK_THROWS_AS(rect.jacobian_diagonal(0.0, Eigen::MatrixXd::Zero(2, 2), diag), std::invalid_argument);
+  }
+
+  TEST_CASE("workspace overloads: diagonal, its VJP and the VJP from one forward pass equal the recomputing ones") {
+    const Eigen::Index n = 2 * mlp<double>::block_rows + 5, d = 3;
+    const mlp<double> net({.inputs = d, .outputs = d, .hidden = {7, 5}, .output_activation = activation::softplus}, 4);
+    static_assert(upfi::RecordingField<mlp<double>>);
+    const Eigen::MatrixXd x = random_matrix(n, d, 40), cot = random_matrix(n, d, 41);
+    mlp<double>::record_type ws;
+    Eigen::MatrixXd y, diag_ws, diag, gx_ws, gx, dx_ws, dx;
+    net.evaluate(0.3, x, y, ws);
+    CHECK(y == net(0.3, x));
+    net.jacobian_diagonal(ws, diag_ws);
+    net.jacobian_diagonal(0.3, x, diag);
+    CHECK(diag_ws == diag);
+    Eigen::VectorXd gp_ws = Eigen::VectorXd::Zero(net.parameter_count()), gp = gp_ws;
+    net.jacobian_diagonal_vjp(ws, cot, &gx_ws, &gp_ws);
+    net.jacobian_diagonal_vjp(0.3, x, cot, &gx, &gp);
+    CHECK(gx_ws == gx);
+    CHECK(gp_ws == gp);
+    // the same workspace serves the first-order VJP afterwards
+    Eigen::VectorXd g1_ws = Eigen::VectorXd::Zero(net.parameter_count()), g1 = g1_ws;
+    net.vjp(ws, cot, &dx_ws, &g1_ws);
+    net.vjp(0.3, x, cot, &dx, &g1);
+    CHECK(dx_ws == dx);
+    CHECK(g1_ws == g1);
+    const mlp<double>::record_type empty;
+    CHECK_THROWS_WITH_AS(net.jacobian_diagonal(empty, diag),
+                         "upfi::nn::mlp::jacobian_diagonal: the workspace holds no forward pass of this network",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(net.jacobian_diagonal_vjp(ws, cot.topRows(4), &gx, &gp),
+                         "upfi::nn::mlp::jacobian_diagonal_vjp: cotangent is 4 x 3, expected 261 x 3",
+                         std::invalid_argument);
   }
 
   TEST_CASE("row-block passes: gradients over several blocks match finite differences") {

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace upfi::flow {
 
@@ -89,35 +90,126 @@ class chemical_langevin_flow {
     return (p + q) / (2 * m_volume);
   }
 
+  /// @brief What an evaluation keeps for the VJP, per row block: p, q and s, and the networks' forward workspaces
+  /// (for production and degradation networks that model RecordingField with workspace-based Jacobian diagonals, like
+  /// nn::mlp; see probability_flow::block_record).
+  struct block_record {
+    Eigen::Index rows = 0;
+    Eigen::MatrixXd p, q, s;
+    detail::part_record_t<Production> production;
+    detail::part_record_t<Degradation> degradation;
+    detail::score_record_t<Score> score;
+    detail::part_record_t<Growth> growth;
+  };
+  using record_type = std::vector<block_record>;
+  static constexpr bool keeps_records = true;  // p, q and s at least
+
+  /// @brief u, v and g at time t on the cloud X (N x d).
   void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out) const {
-    if (x.cols() != dimension()) {
-      core::detail::throw_invalid_argument("upfi::flow::chemical_langevin_flow::evaluate: cloud has ", x.cols(),
-                                           " columns, expected ", dimension());
-    }
-    detail::evaluate_in_row_blocks(
-        t, x, out,
-        [this](double tb, const Eigen::Ref<const Eigen::MatrixXd>& xb, flow_values& o, Eigen::Ref<Eigen::MatrixXd> u) {
-          Eigen::MatrixXd p, q, jp, jq;
-          m_p.evaluate(tb, xb, p);
-          m_q.evaluate(tb, xb, q);
-          m_p.jacobian_diagonal(tb, xb, jp);
-          m_q.jacobian_diagonal(tb, xb, jq);
-          m_score.evaluate(tb, xb, o.s);
-          const double k = 1.0 / (2 * m_volume);
-          o.v = p - q;
-          u = o.v - k * (jp + jq) - k * ((p + q).array() * o.s.array()).matrix();
-          detail::growth_values(m_growth, tb, xb, o.g);
-        });
+    evaluate_blocks(t, x, out, nullptr);
+  }
+  /// @brief evaluate(), keeping what vjp(record, ...) needs (see probability_flow).
+  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out, record_type& record) const {
+    evaluate_blocks(t, x, out, &record);
   }
 
   /// @brief VJP for cotangents on u, v (may be empty) and g (may be empty); see probability_flow::vjp.
   void vjp(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu, const Eigen::MatrixXd& cv,
            const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x, Eigen::VectorXd* grad_params) const {
+    vjp_rows(nullptr, t, x, cu, cv, cg, grad_x, grad_params);
+  }
+  /// @brief The VJP at the evaluation that filled `record` (see probability_flow::vjp(record, ...)).
+  void vjp(const record_type& record, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu,
+           const Eigen::MatrixXd& cv, const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x,
+           Eigen::VectorXd* grad_params) const {
+    detail::vjp_with_record(record, t, x, cu, cv, cg, grad_x, grad_params, parameter_count(),
+                            "upfi::flow::chemical_langevin_flow::vjp",
+                            [this](const auto&... args) { vjp_rows(args...); });
+  }
+
+ private:
+  // A rate network that keeps its forward workspace and computes its Jacobian diagonal (and that diagonal's VJP) from
+  // it: one forward pass serves the values, the diagonal and every VJP.
+  template <class F>
+  static constexpr bool workspace_diagonal = RecordingField<F>&& requires(const F& f, const typename F::record_type& r,
+                                                                          Eigen::MatrixXd& out, Eigen::VectorXd* gp) {
+    f.jacobian_diagonal(r, out);
+    f.jacobian_diagonal_vjp(r, out, &out, gp);
+  };
+
+  // values and Jacobian diagonal of a rate network (one forward pass when it keeps a workspace)
+  template <class F>
+  static void rate_values(const F& f, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd& values,
+                          Eigen::MatrixXd& diagonal, detail::part_record_t<F>* record) {
+    if constexpr (workspace_diagonal<F>) {
+      detail::part_record_t<F> local;
+      detail::part_record_t<F>& r = record != nullptr ? *record : local;
+      f.evaluate(t, x, values, r);
+      f.jacobian_diagonal(std::as_const(r), diagonal);
+    } else {
+      f.evaluate(t, x, values);
+      f.jacobian_diagonal(t, x, diagonal);
+    }
+  }
+  // VJP of (values, diagonal) of a rate network for cotangents c (values) and cj (diagonal)
+  template <class F>
+  static void rate_vjp(const F& f, const detail::part_record_t<F>* record, double t,
+                       const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& c, const Eigen::MatrixXd& cj,
+                       Eigen::MatrixXd* dx, Eigen::VectorXd* gp) {
+    Eigen::MatrixXd part;
+    if constexpr (workspace_diagonal<F>) {
+      if (record != nullptr) {
+        f.vjp(*record, c, dx, gp);
+        f.jacobian_diagonal_vjp(*record, cj, dx != nullptr ? &part : nullptr, gp);
+        if (dx != nullptr) *dx += part;
+        return;
+      }
+    }
+    f.vjp(t, x, c, dx, gp);
+    f.jacobian_diagonal_vjp(t, x, cj, dx != nullptr ? &part : nullptr, gp);
+    if (dx != nullptr) *dx += part;
+  }
+
+  void evaluate_blocks(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out,
+                       record_type* record) const {
+    if (x.cols() != dimension()) {
+      core::detail::throw_invalid_argument("upfi::flow::chemical_langevin_flow::evaluate: cloud has ", x.cols(),
+                                           " columns, expected ", dimension());
+    }
+    detail::evaluate_in_row_blocks(t, x, out, record,
+                                   [this](double tb, const Eigen::Ref<const Eigen::MatrixXd>& xb, flow_values& o,
+                                          Eigen::Ref<Eigen::MatrixXd> u, block_record* rec) {
+                                     thread_local Eigen::MatrixXd p_local, q_local;
+                                     Eigen::MatrixXd& p = rec != nullptr ? rec->p : p_local;
+                                     Eigen::MatrixXd& q = rec != nullptr ? rec->q : q_local;
+                                     Eigen::MatrixXd jp, jq;
+                                     if (rec != nullptr) rec->rows = xb.rows();
+                                     rate_values(m_p, tb, xb, p, jp, rec ? &rec->production : nullptr);
+                                     rate_values(m_q, tb, xb, q, jq, rec ? &rec->degradation : nullptr);
+                                     detail::evaluate_score(m_score, tb, xb, o.s, rec ? &rec->score : nullptr);
+                                     if (rec != nullptr) rec->s = o.s;
+                                     const double k = 1.0 / (2 * m_volume);
+                                     o.v = p - q;
+                                     u = o.v - k * (jp + jq) - k * ((p + q).array() * o.s.array()).matrix();
+                                     detail::growth_values(m_growth, tb, xb, o.g, rec ? &rec->growth : nullptr);
+                                   });
+  }
+
+  // The VJP on rows X (a row block with its record, or the whole cloud with rec = null: the parts evaluate again).
+  void vjp_rows(const block_record* rec, double t, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                const Eigen::Ref<const Eigen::MatrixXd>& cu, const Eigen::Ref<const Eigen::MatrixXd>& cv,
+                const Eigen::Ref<const Eigen::VectorXd>& cg, Eigen::MatrixXd* grad_x,
+                Eigen::VectorXd* grad_params) const {
     const double k = 1.0 / (2 * m_volume);
-    Eigen::MatrixXd p, q, s;
-    m_p.evaluate(t, x, p);
-    m_q.evaluate(t, x, q);
-    m_score.evaluate(t, x, s);
+    Eigen::MatrixXd p_local, q_local, s_local;
+    if (rec == nullptr) {
+      m_p.evaluate(t, x, p_local);
+      m_q.evaluate(t, x, q_local);
+      m_score.evaluate(t, x, s_local);
+    }
+    const Eigen::MatrixXd& p = rec != nullptr ? rec->p : p_local;
+    const Eigen::MatrixXd& q = rec != nullptr ? rec->q : q_local;
+    const Eigen::MatrixXd& s = rec != nullptr ? rec->s : s_local;
     const Eigen::MatrixXd cus = k * (cu.array() * s.array()).matrix();
     Eigen::MatrixXd cp = cu - cus, cq = -cu - cus;
     if (cv.size() != 0) {
@@ -128,16 +220,11 @@ class chemical_langevin_flow {
     const Eigen::Index pp = m_p.parameter_count(), pq = m_q.parameter_count();
     Eigen::VectorXd gp = Eigen::VectorXd::Zero(grad_params != nullptr ? pp : 0);
     Eigen::VectorXd gq = Eigen::VectorXd::Zero(grad_params != nullptr ? pq : 0);
-    Eigen::VectorXd* gpp = grad_params != nullptr ? &gp : nullptr;
-    Eigen::VectorXd* gqp = grad_params != nullptr ? &gq : nullptr;
     Eigen::MatrixXd dx, part;
-    Eigen::MatrixXd* partp = grad_x != nullptr ? &part : nullptr;
-    m_p.vjp(t, x, cp, grad_x != nullptr ? &dx : nullptr, gpp);
-    m_q.vjp(t, x, cq, partp, gqp);
-    if (grad_x != nullptr) dx += part;
-    m_p.jacobian_diagonal_vjp(t, x, cj, partp, gpp);
-    if (grad_x != nullptr) dx += part;
-    m_q.jacobian_diagonal_vjp(t, x, cj, partp, gqp);
+    rate_vjp(m_p, rec ? &rec->production : nullptr, t, x, cp, cj, grad_x != nullptr ? &dx : nullptr,
+             grad_params != nullptr ? &gp : nullptr);
+    rate_vjp(m_q, rec ? &rec->degradation : nullptr, t, x, cq, cj, grad_x != nullptr ? &part : nullptr,
+             grad_params != nullptr ? &gq : nullptr);
     if (grad_x != nullptr) dx += part;
     if (grad_params != nullptr) {
       grad_params->head(pp) += gp;
@@ -145,15 +232,16 @@ class chemical_langevin_flow {
     }
     if constexpr (ScoreModelWithVjp<Score>) {
       if (grad_x != nullptr && m_score_path) {
-        m_score.vjp_x(t, x, Eigen::MatrixXd(-k * (cu.array() * (p + q).array()).matrix()), part);
+        detail::score_vjp_x(m_score, rec ? &rec->score : nullptr, t, x,
+                            Eigen::MatrixXd(-k * (cu.array() * (p + q).array()).matrix()), part);
         dx += part;
       }
     }
-    detail::growth_vjp(m_growth, t, x, cg, grad_x != nullptr ? &dx : nullptr, grad_params);
+    detail::growth_vjp(m_growth, t, x, cg, grad_x != nullptr ? &dx : nullptr, grad_params,
+                       rec ? &rec->growth : nullptr);
     if (grad_x != nullptr) *grad_x = std::move(dx);
   }
 
- private:
   Production m_p;
   Degradation m_q;
   Score m_score;

@@ -239,8 +239,15 @@ class mlp {
     mlp_workspace<S> ws;
     matrix_type y;
     forward(t, x, y, ws);
-    diag.resize(x.rows(), m_options.inputs);
-    for_row_blocks(x.rows(), [&](Eigen::Index r0, Eigen::Index r1) {
+    jacobian_diagonal(ws, diag);
+  }
+  /// @brief jacobian_diagonal() at the point of the last forward() into `ws` (no second forward pass).
+  void jacobian_diagonal(const mlp_workspace<S>& ws, matrix_type& diag) const {
+    require_square("jacobian_diagonal");
+    require_forward(ws, "jacobian_diagonal");
+    const Eigen::Index n = ws.a[0].rows();
+    diag.resize(n, m_options.inputs);
+    for_row_blocks(n, [&](Eigen::Index r0, Eigen::Index r1) {
       std::vector<matrix_type> tangents;
       for (Eigen::Index i = 0; i < m_options.inputs; ++i) {
         propagate_tangent(ws, r0, r1 - r0, unit_seed(r1 - r0, i), tangents);
@@ -255,15 +262,23 @@ class mlp {
   void jacobian_diagonal_vjp(S t, const Eigen::Ref<const matrix_type>& x, const Eigen::Ref<const matrix_type>& cot,
                              matrix_type* grad_x, vector_type* grad_params) const {
     require_square("jacobian_diagonal_vjp");
-    if (cot.rows() != x.rows() || cot.cols() != m_options.inputs) {
-      core::detail::throw_invalid_argument("upfi::nn::mlp::jacobian_diagonal_vjp: cotangent must be N x d");
+    mlp_workspace<S> ws;
+    matrix_type y;
+    forward(t, x, y, ws);
+    jacobian_diagonal_vjp(ws, cot, grad_x, grad_params);
+  }
+  /// @brief jacobian_diagonal_vjp() at the point of the last forward() into `ws` (no second forward pass).
+  void jacobian_diagonal_vjp(const mlp_workspace<S>& ws, const Eigen::Ref<const matrix_type>& cot, matrix_type* grad_x,
+                             vector_type* grad_params) const {
+    require_square("jacobian_diagonal_vjp");
+    require_forward(ws, "jacobian_diagonal_vjp");
+    if (cot.rows() != ws.a[0].rows() || cot.cols() != m_options.inputs) {
+      core::detail::throw_invalid_argument("upfi::nn::mlp::jacobian_diagonal_vjp: cotangent is ", cot.rows(), " x ",
+                                           cot.cols(), ", expected ", ws.a[0].rows(), " x ", m_options.inputs);
     }
     if (grad_params != nullptr && grad_params->size() != parameter_count()) {
       core::detail::throw_invalid_argument("upfi::nn::mlp::jacobian_diagonal_vjp: parameter gradient has wrong size");
     }
-    mlp_workspace<S> ws;
-    matrix_type y;
-    forward(t, x, y, ws);
     second_order_reverse(ws, grad_x, grad_params, [&](Eigen::Index r0, Eigen::Index nr, const auto& reverse) {
       matrix_type t_bar(nr, m_options.outputs);
       for (Eigen::Index i = 0; i < m_options.inputs; ++i) {
@@ -438,6 +453,12 @@ class mlp {
       if (n > 0) body(Eigen::Index{0}, n);
     } else {
       core::parallel_for(n, block_rows, body);
+    }
+  }
+  void require_forward(const mlp_workspace<S>& ws, const char* what) const {
+    if (ws.a.size() != layers() + 1 || ws.z.size() != layers()) {
+      core::detail::throw_invalid_argument("upfi::nn::mlp::", what,
+                                           ": the workspace holds no forward pass of this network");
     }
   }
   void require_square(const char* what) const {
