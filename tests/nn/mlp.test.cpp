@@ -133,6 +133,20 @@ TEST_SUITE("nn/mlp") {
     net.jacobian_diagonal_vjp(0.3, x, cot, &gx, &gp);
     CHECK(gx_ws == gx);
     CHECK(gp_ws == gp);
+    // the stacked tangent passes against one directional derivative (jvp) and its VJP (jvp_vjp) per unit direction
+    Eigen::MatrixXd gx_dir = Eigen::MatrixXd::Zero(n, d), part;
+    Eigen::VectorXd gp_dir = Eigen::VectorXd::Zero(net.parameter_count());
+    for (Eigen::Index i = 0; i < d; ++i) {
+      const Eigen::MatrixXd dir = Eigen::RowVectorXd::Unit(d, i).replicate(n, 1);
+      Eigen::MatrixXd jv, c = Eigen::MatrixXd::Zero(n, d);
+      net.jvp(0.3, x, dir, jv);
+      CHECK((jv.col(i) - diag.col(i)).cwiseAbs().maxCoeff() < 1e-13 * (1 + diag.cwiseAbs().maxCoeff()));
+      c.col(i) = cot.col(i);
+      net.jvp_vjp(0.3, x, dir, c, &part, &gp_dir);
+      gx_dir += part;
+    }
+    CHECK((gx_dir - gx).norm() < 1e-12 * gx.norm());
+    CHECK((gp_dir - gp).norm() < 1e-12 * gp.norm());
     // the same workspace serves the first-order VJP afterwards
     Eigen::VectorXd g1_ws = Eigen::VectorXd::Zero(net.parameter_count()), g1 = g1_ws;
     net.vjp(ws, cot, &dx_ws, &g1_ws);

@@ -245,14 +245,14 @@ class mlp {
   void jacobian_diagonal(const mlp_workspace<S>& ws, matrix_type& diag) const {
     require_square("jacobian_diagonal");
     require_forward(ws, "jacobian_diagonal");
-    const Eigen::Index n = ws.a[0].rows();
-    diag.resize(n, m_options.inputs);
+    const Eigen::Index n = ws.a[0].rows(), d = m_options.inputs;
+    diag.resize(n, d);
     for_row_blocks(n, [&](Eigen::Index r0, Eigen::Index r1) {
-      std::vector<matrix_type> tangents;
-      for (Eigen::Index i = 0; i < m_options.inputs; ++i) {
-        propagate_tangent(ws, r0, r1 - r0, unit_seed(r1 - r0, i), tangents);
-        diag.col(i).segment(r0, r1 - r0) = tangents.back().col(i);
-      }
+      const Eigen::Index nr = r1 - r0;
+      unit_tangents local;
+      unit_tangent_pass(ws, r0, nr, local, false);
+      for (Eigen::Index i = 0; i < d; ++i)
+        diag.col(i).segment(r0, nr) = local.tangents.back().col(i).segment(i * nr, nr);
     });
   }
 
@@ -279,14 +279,64 @@ class mlp {
     if (grad_params != nullptr && grad_params->size() != parameter_count()) {
       core::detail::throw_invalid_argument("upfi::nn::mlp::jacobian_diagonal_vjp: parameter gradient has wrong size");
     }
-    second_order_reverse(ws, grad_x, grad_params, [&](Eigen::Index r0, Eigen::Index nr, const auto& reverse) {
-      matrix_type t_bar(nr, m_options.outputs);
-      for (Eigen::Index i = 0; i < m_options.inputs; ++i) {
-        t_bar.setZero();
-        t_bar.col(i) = cot.col(i).segment(r0, nr);
-        reverse(unit_seed(nr, i), t_bar);
+    const std::size_t nl = layers();
+    const Eigen::Index n = ws.a[0].rows(), d = m_options.inputs;
+    if (grad_x != nullptr) grad_x->resize(n, d);
+    if (grad_params != nullptr) ws.partials.setZero(parameter_count(), core::block_count(n, block_rows));
+    // Reverse mode over the stacked tangent pass (see unit_tangent_pass). The loss sum_{n,i} C(n, i) T_L^i(n, i)
+    // depends on the parameters through the tangent products Zdot_l^i = T_l^i W_l^T and, through act'(Z_l), on the
+    // primal pass. The tangent chain runs once on the stacked seeds (one GEMM per product); what it sends into Z_l,
+    // sum_i tbar_{l+1}^i .* Zdot_l^i .* act''(Z_l), is summed over the seeds first, so the primal chain runs once.
+    for_row_blocks(n, [&](Eigen::Index r0, Eigen::Index r1) {
+      const Eigen::Index nr = r1 - r0;
+      unit_tangents u;
+      unit_tangent_pass(ws, r0, nr, u, true);
+      S* g = grad_params != nullptr ? ws.partials.col(r0 / block_rows).data() : nullptr;
+      const auto gw_of = [&](std::size_t l) {
+        return Eigen::Map<matrix_type>(g + m_offsets[l], m_widths[l + 1], m_widths[l]);
+      };
+      const auto gb_of = [&](std::size_t l) {
+        return Eigen::Map<vector_type>(g + m_offsets[l] + m_widths[l + 1] * m_widths[l], m_widths[l + 1]);
+      };
+      matrix_type t_bar = matrix_type::Zero(d * nr, m_options.outputs);  // cotangent of the stacked output tangents
+      for (Eigen::Index i = 0; i < d; ++i) t_bar.col(i).segment(i * nr, nr) = cot.col(i).segment(r0, nr);
+      std::vector<matrix_type> source(nl);  // the tangent chain's cotangent of Z_l, summed over the seeds
+      matrix_type zdot_bar;
+      for (std::size_t l = nl; l-- > 0;) {
+        const Eigen::Index w = m_widths[l + 1];
+        zdot_bar.resize(d * nr, w);
+        source[l].setZero(nr, w);
+        for (Eigen::Index i = 0; i < d; ++i) {
+          const auto tb = t_bar.middleRows(i * nr, nr).array();
+          zdot_bar.middleRows(i * nr, nr).array() = tb * u.d1[l].array();
+          source[l].array() += tb * u.zdot[l].middleRows(i * nr, nr).array();
+        }
+        source[l].array() *= u.d2[l].array();
+        if (l > 0) {
+          if (g != nullptr) gw_of(l).noalias() += zdot_bar.transpose() * u.tangents[l];
+          t_bar.noalias() = zdot_bar * weight(l);
+        } else if (g != nullptr) {
+          // T_0^i is the seed: column i equal to 1 / std_i
+          for (Eigen::Index i = 0; i < d; ++i) {
+            gw_of(0).col(i) += zdot_bar.middleRows(i * nr, nr).colwise().sum().transpose() / m_std[i];
+          }
+        }
+      }
+      matrix_type a_bar, z_bar;  // the primal chain: A_L does not enter the tangents
+      for (std::size_t l = nl; l-- > 0;) {
+        z_bar = source[l];
+        if (l + 1 < nl) z_bar.array() += a_bar.array() * u.d1[l].array();
+        if (g != nullptr) {
+          gw_of(l).noalias() += z_bar.transpose() * ws.a[l].middleRows(r0, nr);
+          gb_of(l) += z_bar.colwise().sum().transpose();
+        }
+        if (l > 0 || grad_x != nullptr) a_bar.noalias() = z_bar * weight(l);
+      }
+      if (grad_x != nullptr) {
+        grad_x->middleRows(r0, nr) = (a_bar.leftCols(d).array().rowwise() / m_std.head(d).array()).matrix();
       }
     });
+    if (grad_params != nullptr) *grad_params += ws.partials.rowwise().sum();
   }
 
   /// @brief Directional derivative of the output along per-row input directions: jvp(n, k) = sum_i d f_k / d x_i
@@ -455,6 +505,48 @@ class mlp {
       core::parallel_for(n, block_rows, body);
     }
   }
+  // Forward-mode tangents of the d unit seeds e_i / std_i (on the standardised input) for rows [r0, r0 + nr),
+  // stacked: zdot[l] = T_l W_l^T and tangents[l + 1] = act'(Z_l) .* zdot[l] are (d nr) x width_{l+1}, rows
+  // [i nr, (i + 1) nr) for seed i, so each layer costs one GEMM for all seeds (layer 0's product is a column of W_0).
+  // d1[l] = act'(Z_l) and, when asked, d2[l] = act''(Z_l) (nr x width_{l+1}).
+  struct unit_tangents {
+    std::vector<matrix_type> zdot, tangents, d1, d2;
+  };
+  void unit_tangent_pass(const mlp_workspace<S>& ws, Eigen::Index r0, Eigen::Index nr, unit_tangents& u,
+                         bool second_derivatives) const {
+    const std::size_t nl = layers();
+    const Eigen::Index d = m_options.inputs;
+    u.zdot.resize(nl);
+    u.tangents.resize(nl + 1);
+    u.d1.resize(nl);
+    u.d2.resize(second_derivatives ? nl : 0);
+    for (std::size_t l = 0; l < nl; ++l) {
+      const activation act = l + 1 == nl ? m_options.output_activation : m_options.hidden_activation;
+      const Eigen::Index w = m_widths[l + 1];
+      const auto z = ws.z[l].middleRows(r0, nr).array();
+      const auto a = ws.a[l + 1].middleRows(r0, nr).array();
+      u.d1[l].resize(nr, w);
+      auto a1 = u.d1[l].array();
+      activation_derivative(act, z, a, a1);
+      if (second_derivatives) {
+        u.d2[l].resize(nr, w);
+        auto a2 = u.d2[l].array();
+        activation_second_derivative(act, z, a, a2);
+      }
+      u.zdot[l].resize(d * nr, w);
+      if (l == 0) {
+        for (Eigen::Index i = 0; i < d; ++i) {
+          u.zdot[0].middleRows(i * nr, nr).rowwise() = weight(0).col(i).transpose() / m_std[i];
+        }
+      } else {
+        u.zdot[l].noalias() = u.tangents[l] * weight(l).transpose();
+      }
+      u.tangents[l + 1].resize(d * nr, w);
+      for (Eigen::Index i = 0; i < d; ++i) {
+        u.tangents[l + 1].middleRows(i * nr, nr).array() = u.zdot[l].middleRows(i * nr, nr).array() * u.d1[l].array();
+      }
+    }
+  }
   void require_forward(const mlp_workspace<S>& ws, const char* what) const {
     if (ws.a.size() != layers() + 1 || ws.z.size() != layers()) {
       core::detail::throw_invalid_argument("upfi::nn::mlp::", what,
@@ -466,11 +558,6 @@ class mlp {
       core::detail::throw_invalid_argument("upfi::nn::mlp::", what, ": needs outputs == inputs, got ",
                                            m_options.outputs, " and ", m_options.inputs);
     }
-  }
-  [[nodiscard]] matrix_type unit_seed(Eigen::Index n, Eigen::Index i) const {
-    matrix_type seed = matrix_type::Zero(n, m_widths[0]);
-    seed.col(i).setConstant(S(1) / m_std[i]);
-    return seed;
   }
   // A direction in x becomes dir / std on the standardised input (no component along time).
   [[nodiscard]] matrix_type direction_seed(const Eigen::Ref<const matrix_type>& dir) const {
