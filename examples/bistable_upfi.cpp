@@ -20,6 +20,7 @@
 #include <string>
 
 int main(int argc, char** argv) try {
+  upfi::core::retain_heap_memory();  // reuse freed cloud-sized temporaries (upfi/core/memory.hpp)
   std::filesystem::path out = ".";
   upfi::problems::bistable_benchmark_options o;
   o.training.iterations = 1500;

@@ -699,6 +699,7 @@ int run_plot(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  upfi::core::retain_heap_memory();  // reuse freed cloud-sized temporaries (upfi/core/memory.hpp)
   const std::string command = argc > 1 ? argv[1] : "";
   try {
     if (command == "simulate") return run_simulate(argc, argv);
