@@ -54,7 +54,7 @@ double bulk_error_at(const Model& est, const gaussian_mixture_score& truth, cons
 }  // namespace
 
 TEST_SUITE("score/kernel") {
-  TEST_CASE("a KDE of exact OU samples approximates the analytic score at every snapshot and in between") {
+  TEST_CASE("a KDE of exact OU samples approximates the analytic score at every snapshot and in between [slow]") {
     const auto c = upfi::test::make_ou_case(2, upfi::test::seed());
     const auto data = upfi::test::ou_snapshots(c, {0.0, 0.5, 1.0}, 4000, upfi::test::seed());
     const auto exact = upfi::score::ou_marginal_score(c.ou, c.m0, c.s0);
