@@ -8,9 +8,13 @@
 //   bistable_table [--dims 2,5,10] [--seeds 3] [--methods upfi,pfi,tigon,fitness] [--iterations 5000]
 //                  [--batch 256] [--steps 2] [--dsm 0] [--hidden 64,64,64] [--lr 3e-3] [--float-sinkhorn 0|1]
 //                  [--first-seed 0] [--training-seed-offset 0] [--final-lr 3e-4] [--clip 0]
-//                  [--fate-snapshots 1,2,3] [--fate-queries 100]
+//                  [--fate-snapshots 1,2,3] [--fate-queries 100] [--lambda 1e-3] [--alpha 0.1]
+//                  [--warm-sinkhorn -1] [--sinkhorn-extra 0]
 //
 // --final-lr: cosine learning-rate decay to it. --clip: clip the gradient's global norm to it (0: off).
+// --lambda, --alpha: weight of the regulariser lambda (|v|^2 / d + alpha g^2) (the paper's 1e-3 and 0.1).
+// --warm-sinkhorn K: warm-start the Sinkhorn problems from the previous iteration with K sweeps (-1: cold, GeomLoss's
+// schedule). --sinkhorn-extra N: up to N extra sweeps at the final eps (0: GeomLoss's fixed schedule).
 // --fate-snapshots: the inner snapshots whose cells are fate queries (default: all).
 //
 // Seed s (first-seed ... first-seed + seeds - 1) uses data seed 1000 + s and training seed s (plus
@@ -23,6 +27,7 @@
 
 #include "table_support.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -73,6 +78,15 @@ int main(int argc, char** argv) {
       o.training.clip_norm = std::stod(value);
     } else if (key == "--float-sinkhorn") {
       o.training.float_sinkhorn = value == "1";
+    } else if (key == "--warm-sinkhorn") {  // warm-started Sinkhorn with this many sweeps (-1: cold)
+      o.training.sinkhorn_warm_start = std::stoi(value) >= 0;
+      o.training.sinkhorn_warm_sweeps = std::max(0, std::stoi(value));
+    } else if (key == "--sinkhorn-extra") {
+      o.training.sinkhorn_max_iterations = std::stoi(value);
+    } else if (key == "--lambda") {
+      o.training.lambda = std::stod(value);
+    } else if (key == "--alpha") {
+      o.training.alpha = std::stod(value);
     } else if (key == "--hidden") {
       o.hidden.clear();
       for (const auto& h : split(value)) o.hidden.push_back(std::stol(h));

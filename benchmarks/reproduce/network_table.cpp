@@ -9,7 +9,7 @@
 //                 [--batch 128] [--dsm 10000] [--lr 3e-3] [--birth 5]
 //                 [--float-sinkhorn 0|1] [--max-rate 10] [--volume 16]
 //                 [--reach 5] [--first-seed 0] [--final-lr 3e-4] [--fate-paths 100] [--fate-queries 50]
-//                 [--alpha 0.1] [--hidden 64,64,64]
+//                 [--alpha 0.1] [--hidden 64,64,64] [--score-hidden 64,64,64] [--score-lr 3e-3]
 //
 // --final-lr: cosine learning-rate decay to it. The fate columns give, in parentheses, the same metric between the
 // truth and a second simulation of the truth (the sampling ceiling of the correlation and floor of the TV at
@@ -82,6 +82,11 @@ int main(int argc, char** argv) {
     } else if (key == "--hidden") {
       o.hidden.clear();
       for (const auto& h : split(value)) o.hidden.push_back(std::stol(h));
+    } else if (key == "--score-hidden") {
+      o.score_hidden.clear();
+      for (const auto& h : split(value)) o.score_hidden.push_back(std::stol(h));
+    } else if (key == "--score-lr") {
+      o.score_learning_rate = std::stod(value);
     } else if (key == "--fate-paths") {
       o.fate_paths = std::stol(value);
     } else if (key == "--fate-queries") {

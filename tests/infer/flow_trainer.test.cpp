@@ -239,6 +239,53 @@ TEST_SUITE("infer") {
     CHECK((g64 - g32).norm() < 1e-3 * g64.norm());
   }
 
+  TEST_CASE("sinkhorn_warm_start: cold first iteration, converged warm solves equal cold ones, any thread count") {
+    const Eigen::Index d = 2;
+    const auto data = upfi::core::snapshot_series<double>(
+        {0.0, 0.5, 1.0}, {random_matrix(200, d, 1), 0.8 * random_matrix(220, d, 2), 0.6 * random_matrix(260, d, 3)});
+    const auto field = upfi::flow::probability_flow(
+        upfi::nn::mlp<double>({.inputs = d, .outputs = d, .hidden = {16}}, 11),
+        upfi::score::gaussian_score(Eigen::VectorXd::Zero(d), Eigen::MatrixXd::Identity(d, d)),
+        upfi::flow::isotropic_diffusion{0.2}, upfi::nn::quadratic_scalar_field(d));
+    upfi::infer::flow_training_options cold{.iterations = 4, .batch = 64, .lambda = 0.01};
+    upfi::infer::flow_training_options warm = cold;
+    warm.sinkhorn_warm_start = true;
+    // GeomLoss's schedule: the first iteration has nothing to start from (cold), later ones differ
+    upfi::infer::flow_trainer tc(field, data, cold), tw(field, data, warm);
+    CHECK(tw.step().divergence == tc.step().divergence);
+    CHECK(tw.field().parameters() == tc.field().parameters());
+    const auto dc = tc.step().divergence, dw = tw.step().divergence;
+    MESSAGE("iteration 1 divergence: cold " << dc << ", warm " << dw);
+    CHECK(dw != dc);
+    // converged solves: the warm start reaches the cold result (the extension and the state are right)
+    cold.sinkhorn_max_iterations = warm.sinkhorn_max_iterations = 5000;
+    cold.sinkhorn_tolerance = warm.sinkhorn_tolerance = 1e-10;
+    upfi::infer::flow_trainer cc(field, data, cold), cw(field, data, warm);
+    for (int it = 0; it < 3; ++it) {
+      const auto a = cc.step(), b = cw.step();
+      CHECK(b.divergence == doctest::Approx(a.divergence).epsilon(1e-8));
+      CHECK(b.regulariser == doctest::Approx(a.regulariser).epsilon(1e-8));
+    }
+    CHECK((cc.field().parameters() - cw.field().parameters()).cwiseAbs().maxCoeff() < 1e-7);
+    // the warm state is per interval: the same parameters for 1 and 2 threads
+    Eigen::VectorXd one, two;
+    {
+      const upfi::core::thread_limit limit(1);
+      upfi::infer::flow_trainer t(field, data, warm);
+      (void)t.train();
+      one = t.field().parameters();
+    }
+    {
+      const upfi::core::thread_limit limit(2);
+      upfi::infer::flow_trainer t(field, data, warm);
+      (void)t.train();
+      two = t.field().parameters();
+    }
+    CHECK(one == two);
+    warm.sinkhorn_warm_sweeps = -1;
+    CHECK_THROWS_AS(upfi::infer::flow_trainer(field, data, warm), std::invalid_argument);
+  }
+
   TEST_CASE("flow_trainer: reproducible for a seed and any thread count") {
     const auto data =
         upfi::core::snapshot_series<double>({0.0, 1.0}, {random_matrix(300, 2, 5), random_matrix(300, 2, 6)});

@@ -259,6 +259,123 @@ TEST_SUITE("ot/sinkhorn_divergence") {
     CHECK_THROWS_AS((void)upfi::ot::sinkhorn_divergences<double>(xs, las, ys, {lbs[0]}), std::invalid_argument);
   }
 
+  TEST_CASE("unbalanced, eps << rho: the translation step converges the mass mode in few sweeps") {
+    // blur 0.1, reach 5: kappa^2 = (1 + eps / rho)^-2 = 0.9992, so the plain iteration would shrink an error in the
+    // common offset of the potentials (the masses) by 0.08 % per sweep; GeomLoss's schedule leaves it at O(eps).
+    const Eigen::MatrixXd x = 0.5 * cloud(60, 2, 0), y = 0.5 * cloud(50, 2, 1, 0.3);
+    const Eigen::VectorXd la = uniform_log_masses(60), lb = uniform_log_masses(50).array() + std::log(2.0);
+    sinkhorn_options o{.blur = 0.1, .reach = 5.0, .tolerance = 1e-8, .max_iterations = 1000, .gradients = true};
+    const auto r = sinkhorn_divergence<double>(x, la, y, lb, o);
+    MESSAGE(r.iterations << " sweeps, last update " << r.last_update);
+    REQUIRE(r.converged);  // the plain iteration needs about 20 000 sweeps here
+    // optimality of the KL-penalised marginals: (pi 1)_i = a_i exp(-f_i / rho), (pi^T 1)_j = b_j exp(-g_j / rho)
+    const auto plan = upfi::ot::transport_plan<double>::from(r, x, la, y, lb);
+    const Eigen::VectorXd rows = plan.row_marginal(), cols = plan.column_marginal();
+    const Eigen::VectorXd want_rows = (la - r.f_ba / 25.0).array().exp();
+    const Eigen::VectorXd want_cols = (lb - r.g_ab / 25.0).array().exp();
+    CHECK(((rows - want_rows).array() / want_rows.array()).abs().maxCoeff() < 1e-6);
+    CHECK(((cols - want_cols).array() / want_cols.array()).abs().maxCoeff() < 1e-6);
+  }
+
+  TEST_CASE("warm start from the converged potentials of the same problem: one final update gives the cold result") {
+    const Eigen::MatrixXd x = cloud(40, 2, 0), y = cloud(30, 2, 1, 0.7);
+    for (const std::optional<double> reach : {std::optional<double>{}, std::optional<double>{1.0}}) {
+      CAPTURE(reach.has_value());
+      const Eigen::VectorXd la = uniform_log_masses(40);
+      const Eigen::VectorXd lb = uniform_log_masses(30).array() + (reach ? std::log(1.3) : 0.0);
+      const sinkhorn_options o = tight(0.3, reach);
+      const auto cold = sinkhorn_divergence<double>(x, la, y, lb, o);
+      REQUIRE(cold.converged);
+      sinkhorn_options w = o;
+      w.warm_sweeps = 0;
+      w.max_iterations = 0;
+      const auto warm = sinkhorn_divergence<double>(x, la, y, lb, w, {cold.f_ba, cold.g_ab, cold.f_aa, cold.g_bb});
+      CHECK(warm.iterations == 1);
+      CHECK(warm.converged);
+      CHECK(warm.value == doctest::Approx(cold.value).epsilon(1e-11));
+      CHECK((warm.f_ba - cold.f_ba).cwiseAbs().maxCoeff() < 1e-11);
+      CHECK((warm.grad_x - cold.grad_x).cwiseAbs().maxCoeff() < 1e-11);
+      CHECK((warm.grad_log_a - cold.grad_log_a).cwiseAbs().maxCoeff() < 1e-11);
+    }
+  }
+
+  TEST_CASE("extend_potentials: the previous potentials at the previous points, a warm start at moved ones") {
+    const Eigen::MatrixXd x = cloud(40, 2, 0), y = cloud(30, 2, 1, 0.7);
+    Eigen::MatrixXd nudge(40, 2);
+    upfi::core::counter_rng(upfi::test::seed(), 7).fill_normal(nudge, 0);
+    const Eigen::MatrixXd x2 = x + 0.05 * nudge, y2 = cloud(30, 2, 5, 0.7);  // moved sources, resampled targets
+    for (const std::optional<double> reach : {std::optional<double>{}, std::optional<double>{1.0}}) {
+      CAPTURE(reach.has_value());
+      const Eigen::VectorXd la = uniform_log_masses(40);
+      const Eigen::VectorXd lb = uniform_log_masses(30).array() + (reach ? std::log(1.3) : 0.0);
+      const sinkhorn_options o = tight(0.3, reach);
+      const auto first = sinkhorn_divergence<double>(x, la, y, lb, o);
+      REQUIRE(first.converged);
+      const auto same = upfi::ot::extend_potentials<double>(first, x, la, y, lb, x, y, o);
+      // converged potentials are a fixed point of the half-updates (up to the balanced problem's free constant,
+      // which the symmetric self-problems and the alternating cross update fix the same way)
+      CHECK((same.f_aa - first.f_aa).cwiseAbs().maxCoeff() < 1e-9);
+      CHECK((same.g_bb - first.g_bb).cwiseAbs().maxCoeff() < 1e-9);
+      CHECK((same.f_ba - first.f_ba).cwiseAbs().maxCoeff() < 1e-9);
+      CHECK((same.g_ab - first.g_ab).cwiseAbs().maxCoeff() < 1e-9);
+      // the nearby problem: the same converged result from the extended potentials, in fewer sweeps
+      const auto cold = sinkhorn_divergence<double>(x2, la, y2, lb, o);
+      const auto warm = sinkhorn_divergence<double>(
+          x2, la, y2, lb, o, upfi::ot::extend_potentials<double>(first, x, la, y, lb, x2, y2, o));
+      REQUIRE(cold.converged);
+      REQUIRE(warm.converged);
+      CHECK(warm.value == doctest::Approx(cold.value).epsilon(1e-9));
+      CHECK((warm.grad_x - cold.grad_x).cwiseAbs().maxCoeff() < 1e-9);
+      if (reach) {
+        CHECK((warm.grad_log_b - cold.grad_log_b).cwiseAbs().maxCoeff() < 1e-9);
+      } else {  // balanced potentials are defined up to a constant (f + c, g - c)
+        const Eigen::VectorXd shift = warm.g_ab - cold.g_ab;
+        CHECK(shift.maxCoeff() - shift.minCoeff() < 1e-9);
+      }
+      CHECK(warm.iterations < cold.iterations);
+      // single-precision kernels from the same warm start
+      const upfi::ot::sinkhorn_potentials<double> init =
+          upfi::ot::extend_potentials<double>(first, x, la, y, lb, x2, y2, o);
+      sinkhorn_options of = o;
+      of.tolerance = 1e-5;
+      const auto in_float = upfi::ot::sinkhorn_divergence_in<float, double>(x2, la, y2, lb, of, &init);
+      CHECK(in_float.value == doctest::Approx(cold.value).epsilon(1e-4));
+      CHECK((in_float.grad_x - cold.grad_x).cwiseAbs().maxCoeff() < 1e-4);
+    }
+  }
+
+  TEST_CASE("warm start: invalid initial potentials raise clear errors") {
+    const Eigen::MatrixXd x = cloud(5, 2, 0), y = cloud(4, 2, 1);
+    const Eigen::VectorXd la = uniform_log_masses(5), lb = uniform_log_masses(4);
+    const auto r = sinkhorn_divergence<double>(x, la, y, lb, {.blur = 0.5});
+    const upfi::ot::sinkhorn_potentials<double> good{r.f_ba, r.g_ab, r.f_aa, r.g_bb};
+    CHECK_NOTHROW((void)sinkhorn_divergence<double>(x, la, y, lb, {.blur = 0.5}, good));
+    auto p = good;
+    p.f_ba = Eigen::VectorXd::Zero(3);
+    CHECK_THROWS_WITH_AS((void)sinkhorn_divergence<double>(x, la, y, lb, {.blur = 0.5}, p),
+                         "upfi::ot::sinkhorn_divergence: initial potential f_ba has 3 values for 5 points",
+                         std::invalid_argument);
+    p = good;
+    p.g_bb = Eigen::VectorXd();
+    CHECK_THROWS_WITH_AS((void)sinkhorn_divergence<double>(x, la, y, lb, {.blur = 0.5}, p),
+                         "upfi::ot::sinkhorn_divergence: initial potential g_bb has 0 values for 4 points (debias "
+                         "needs it)",
+                         std::invalid_argument);
+    CHECK_NOTHROW((void)sinkhorn_divergence<double>(x, la, y, lb, {.blur = 0.5, .debias = false}, p));
+    p = good;
+    p.g_ab[1] = std::numeric_limits<double>::infinity();
+    CHECK_THROWS_WITH_AS((void)sinkhorn_divergence<double>(x, la, y, lb, {.blur = 0.5}, p),
+                         "upfi::ot::sinkhorn_divergence: initial potential g_ab is not finite", std::invalid_argument);
+    sinkhorn_options negative{.blur = 0.5};
+    negative.warm_sweeps = -1;
+    CHECK_THROWS_WITH_AS((void)sinkhorn_divergence<double>(x, la, y, lb, negative, good),
+                         "upfi::ot::sinkhorn_divergence: warm_sweeps must be >= 0", std::invalid_argument);
+    CHECK_THROWS_AS((void)upfi::ot::extend_potentials<double>(r, x, la, y, lb.head(3), x, y, {.blur = 0.5}),
+                    std::invalid_argument);
+    CHECK_THROWS_AS((void)upfi::ot::extend_potentials<double>(r, x, la, y, lb, cloud(5, 3, 2), y, {.blur = 0.5}),
+                    std::invalid_argument);
+  }
+
   TEST_CASE("invalid inputs raise clear errors") {
     const Eigen::MatrixXd x = cloud(5, 2, 0), y = cloud(4, 2, 1);
     const Eigen::VectorXd la = uniform_log_masses(5), lb = uniform_log_masses(4);

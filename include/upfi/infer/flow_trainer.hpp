@@ -66,7 +66,13 @@ struct flow_training_options {
   double sinkhorn_tolerance = 1e-6;
   int sinkhorn_max_iterations = 0;  ///< extra sweeps at the final eps (0: GeomLoss's fixed eps-scaling schedule)
   bool float_sinkhorn = false;      ///< single-precision Sinkhorn kernels (twice the SIMD lanes; docs/performance.md)
-  double clip_norm = 0;             ///< > 0: clip the gradient's global norm
+  /// Warm-start each interval's Sinkhorn problem in step() from the previous iteration's potentials, carried to the new
+  /// minibatch by ot::extend_potentials, with sinkhorn_warm_sweeps sweeps at the final eps in place of the eps-scaling
+  /// schedule (docs/ot.md, Warm starts). loss() stays cold. Deterministic for a seed and any thread count; the warm
+  /// state is not part of a saved model.
+  bool sinkhorn_warm_start = false;
+  int sinkhorn_warm_sweeps = 2;
+  double clip_norm = 0;  ///< > 0: clip the gradient's global norm
   /// Keep the networks' activations on the tape so the backward runs no forward pass twice (docs/flow.md, Records;
   /// same gradients). Memory per network and stage: about 2 x batch x (sum of hidden widths) values, times the stages
   /// and steps of every interval pushed at once (all of them for a full roll-out). false: the VJPs evaluate the
@@ -86,17 +92,20 @@ struct flow_training_options {
   so.scaling = o.sinkhorn_scaling;
   so.tolerance = o.sinkhorn_tolerance;
   so.max_iterations = o.sinkhorn_max_iterations;
+  so.warm_sweeps = o.sinkhorn_warm_sweeps;
   so.gradients = gradients;
   return so;
 }
 
 /// @brief The Sinkhorn divergence of a training configuration: double kernels, or single-precision ones when
 /// `o.float_sinkhorn` (the result is in double either way).
+/// Warm-started from `initial` potentials when it is not null.
 [[nodiscard]] inline ot::sinkhorn_result<double> sinkhorn_divergence_of(
     const flow_training_options& o, const Eigen::MatrixXd& x, const Eigen::VectorXd& log_a, const Eigen::MatrixXd& y,
-    const Eigen::VectorXd& log_b, const ot::sinkhorn_options& so) {
-  return o.float_sinkhorn ? ot::sinkhorn_divergence_in<float, double>(x, log_a, y, log_b, so)
-                          : ot::sinkhorn_divergence<double>(x, log_a, y, log_b, so);
+    const Eigen::VectorXd& log_b, const ot::sinkhorn_options& so,
+    const ot::sinkhorn_potentials<double>* initial = nullptr) {
+  return o.float_sinkhorn ? ot::sinkhorn_divergence_in<float, double>(x, log_a, y, log_b, so, initial)
+                          : ot::sinkhorn_divergence_in<double, double>(x, log_a, y, log_b, so, initial);
 }
 
 /// @brief Log-weights of n cells drawn from snapshot k (algorithms.md §5.3): log M_k - log n each when `unbalanced`
@@ -153,10 +162,11 @@ class flow_trainer {
     }
     if (m_o.iterations < 0 || m_o.batch < 1 || m_o.steps < 1 || !(m_o.lambda >= 0) || !(m_o.alpha >= 0) ||
         !(m_o.blur > 0) || !(m_o.sinkhorn_scaling > 0 && m_o.sinkhorn_scaling < 1) || m_o.report_every < 1 ||
-        !(m_o.clip_norm >= 0) || (m_o.reach && !(*m_o.reach > 0))) {
+        !(m_o.clip_norm >= 0) || (m_o.reach && !(*m_o.reach > 0)) || m_o.sinkhorn_warm_sweeps < 0) {
       core::detail::throw_invalid_argument(
           who, ": need iterations >= 0, batch >= 1, steps >= 1, lambda >= 0, alpha >= 0, blur > 0, ",
-          "0 < sinkhorn_scaling < 1, report_every >= 1, clip_norm >= 0 and reach > 0 (or empty); got batch = ",
+          "0 < sinkhorn_scaling < 1, report_every >= 1, clip_norm >= 0, sinkhorn_warm_sweeps >= 0 and reach > 0 (or "
+          "empty); got batch = ",
           m_o.batch, ", steps = ", m_o.steps, ", lambda = ", m_o.lambda, ", blur = ", m_o.blur);
     }
     if (m_o.cosine_decay && !(m_o.final_learning_rate >= 0 && m_o.final_learning_rate <= m_o.learning_rate)) {
@@ -197,36 +207,14 @@ class flow_trainer {
   /// null) its gradient w.r.t. the parameters.
   /// @throws upfi::core::error if a term is not finite (naming the iteration, the interval and the term).
   flow_loss_terms loss(long iteration, Eigen::VectorXd* gradient = nullptr) const {
-    flow_loss_terms terms;
-    if (gradient != nullptr) *gradient = Eigen::VectorXd::Zero(m_field.parameter_count());
-    const double d_scale = m_o.rescale_by_dimension ? static_cast<double>(m_field.dimension()) : 1.0;
-    // R / d_scale with |v|^2 + (alpha d_scale) g^2 is int sum m (|v|^2 / d_scale + alpha g^2)
-    const flow::fixed_step_options fo{.steps = m_o.steps, .alpha = m_o.lambda > 0 ? m_o.alpha * d_scale : -1.0};
-    const double reg_weight = m_o.lambda / d_scale;
-    const ot::sinkhorn_options so = sinkhorn_options_of(m_o, gradient != nullptr);
-    if (m_o.scheme == training_scheme::full_rollout) return rollout_loss(iteration, fo, so, reg_weight, gradient);
-    // Intervals are independent: they run in parallel (one block each, nested parallel regions inactive), and their
-    // terms and gradients are summed in interval order, so the result does not depend on the thread count.
-    const std::size_t k = m_data.size() - 1;
-    std::vector<flow_loss_terms> parts(k);
-    std::vector<Eigen::VectorXd> grads(gradient != nullptr ? k : 0);
-    core::parallel_for(static_cast<Eigen::Index>(k), 1, [&](Eigen::Index begin, Eigen::Index end) {
-      for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i) {
-        parts[i] = interval_loss(iteration, i, fo, so, reg_weight, gradient != nullptr ? &grads[i] : nullptr);
-      }
-    });
-    for (std::size_t i = 0; i < k; ++i) {
-      terms.divergence += parts[i].divergence;
-      terms.regulariser += parts[i].regulariser;
-      if (gradient != nullptr) *gradient += grads[i];
-    }
-    return terms;
+    return loss_with(iteration, gradient, nullptr);
   }
 
   /// @brief One training iteration: loss, gradient, AdamW step. Returns the iteration's loss terms.
   flow_loss_terms step() {
     Eigen::VectorXd grad;
-    const flow_loss_terms terms = loss(m_iteration, &grad);
+    if (m_o.sinkhorn_warm_start) m_warm.resize(m_data.size() - 1);
+    const flow_loss_terms terms = loss_with(m_iteration, &grad, m_o.sinkhorn_warm_start ? &m_warm : nullptr);
     if (!grad.allFinite()) {
       UPFI_THROW(core::error(
           core::detail::message("upfi::infer::flow_trainer: the gradient is not finite at iteration ", m_iteration)));
@@ -270,14 +258,49 @@ class flow_trainer {
   }
 
  private:
+  // The previous Sinkhorn problem of an interval (clouds and result), the warm start of the next one.
+  struct warm_entry {
+    Eigen::MatrixXd x, y;
+    Eigen::VectorXd log_a, log_b;
+    ot::sinkhorn_result<double> result;
+  };
+
+  flow_loss_terms loss_with(long iteration, Eigen::VectorXd* gradient, std::vector<warm_entry>* warm) const {
+    flow_loss_terms terms;
+    if (gradient != nullptr) *gradient = Eigen::VectorXd::Zero(m_field.parameter_count());
+    const double d_scale = m_o.rescale_by_dimension ? static_cast<double>(m_field.dimension()) : 1.0;
+    // R / d_scale with |v|^2 + (alpha d_scale) g^2 is int sum m (|v|^2 / d_scale + alpha g^2)
+    const flow::fixed_step_options fo{.steps = m_o.steps, .alpha = m_o.lambda > 0 ? m_o.alpha * d_scale : -1.0};
+    const double reg_weight = m_o.lambda / d_scale;
+    const ot::sinkhorn_options so = sinkhorn_options_of(m_o, gradient != nullptr);
+    if (m_o.scheme == training_scheme::full_rollout) return rollout_loss(iteration, fo, so, reg_weight, gradient, warm);
+    // Intervals are independent: they run in parallel (one block each, nested parallel regions inactive), and their
+    // terms and gradients are summed in interval order, so the result does not depend on the thread count.
+    const std::size_t k = m_data.size() - 1;
+    std::vector<flow_loss_terms> parts(k);
+    std::vector<Eigen::VectorXd> grads(gradient != nullptr ? k : 0);
+    core::parallel_for(static_cast<Eigen::Index>(k), 1, [&](Eigen::Index begin, Eigen::Index end) {
+      for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i) {
+        parts[i] = interval_loss(iteration, i, fo, so, reg_weight, gradient != nullptr ? &grads[i] : nullptr, warm);
+      }
+    });
+    for (std::size_t i = 0; i < k; ++i) {
+      terms.divergence += parts[i].divergence;
+      terms.regulariser += parts[i].regulariser;
+      if (gradient != nullptr) *gradient += grads[i];
+    }
+    return terms;
+  }
+
   static nn::adam_options adam_of(const flow_training_options& o) {
     return {.learning_rate = o.learning_rate, .weight_decay = o.weight_decay, .decoupled = true};
   }
   flow_loss_terms interval_loss(long iteration, std::size_t i, const flow::fixed_step_options& fo,
-                                const ot::sinkhorn_options& so, double reg_weight, Eigen::VectorXd* gradient) const {
+                                const ot::sinkhorn_options& so, double reg_weight, Eigen::VectorXd* gradient,
+                                std::vector<warm_entry>* warm) const {
     const interval_batch b = batch(iteration, i);
     const flow::flow_tape tape = push(iteration, i, {b.x, b.log_a, 0.0}, fo, gradient != nullptr);
-    const auto s = sinkhorn_divergence_of(m_o, tape.end.x, tape.end.log_m, b.y, b.log_b, so);
+    const auto s = divergence(i, tape.end.x, tape.end.log_m, b.y, b.log_b, so, warm);
     const double reg = reg_weight * tape.end.regulariser;
     check_terms(s.value, reg, iteration, i);
     if (gradient != nullptr) *gradient = flow::integrate_vjp(m_field, tape, s.grad_x, s.grad_log_a, reg_weight).params;
@@ -288,7 +311,7 @@ class flow_trainer {
   // snapshot's batch and the regulariser are summed, and the reverse sweep carries the cotangents back through all
   // intervals (each snapshot's Sinkhorn gradient joins when the sweep passes its time).
   flow_loss_terms rollout_loss(long iteration, const flow::fixed_step_options& fo, const ot::sinkhorn_options& so,
-                               double reg_weight, Eigen::VectorXd* gradient) const {
+                               double reg_weight, Eigen::VectorXd* gradient, std::vector<warm_entry>* warm) const {
     const std::size_t k = m_data.size() - 1;
     std::vector<flow::flow_tape> tapes;
     std::vector<ot::sinkhorn_result<double>> fits;
@@ -299,7 +322,7 @@ class flow_trainer {
       if (i > 0) b = batch(iteration, i);
       tapes.push_back(push(iteration, i, y, fo, gradient != nullptr));
       const flow::flow_state& end = tapes.back().end;
-      fits.push_back(sinkhorn_divergence_of(m_o, end.x, end.log_m, b.y, b.log_b, so));
+      fits.push_back(divergence(i, end.x, end.log_m, b.y, b.log_b, so, warm));
       const double reg = reg_weight * end.regulariser;
       check_terms(fits.back().value, reg, iteration, i);
       terms.divergence += fits.back().value;
@@ -319,6 +342,24 @@ class flow_trainer {
       }
     }
     return terms;
+  }
+
+  // The divergence of interval i, warm-started from (and then recorded in) warm[i] when `warm` is not null.
+  ot::sinkhorn_result<double> divergence(std::size_t i, const Eigen::MatrixXd& x, const Eigen::VectorXd& log_a,
+                                         const Eigen::MatrixXd& y, const Eigen::VectorXd& log_b,
+                                         const ot::sinkhorn_options& so, std::vector<warm_entry>* warm) const {
+    if (warm == nullptr) return sinkhorn_divergence_of(m_o, x, log_a, y, log_b, so);
+    warm_entry& w = (*warm)[i];
+    ot::sinkhorn_result<double> r;
+    if (w.result.f_ba.size() == 0) {
+      r = sinkhorn_divergence_of(m_o, x, log_a, y, log_b, so);
+    } else {
+      const ot::sinkhorn_potentials<double> initial =
+          ot::extend_potentials<double>(w.result, w.x, w.log_a, w.y, w.log_b, x, y, so);
+      r = sinkhorn_divergence_of(m_o, x, log_a, y, log_b, so, &initial);
+    }
+    w = {x, y, log_a, log_b, r};
+    return r;
   }
 
   // Pushes y over interval i, recording the tape (with stage values when a gradient follows).
@@ -362,6 +403,7 @@ class flow_trainer {
   flow_training_options m_o;
   nn::adam m_opt;
   long m_iteration = 0;
+  std::vector<warm_entry> m_warm;  // per interval, with sinkhorn_warm_start
 };
 
 }  // namespace upfi::infer

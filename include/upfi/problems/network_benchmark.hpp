@@ -72,8 +72,10 @@ struct network_benchmark_options {
   std::uint64_t data_seed = 0;
   std::uint64_t seed = 0;
   long dsm_iterations = 10000;
-  std::vector<Eigen::Index> hidden = {64, 64, 64};
-  infer::flow_training_options training{};  ///< reach and scheme are set per method
+  std::vector<Eigen::Index> hidden = {64, 64, 64};        ///< drift (or production and degradation) and growth networks
+  std::vector<Eigen::Index> score_hidden = {64, 64, 64};  ///< DSM score network (the paper: 64 for BF, 128 for HSC)
+  double score_learning_rate = 3e-3;                      ///< DSM learning rate (the paper: 1e-2)
+  infer::flow_training_options training{};                ///< reach and scheme are set per method
   double path_dt = 0.05;
   Eigen::Index path_count = 500;
   Eigen::Index fate_queries = 50;  ///< per inner snapshot
@@ -172,6 +174,8 @@ inline network_setup network_of(network_system s, const network_benchmark_option
   auto t_start = std::chrono::steady_clock::now();
   score::dsm_options dso;
   dso.iterations = o.dsm_iterations;
+  dso.hidden = o.score_hidden;
+  dso.learning_rate = o.score_learning_rate;
   dso.seed = o.seed + 7;
   const auto score = score::train_dsm(data, dso);
   result.score_seconds = detail::seconds_since(t_start);
