@@ -24,6 +24,18 @@
 
 using upfi::test::random_matrix;
 
+namespace {
+// The parameters after training a copy of `field` with `threads` threads.
+template <class Field>
+Eigen::VectorXd trained_parameters(const Field& field, const upfi::core::snapshot_series<double>& data,
+                                   const upfi::infer::flow_training_options& o, int threads) {
+  const upfi::core::thread_limit limit(threads);
+  upfi::infer::flow_trainer t(field, data, o);
+  (void)t.train();
+  return t.field().parameters();
+}
+}  // namespace
+
 TEST_SUITE("infer") {
   TEST_CASE("UPFI training loss: gradient of the full minibatch loss matches finite differences") {
     const Eigen::Index d = 2;
@@ -268,20 +280,7 @@ TEST_SUITE("infer") {
     }
     CHECK((cc.field().parameters() - cw.field().parameters()).cwiseAbs().maxCoeff() < 1e-7);
     // the warm state is per interval: the same parameters for 1 and 2 threads
-    Eigen::VectorXd one, two;
-    {
-      const upfi::core::thread_limit limit(1);
-      upfi::infer::flow_trainer t(field, data, warm);
-      (void)t.train();
-      one = t.field().parameters();
-    }
-    {
-      const upfi::core::thread_limit limit(2);
-      upfi::infer::flow_trainer t(field, data, warm);
-      (void)t.train();
-      two = t.field().parameters();
-    }
-    CHECK(one == two);
+    CHECK(trained_parameters(field, data, warm, 1) == trained_parameters(field, data, warm, 2));
     warm.sinkhorn_warm_sweeps = -1;
     CHECK_THROWS_AS(upfi::infer::flow_trainer(field, data, warm), std::invalid_argument);
   }
@@ -295,20 +294,8 @@ TEST_SUITE("infer") {
         upfi::flow::isotropic_diffusion{0.1});
     upfi::infer::flow_training_options o{.iterations = 3, .batch = 600};
     o.reach.reset();
-    Eigen::VectorXd one, two;
-    {
-      const upfi::core::thread_limit limit(1);
-      upfi::infer::flow_trainer t(field, data, o);
-      (void)t.train();
-      one = t.field().parameters();
-    }
-    {
-      const upfi::core::thread_limit limit(2);
-      upfi::infer::flow_trainer t(field, data, o);
-      (void)t.train();
-      two = t.field().parameters();
-    }
-    CHECK(one == two);
+    const Eigen::VectorXd one = trained_parameters(field, data, o, 1);
+    CHECK(one == trained_parameters(field, data, o, 2));
     CHECK(one != field.parameters());
     o.seed = 1;
     upfi::infer::flow_trainer other(field, data, o);

@@ -26,8 +26,10 @@ namespace upfi::flow {
 /// @brief The chemical-Langevin probability flow; Production and Degradation model DiagonalJacobianField.
 template <DiagonalJacobianField Production, DiagonalJacobianField Degradation, ScoreModel Score,
           class Growth = no_growth>
-class chemical_langevin_flow {
+class chemical_langevin_flow
+    : public detail::row_blocked_field<chemical_langevin_flow<Production, Degradation, Score, Growth>> {
  public:
+  static constexpr const char* name = "upfi::flow::chemical_langevin_flow";
   static constexpr bool has_growth = !std::is_same_v<Growth, no_growth>;
 
   /// @throws std::invalid_argument on inconsistent dimensions or a non-positive volume.
@@ -104,30 +106,9 @@ class chemical_langevin_flow {
   using record_type = std::vector<block_record>;
   static constexpr bool keeps_records = true;  // p, q and s at least
 
-  /// @brief u, v and g at time t on the cloud X (N x d).
-  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out) const {
-    evaluate_blocks(t, x, out, nullptr);
-  }
-  /// @brief evaluate(), keeping what vjp(record, ...) needs (see probability_flow).
-  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out, record_type& record) const {
-    evaluate_blocks(t, x, out, &record);
-  }
-
-  /// @brief VJP for cotangents on u, v (may be empty) and g (may be empty); see probability_flow::vjp.
-  void vjp(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu, const Eigen::MatrixXd& cv,
-           const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x, Eigen::VectorXd* grad_params) const {
-    vjp_rows(nullptr, t, x, cu, cv, cg, grad_x, grad_params);
-  }
-  /// @brief The VJP at the evaluation that filled `record` (see probability_flow::vjp(record, ...)).
-  void vjp(const record_type& record, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu,
-           const Eigen::MatrixXd& cv, const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x,
-           Eigen::VectorXd* grad_params) const {
-    detail::vjp_with_record(record, t, x, cu, cv, cg, grad_x, grad_params, parameter_count(),
-                            "upfi::flow::chemical_langevin_flow::vjp",
-                            [this](const auto&... args) { vjp_rows(args...); });
-  }
-
  private:
+  friend class detail::row_blocked_field<chemical_langevin_flow>;
+
   // A rate network that keeps its forward workspace and computes its Jacobian diagonal (and that diagonal's VJP) from
   // it: one forward pass serves the values, the diagonal and every VJP.
   template <class F>
@@ -172,10 +153,6 @@ class chemical_langevin_flow {
 
   void evaluate_blocks(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out,
                        record_type* record) const {
-    if (x.cols() != dimension()) {
-      core::detail::throw_invalid_argument("upfi::flow::chemical_langevin_flow::evaluate: cloud has ", x.cols(),
-                                           " columns, expected ", dimension());
-    }
     detail::evaluate_in_row_blocks(t, x, out, record,
                                    [this](double tb, const Eigen::Ref<const Eigen::MatrixXd>& xb, flow_values& o,
                                           Eigen::Ref<Eigen::MatrixXd> u, block_record* rec) {

@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -235,12 +236,12 @@ void vjp_with_record(const std::vector<Record>& record, double t, const Eigen::R
     matches = matches && record[b].rows == std::max<Eigen::Index>(expected, 0);
   }
   if (!matches) {
-    core::detail::throw_invalid_argument(who, ": the record was made on a cloud of ", recorded_rows, " rows (",
+    core::detail::throw_invalid_argument(who, "::vjp: the record was made on a cloud of ", recorded_rows, " rows (",
                                          record.size(), " row blocks); this cloud has ", n, " rows");
   }
   if (cu.rows() != n || cu.cols() != d || (cv.size() != 0 && (cv.rows() != n || cv.cols() != d)) ||
       (cg.size() != 0 && cg.size() != n)) {
-    core::detail::throw_invalid_argument(who, ": cotangents must be ", n, " x ", d, " (u, v) and ", n,
+    core::detail::throw_invalid_argument(who, "::vjp: cotangents must be ", n, " x ", d, " (u, v) and ", n,
                                          " (g; v and g may be empty)");
   }
   using cref = Eigen::Ref<const Eigen::MatrixXd>;
@@ -252,6 +253,57 @@ void vjp_with_record(const std::vector<Record>& record, double t, const Eigen::R
                            cg.size() == 0 ? vref(cg) : vref(cg.segment(r0, nr)), dx, gp);
                     });
 }
+
+// CRTP base of the row-blocked flow fields (probability_flow, transport_flow, chemical_langevin_flow): their public
+// evaluate and vjp overloads, with and without a record. Derived provides `static constexpr const char* name`,
+// dimension(), parameter_count(), record_type (a vector of block records) and, as private members befriending this
+// base, evaluate_blocks(t, X, out, record*) (one evaluation in row blocks) and vjp_rows(block_record*, t, X, cu, cv,
+// cg, dX*, dP*) (the VJP on a row block with its record, or on the whole cloud with none: the parts evaluate again).
+// The record overloads are templates so that Derived::record_type is looked up once Derived is complete.
+template <class Derived>
+class row_blocked_field {
+ public:
+  /// @brief u, v and g at time t on the cloud X (N x d).
+  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out) const {
+    checked(x).evaluate_blocks(t, x, out, nullptr);
+  }
+  /// @brief evaluate(), also keeping in `record` what vjp(record, ...) needs to skip the forward passes of the VJP.
+  template <class Record>
+    requires std::same_as<Record, typename Derived::record_type>
+  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out, Record& record) const {
+    checked(x).evaluate_blocks(t, x, out, &record);
+  }
+
+  /// @brief VJP for cotangents on u (cu), v (cv, may be empty = 0) and g (cg, may be empty = 0): writes dX and ADDS
+  /// the parameter gradient to `grad_params` (either may be null).
+  void vjp(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu, const Eigen::MatrixXd& cv,
+           const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x, Eigen::VectorXd* grad_params) const {
+    self().vjp_rows(nullptr, t, x, cu, cv, cg, grad_x, grad_params);
+  }
+  /// @brief The VJP at the point of the evaluation that filled `record` (same t and X): the same result as vjp()
+  /// without repeating the networks' forward passes. Row blocks run in parallel and their parameter gradients are
+  /// summed in block order: with one block (N < 512 for small d) the result is bit-identical to vjp(), with several
+  /// it agrees to rounding and does not depend on the thread count.
+  /// @throws std::invalid_argument if the record was made on a cloud of another size.
+  template <class Record>
+    requires std::same_as<Record, typename Derived::record_type>
+  void vjp(const Record& record, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu,
+           const Eigen::MatrixXd& cv, const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x,
+           Eigen::VectorXd* grad_params) const {
+    vjp_with_record(record, t, x, cu, cv, cg, grad_x, grad_params, self().parameter_count(), Derived::name,
+                    [this](const auto&... args) { self().vjp_rows(args...); });
+  }
+
+ private:
+  [[nodiscard]] const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+  [[nodiscard]] const Derived& checked(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
+    if (x.cols() != self().dimension()) {
+      core::detail::throw_invalid_argument(Derived::name, "::evaluate: cloud has ", x.cols(), " columns, expected ",
+                                           self().dimension());
+    }
+    return self();
+  }
+};
 
 // What a part of a field (drift, growth, score) keeps from an evaluation for its VJP: its record type when it has
 // one, else nothing.
@@ -387,8 +439,9 @@ void set_joint_parameters(Drift& drift, Growth& growth, const Eigen::Ref<const E
 /// @brief u = v - D s and g (see the file comment). Drift and Growth model DifferentiableField (Growth with one
 /// output), or Growth = no_growth; Score models ScoreModel.
 template <DifferentiableField Drift, ScoreModel Score, class Diffusion, class Growth = no_growth>
-class probability_flow {
+class probability_flow : public detail::row_blocked_field<probability_flow<Drift, Score, Diffusion, Growth>> {
  public:
+  static constexpr const char* name = "upfi::flow::probability_flow";
   static constexpr bool has_growth = !std::is_same_v<Growth, no_growth>;
 
   /// @throws std::invalid_argument on inconsistent dimensions or an invalid diffusion.
@@ -446,40 +499,11 @@ class probability_flow {
                                         Diffusion::state_dependent ||
                                         !std::is_same_v<detail::part_record_t<Growth>, std::monostate>;
 
-  /// @brief u, v and g at time t on the cloud X (N x d).
-  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out) const {
-    evaluate_blocks(t, x, out, nullptr);
-  }
-  /// @brief evaluate(), also keeping in `record` what vjp(record, ...) needs to skip the forward passes of the VJP.
-  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out, record_type& record) const {
-    evaluate_blocks(t, x, out, &record);
-  }
-
-  /// @brief VJP for cotangents on u (cu), v (cv, may be empty = 0) and g (cg, may be empty = 0): writes dX and ADDS
-  /// the parameter gradient to `grad_params` (either may be null).
-  void vjp(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu, const Eigen::MatrixXd& cv,
-           const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x, Eigen::VectorXd* grad_params) const {
-    vjp_rows(nullptr, t, x, cu, cv, cg, grad_x, grad_params);
-  }
-  /// @brief The VJP at the point of the evaluation that filled `record` (same t and X): the same result as vjp()
-  /// without repeating the networks' forward passes. Row blocks run in parallel and their parameter gradients are
-  /// summed in block order: with one block (N < 512 for small d) the result is bit-identical to vjp(), with several
-  /// it agrees to rounding and does not depend on the thread count.
-  /// @throws std::invalid_argument if the record was made on a cloud of another size.
-  void vjp(const record_type& record, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu,
-           const Eigen::MatrixXd& cv, const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x,
-           Eigen::VectorXd* grad_params) const {
-    detail::vjp_with_record(record, t, x, cu, cv, cg, grad_x, grad_params, parameter_count(),
-                            "upfi::flow::probability_flow::vjp", [this](const auto&... args) { vjp_rows(args...); });
-  }
-
  private:
+  friend class detail::row_blocked_field<probability_flow>;
+
   void evaluate_blocks(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out,
                        record_type* record) const {
-    if (x.cols() != dimension()) {
-      core::detail::throw_invalid_argument("upfi::flow::probability_flow::evaluate: cloud has ", x.cols(),
-                                           " columns, expected ", dimension());
-    }
     detail::evaluate_in_row_blocks(t, x, out, record,
                                    [this](double tb, const Eigen::Ref<const Eigen::MatrixXd>& xb, flow_values& o,
                                           Eigen::Ref<Eigen::MatrixXd> u, block_record* rec) {

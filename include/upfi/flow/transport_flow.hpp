@@ -27,8 +27,9 @@ namespace upfi::flow {
 /// @brief u = v(t, x) and g(t, x) (see the file comment). Parameters: [drift; growth]. Same interface as
 /// probability_flow, so flow::integrate, flow::integrate_vjp and infer::flow_trainer accept it.
 template <DifferentiableField Drift, class Growth = no_growth>
-class transport_flow {
+class transport_flow : public detail::row_blocked_field<transport_flow<Drift, Growth>> {
  public:
+  static constexpr const char* name = "upfi::flow::transport_flow";
   static constexpr bool has_growth = !std::is_same_v<Growth, no_growth>;
 
   /// @throws std::invalid_argument unless the drift maps d -> d and the growth d -> 1.
@@ -61,36 +62,11 @@ class transport_flow {
   static constexpr bool keeps_records =
       RecordingField<Drift> || !std::is_same_v<detail::part_record_t<Growth>, std::monostate>;
 
-  /// @brief u = v and g at time t on the cloud X (N x d).
-  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out) const {
-    evaluate_blocks(t, x, out, nullptr);
-  }
-  /// @brief evaluate(), keeping what vjp(record, ...) needs (see probability_flow).
-  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out, record_type& record) const {
-    evaluate_blocks(t, x, out, &record);
-  }
-
-  /// @brief VJP for cotangents on u (cu), v (cv, may be empty) and g (cg, may be empty): writes dX and ADDS the
-  /// parameter gradient (either pointer may be null).
-  void vjp(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu, const Eigen::MatrixXd& cv,
-           const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x, Eigen::VectorXd* grad_params) const {
-    vjp_rows(nullptr, t, x, cu, cv, cg, grad_x, grad_params);
-  }
-  /// @brief The VJP at the evaluation that filled `record` (see probability_flow::vjp(record, ...)).
-  void vjp(const record_type& record, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu,
-           const Eigen::MatrixXd& cv, const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x,
-           Eigen::VectorXd* grad_params) const {
-    detail::vjp_with_record(record, t, x, cu, cv, cg, grad_x, grad_params, parameter_count(),
-                            "upfi::flow::transport_flow::vjp", [this](const auto&... args) { vjp_rows(args...); });
-  }
-
  private:
+  friend class detail::row_blocked_field<transport_flow>;
+
   void evaluate_blocks(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out,
                        record_type* record) const {
-    if (x.cols() != dimension()) {
-      core::detail::throw_invalid_argument("upfi::flow::transport_flow::evaluate: cloud has ", x.cols(),
-                                           " columns, expected ", dimension());
-    }
     detail::evaluate_in_row_blocks(t, x, out, record,
                                    [this](double tb, const Eigen::Ref<const Eigen::MatrixXd>& xb, flow_values& o,
                                           Eigen::Ref<Eigen::MatrixXd> u, block_record* rec) {
