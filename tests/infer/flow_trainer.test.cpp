@@ -34,6 +34,17 @@ Eigen::VectorXd trained_parameters(const Field& field, const upfi::core::snapsho
   (void)t.train();
   return t.field().parameters();
 }
+// Three random 2-D snapshots (two intervals) and a small UPFI field on them (MLP drift, quadratic growth).
+upfi::core::snapshot_series<double> three_snapshots() {
+  return upfi::core::snapshot_series<double>(
+      {0.0, 0.5, 1.0}, {random_matrix(200, 2, 1), 0.8 * random_matrix(220, 2, 2), 0.6 * random_matrix(260, 2, 3)});
+}
+auto small_upfi_field() {
+  return upfi::flow::probability_flow(
+      upfi::nn::mlp<double>({.inputs = 2, .outputs = 2, .hidden = {16}}, 11),
+      upfi::score::gaussian_score(Eigen::VectorXd::Zero(2), Eigen::MatrixXd::Identity(2, 2)),
+      upfi::flow::isotropic_diffusion{0.2}, upfi::nn::quadratic_scalar_field(2));
+}
 }  // namespace
 
 TEST_SUITE("infer") {
@@ -231,13 +242,8 @@ TEST_SUITE("infer") {
   }
 
   TEST_CASE("float_sinkhorn: single-precision kernels give the double loss and gradient to float accuracy") {
-    const Eigen::Index d = 2;
-    const auto data = upfi::core::snapshot_series<double>(
-        {0.0, 0.5, 1.0}, {random_matrix(200, d, 1), 0.8 * random_matrix(220, d, 2), 0.6 * random_matrix(260, d, 3)});
-    const auto field = upfi::flow::probability_flow(
-        upfi::nn::mlp<double>({.inputs = d, .outputs = d, .hidden = {16}}, 11),
-        upfi::score::gaussian_score(Eigen::VectorXd::Zero(d), Eigen::MatrixXd::Identity(d, d)),
-        upfi::flow::isotropic_diffusion{0.2}, upfi::nn::quadratic_scalar_field(d));
+    const auto data = three_snapshots();
+    const auto field = small_upfi_field();
     upfi::infer::flow_training_options o{.batch = 128, .lambda = 0.01};
     Eigen::VectorXd g64, g32;
     const auto t64 = upfi::infer::flow_trainer(field, data, o).loss(4, &g64);
@@ -252,13 +258,8 @@ TEST_SUITE("infer") {
   }
 
   TEST_CASE("sinkhorn_warm_start: cold first iteration, converged warm solves equal cold ones, any thread count") {
-    const Eigen::Index d = 2;
-    const auto data = upfi::core::snapshot_series<double>(
-        {0.0, 0.5, 1.0}, {random_matrix(200, d, 1), 0.8 * random_matrix(220, d, 2), 0.6 * random_matrix(260, d, 3)});
-    const auto field = upfi::flow::probability_flow(
-        upfi::nn::mlp<double>({.inputs = d, .outputs = d, .hidden = {16}}, 11),
-        upfi::score::gaussian_score(Eigen::VectorXd::Zero(d), Eigen::MatrixXd::Identity(d, d)),
-        upfi::flow::isotropic_diffusion{0.2}, upfi::nn::quadratic_scalar_field(d));
+    const auto data = three_snapshots();
+    const auto field = small_upfi_field();
     upfi::infer::flow_training_options cold{.iterations = 4, .batch = 64, .lambda = 0.01};
     upfi::infer::flow_training_options warm = cold;
     warm.sinkhorn_warm_start = true;

@@ -350,16 +350,11 @@ class flow_trainer {
                                          const ot::sinkhorn_options& so, std::vector<warm_entry>* warm) const {
     if (warm == nullptr) return sinkhorn_divergence_of(m_o, x, log_a, y, log_b, so);
     warm_entry& w = (*warm)[i];
-    ot::sinkhorn_result<double> r;
-    if (w.result.f_ba.size() == 0) {
-      r = sinkhorn_divergence_of(m_o, x, log_a, y, log_b, so);
-    } else {
-      const ot::sinkhorn_potentials<double> initial =
-          ot::extend_potentials<double>(w.result, w.x, w.log_a, w.y, w.log_b, x, y, so);
-      r = sinkhorn_divergence_of(m_o, x, log_a, y, log_b, so, &initial);
-    }
-    w = {x, y, log_a, log_b, r};
-    return r;
+    std::optional<ot::sinkhorn_potentials<double>> initial;  // none at the first iteration: a cold start
+    if (w.result.f_ba.size() > 0)
+      initial = ot::extend_potentials<double>(w.result, w.x, w.log_a, w.y, w.log_b, x, y, so);
+    w = {x, y, log_a, log_b, sinkhorn_divergence_of(m_o, x, log_a, y, log_b, so, initial ? &*initial : nullptr)};
+    return w.result;
   }
 
   // Pushes y over interval i, recording the tape (with stage values when a gradient follows).

@@ -155,10 +155,7 @@ class mlp {
 
   /// @brief Y = f(t, X) without keeping a workspace.
   [[nodiscard]] matrix_type operator()(S t, const Eigen::Ref<const matrix_type>& x) const {
-    mlp_workspace<S> ws;
-    matrix_type y;
-    forward(t, x, y, ws);
-    return y;
+    return forward_pass(t, x).a.back();
   }
 
   /// @brief DifferentiableField interface: Y = f(t, X).
@@ -176,10 +173,7 @@ class mlp {
   /// reuse a forward pass).
   void vjp(S t, const Eigen::Ref<const matrix_type>& x, const Eigen::Ref<const matrix_type>& dy, matrix_type* grad_x,
            vector_type* grad_params) const {
-    mlp_workspace<S> ws;
-    matrix_type y;
-    forward(t, x, y, ws);
-    vjp(ws, dy, grad_x, grad_params);
+    vjp(forward_pass(t, x), dy, grad_x, grad_params);
   }
 
   /// @brief Vector-Jacobian product of the last forward(): given dY (N x outputs), writes dX (N x inputs) when
@@ -236,10 +230,7 @@ class mlp {
   /// by forward-mode tangents: one pass per coordinate (the chemical-Langevin velocity needs it, algorithms.md §1.2).
   void jacobian_diagonal(S t, const Eigen::Ref<const matrix_type>& x, matrix_type& diag) const {
     require_square("jacobian_diagonal");
-    mlp_workspace<S> ws;
-    matrix_type y;
-    forward(t, x, y, ws);
-    jacobian_diagonal(ws, diag);
+    jacobian_diagonal(forward_pass(t, x), diag);
   }
   /// @brief jacobian_diagonal() at the point of the last forward() into `ws` (no second forward pass).
   void jacobian_diagonal(const mlp_workspace<S>& ws, matrix_type& diag) const {
@@ -262,10 +253,7 @@ class mlp {
   void jacobian_diagonal_vjp(S t, const Eigen::Ref<const matrix_type>& x, const Eigen::Ref<const matrix_type>& cot,
                              matrix_type* grad_x, vector_type* grad_params) const {
     require_square("jacobian_diagonal_vjp");
-    mlp_workspace<S> ws;
-    matrix_type y;
-    forward(t, x, y, ws);
-    jacobian_diagonal_vjp(ws, cot, grad_x, grad_params);
+    jacobian_diagonal_vjp(forward_pass(t, x), cot, grad_x, grad_params);
   }
   /// @brief jacobian_diagonal_vjp() at the point of the last forward() into `ws` (no second forward pass).
   void jacobian_diagonal_vjp(const mlp_workspace<S>& ws, const Eigen::Ref<const matrix_type>& cot, matrix_type* grad_x,
@@ -347,9 +335,7 @@ class mlp {
       core::detail::throw_invalid_argument("upfi::nn::mlp::jvp: direction is ", dir.rows(), " x ", dir.cols(),
                                            ", expected ", x.rows(), " x ", m_options.inputs);
     }
-    mlp_workspace<S> ws;
-    matrix_type y;
-    forward(t, x, y, ws);
+    const mlp_workspace<S> ws = forward_pass(t, x);
     out.resize(x.rows(), m_options.outputs);
     for_row_blocks(x.rows(), [&](Eigen::Index r0, Eigen::Index r1) {
       std::vector<matrix_type> tangents;
@@ -373,9 +359,7 @@ class mlp {
     if (grad_params != nullptr && grad_params->size() != parameter_count()) {
       core::detail::throw_invalid_argument("upfi::nn::mlp::jvp_vjp: parameter gradient has wrong size");
     }
-    mlp_workspace<S> ws;
-    matrix_type y;
-    forward(t, x, y, ws);
+    const mlp_workspace<S> ws = forward_pass(t, x);
     second_order_reverse(ws, grad_x, grad_params, [&](Eigen::Index r0, Eigen::Index nr, const auto& reverse) {
       reverse(direction_seed(dir.middleRows(r0, nr)), cot.middleRows(r0, nr));
     });
@@ -493,6 +477,13 @@ class mlp {
   }
 
  private:
+  // A forward pass at (t, X) into a fresh workspace: the recomputing overloads run their workspace versions on it.
+  [[nodiscard]] mlp_workspace<S> forward_pass(S t, const Eigen::Ref<const matrix_type>& x) const {
+    mlp_workspace<S> ws;
+    matrix_type y;
+    forward(t, x, y, ws);
+    return ws;
+  }
   // Runs body(r0, r1) over fixed row blocks. With one block it runs here with Eigen's GEMM threading off (Eigen
   // takes its thread count from omp_get_max_threads() unless setNbThreads was called), so the arithmetic is the same
   // as inside a parallel region whatever the thread count.
