@@ -5,17 +5,7 @@
 // dimension and seed, simulates the data, fits each method and prints path energy distance, force errors (cosine,
 // mean |v - v_hat|) and Pearson fate correlation, then mean +- sd over seeds, as Markdown rows (docs/results.md).
 //
-//   bistable_table [--dims 2,5,10] [--seeds 3] [--methods upfi,pfi,tigon,fitness] [--iterations 5000]
-//                  [--batch 256] [--steps 2] [--dsm 0] [--hidden 64,64,64] [--lr 3e-3] [--float-sinkhorn 0|1]
-//                  [--first-seed 0] [--training-seed-offset 0] [--final-lr 3e-4] [--clip 0]
-//                  [--fate-snapshots 1,2,3] [--fate-queries 100] [--lambda 1e-3] [--alpha 0.1]
-//                  [--warm-sinkhorn -1] [--sinkhorn-extra 0]
-//
-// --final-lr: cosine learning-rate decay to it. --clip: clip the gradient's global norm to it (0: off).
-// --lambda, --alpha: weight of the regulariser lambda (|v|^2 / d + alpha g^2) (the paper's 1e-3 and 0.1).
-// --warm-sinkhorn K: warm-start the Sinkhorn problems from the previous iteration with K sweeps (-1: cold, GeomLoss's
-// schedule). --sinkhorn-extra N: up to N extra sweeps at the final eps (0: GeomLoss's fixed schedule).
-// --fate-snapshots: the inner snapshots whose cells are fate queries (default: all).
+// Options: `bistable_table --help`.
 //
 // Seed s (first-seed ... first-seed + seeds - 1) uses data seed 1000 + s and training seed s (plus
 // --training-seed-offset, default 0: refits of the same data), so runs with different --first-seed add seeds to a
@@ -38,67 +28,67 @@
 
 int main(int argc, char** argv) {
   using upfi::reproduce::mean_sd;
-  using upfi::reproduce::split;
   upfi::core::retain_heap_memory();
-  std::vector<std::string> dims{"2"}, methods{"upfi", "pfi", "tigon", "fitness"};
+  std::vector<long> dims{2};
+  std::vector<std::string> methods{"upfi", "pfi", "tigon", "fitness"};
   int seeds = 3, first_seed = 0, seed_offset = 0;
   upfi::problems::bistable_benchmark_options o;
   o.training.iterations = 5000;
   o.training.report_every = 500;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string key = argv[i], value = argv[i + 1];
-    if (key == "--dims") {
-      dims = split(value);
-    } else if (key == "--seeds") {
-      seeds = std::stoi(value);
-    } else if (key == "--first-seed") {
-      first_seed = std::stoi(value);
-    } else if (key == "--training-seed-offset") {
-      seed_offset = std::stoi(value);
-    } else if (key == "--methods") {
-      methods = split(value);
-    } else if (key == "--iterations") {
-      o.training.iterations = std::stol(value);
-    } else if (key == "--batch") {
-      o.training.batch = std::stol(value);
-    } else if (key == "--steps") {
-      o.training.steps = std::stoi(value);
-    } else if (key == "--dsm") {
-      o.dsm_iterations = std::stol(value);
-    } else if (key == "--lr") {
-      o.training.learning_rate = std::stod(value);
-    } else if (key == "--final-lr") {  // cosine learning-rate decay to this value
-      o.training.cosine_decay = true;
-      o.training.final_learning_rate = std::stod(value);
-    } else if (key == "--fate-snapshots") {
-      for (const auto& k : split(value)) o.fate_snapshots.push_back(std::stoul(k));
-    } else if (key == "--fate-queries") {
-      o.fate_queries = std::stol(value);
-    } else if (key == "--clip") {
-      o.training.clip_norm = std::stod(value);
-    } else if (key == "--float-sinkhorn") {
-      o.training.float_sinkhorn = value == "1";
-    } else if (key == "--warm-sinkhorn") {  // warm-started Sinkhorn with this many sweeps (-1: cold)
-      o.training.sinkhorn_warm_start = std::stoi(value) >= 0;
-      o.training.sinkhorn_warm_sweeps = std::max(0, std::stoi(value));
-    } else if (key == "--sinkhorn-extra") {
-      o.training.sinkhorn_max_iterations = std::stoi(value);
-    } else if (key == "--lambda") {
-      o.training.lambda = std::stod(value);
-    } else if (key == "--alpha") {
-      o.training.alpha = std::stod(value);
-    } else if (key == "--hidden") {
-      o.hidden.clear();
-      for (const auto& h : split(value)) o.hidden.push_back(std::stol(h));
-    } else {
-      std::cerr << "bistable_table: unknown option " << key << "\n";
-      return 2;
-    }
-  }
+  upfi::reproduce::options args("bistable_table", R"(bistable_table [--option value] ...
+  --dims 2                     comma list of dimensions
+  --seeds 3                    number of seeds; seed s uses data seed 1000 + s
+  --first-seed 0
+  --training-seed-offset 0     training seed = s + offset (refits of the same data)
+  --methods upfi,pfi,tigon,fitness
+  --iterations 5000            training iterations
+  --batch 256
+  --steps 2                    Euler steps per interval
+  --dsm 0                      DSM score iterations (0: training-free kernel score)
+  --hidden 64,64,64            hidden widths of the drift and growth networks
+  --lr 3e-3                    AdamW learning rate
+  --final-lr L                 cosine learning-rate decay to L
+  --clip 0                     clip the gradient's global norm to it (0: off)
+  --float-sinkhorn 0|1         single-precision Sinkhorn kernels
+  --warm-sinkhorn -1           warm-start the Sinkhorn problems with K sweeps (-1: cold, GeomLoss's schedule)
+  --sinkhorn-extra 0           up to N extra sweeps at the final eps
+  --lambda 1e-3                weight of the regulariser lambda (|v|^2 / d + alpha g^2)
+  --alpha 0.1
+  --fate-snapshots 1,2,3       the inner snapshots whose cells are fate queries (default: all)
+  --fate-queries 100           query cells per snapshot
+)");
+  args.add("--dims", dims);
+  args.add("--seeds", seeds);
+  args.add("--first-seed", first_seed);
+  args.add("--training-seed-offset", seed_offset);
+  args.add("--methods", methods);
+  args.add("--iterations", o.training.iterations);
+  args.add("--batch", o.training.batch);
+  args.add("--steps", o.training.steps);
+  args.add("--dsm", o.dsm_iterations);
+  args.add("--hidden", o.hidden);
+  args.add("--lr", o.training.learning_rate);
+  args.add("--final-lr", [&](const std::string& v) {
+    o.training.cosine_decay = true;
+    o.training.final_learning_rate = upfi::reproduce::options::value<double>(v);
+  });
+  args.add("--clip", o.training.clip_norm);
+  args.add("--float-sinkhorn", o.training.float_sinkhorn);
+  args.add("--warm-sinkhorn", [&](const std::string& v) {
+    const int sweeps = upfi::reproduce::options::value<int>(v);
+    o.training.sinkhorn_warm_start = sweeps >= 0;
+    o.training.sinkhorn_warm_sweeps = std::max(0, sweeps);
+  });
+  args.add("--sinkhorn-extra", o.training.sinkhorn_max_iterations);
+  args.add("--lambda", o.training.lambda);
+  args.add("--alpha", o.training.alpha);
+  args.add("--fate-snapshots", o.fate_snapshots);
+  args.add("--fate-queries", o.fate_queries);
+  if (const auto code = args.parse(argc, argv)) return *code;
   std::cout << "| d | method | path energy | force cosine | force L2 | fate corr. | s / run |\n"
             << "|---|---|---|---|---|---|---|\n";
-  for (const auto& ds : dims) {
-    o.dimension = std::stol(ds);
+  for (const auto d : dims) {
+    o.dimension = d;
     for (const auto& name : methods) {
       upfi::problems::bistable_method method{};
       if (name == "upfi") {

@@ -5,13 +5,9 @@
 // upfi's UPFI and PFI, each with an additive and a multiplicative noise model: path energy distance, force L2 error,
 // Pearson fate correlation (BF) and TV fate error (HSC), mean +- sd over seeds, as Markdown rows (docs/results.md).
 //
-//   network_table [--systems bf,hsc] [--seeds 2] [--methods upfi,pfi] [--noise add,mult] [--iterations 3000]
-//                 [--batch 128] [--dsm 10000] [--lr 3e-3] [--birth 5]
-//                 [--float-sinkhorn 0|1] [--max-rate 10] [--volume 16]
-//                 [--reach 5] [--first-seed 0] [--final-lr 3e-4] [--fate-paths 100] [--fate-queries 50]
-//                 [--alpha 0.1] [--hidden 64,64,64] [--score-hidden 64,64,64] [--score-lr 3e-3]
+// Options: `network_table --help`.
 //
-// --final-lr: cosine learning-rate decay to it. The fate columns give, in parentheses, the same metric between the
+// The fate columns give, in parentheses, the same metric between the
 // truth and a second simulation of the truth (the sampling ceiling of the correlation and floor of the TV at
 // --fate-paths), for the true drift simulated with the model's noise (what a perfect drift would score), and for
 // a null model without dynamics (each query's fate is its nearest region now). "undecided TV" is the fate TV over
@@ -44,58 +40,54 @@ int main(int argc, char** argv) {
   o.training.iterations = 3000;
   o.training.batch = 128;
   o.training.report_every = 500;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string key = argv[i], value = argv[i + 1];
-    if (key == "--systems") {
-      systems = split(value);
-    } else if (key == "--seeds") {
-      seeds = std::stoi(value);
-    } else if (key == "--first-seed") {
-      first_seed = std::stoi(value);
-    } else if (key == "--methods") {
-      methods = split(value);
-    } else if (key == "--noise") {
-      noises = split(value);
-    } else if (key == "--iterations") {
-      o.training.iterations = std::stol(value);
-    } else if (key == "--batch") {
-      o.training.batch = std::stol(value);
-    } else if (key == "--dsm") {
-      o.dsm_iterations = std::stol(value);
-    } else if (key == "--lr") {
-      o.training.learning_rate = std::stod(value);
-    } else if (key == "--final-lr") {  // cosine learning-rate decay to this value
-      o.training.cosine_decay = true;
-      o.training.final_learning_rate = std::stod(value);
-    } else if (key == "--float-sinkhorn") {
-      o.training.float_sinkhorn = value != "0";
-    } else if (key == "--reach") {
-      o.training.reach = std::stod(value);
-    } else if (key == "--max-rate") {
-      o.network.max_rate = std::stod(value);
-    } else if (key == "--volume") {
-      o.network.volume = std::stod(value);
-    } else if (key == "--birth") {
-      o.birth_rate = std::stod(value);
-    } else if (key == "--alpha") {
-      o.training.alpha = std::stod(value);
-    } else if (key == "--hidden") {
-      o.hidden.clear();
-      for (const auto& h : split(value)) o.hidden.push_back(std::stol(h));
-    } else if (key == "--score-hidden") {
-      o.score_hidden.clear();
-      for (const auto& h : split(value)) o.score_hidden.push_back(std::stol(h));
-    } else if (key == "--score-lr") {
-      o.score_learning_rate = std::stod(value);
-    } else if (key == "--fate-paths") {
-      o.fate_paths = std::stol(value);
-    } else if (key == "--fate-queries") {
-      o.fate_queries = std::stol(value);
-    } else {
-      std::cerr << "network_table: unknown option " << key << "\n";
-      return 2;
-    }
-  }
+  upfi::reproduce::options args("network_table", R"(network_table [--option value] ...
+  --systems bf,hsc
+  --seeds 2                    number of seeds; seed s uses data seed 2000 + s and training seed s
+  --first-seed 0
+  --methods upfi,pfi
+  --noise add,mult             additive (D from the data) and multiplicative (chemical Langevin) noise models
+  --iterations 3000            training iterations
+  --batch 128
+  --dsm 10000                  DSM score iterations
+  --lr 3e-3                    AdamW learning rate
+  --final-lr L                 cosine learning-rate decay to L
+  --float-sinkhorn 0|1         single-precision Sinkhorn kernels
+  --reach 5                    unbalanced Sinkhorn reach (UPFI)
+  --alpha 0.1                  growth weight of the regulariser
+  --hidden 64,64,64            hidden widths of the drift and growth networks
+  --score-hidden 64,64,64      hidden widths of the DSM score network
+  --score-lr 3e-3              its learning rate
+  --max-rate 10                the networks' production rate m (and degradation lambda)
+  --volume 16                  chemical Langevin volume V
+  --birth 5                    the dividing branch's maximal birth rate
+  --fate-paths 100             paths per fate query
+  --fate-queries 50            fate queries per inner snapshot
+)");
+  args.add("--systems", systems);
+  args.add("--seeds", seeds);
+  args.add("--first-seed", first_seed);
+  args.add("--methods", methods);
+  args.add("--noise", noises);
+  args.add("--iterations", o.training.iterations);
+  args.add("--batch", o.training.batch);
+  args.add("--dsm", o.dsm_iterations);
+  args.add("--lr", o.training.learning_rate);
+  args.add("--final-lr", [&](const std::string& v) {
+    o.training.cosine_decay = true;
+    o.training.final_learning_rate = upfi::reproduce::options::value<double>(v);
+  });
+  args.add("--float-sinkhorn", o.training.float_sinkhorn);
+  args.add("--reach", o.training.reach);
+  args.add("--alpha", o.training.alpha);
+  args.add("--hidden", o.hidden);
+  args.add("--score-hidden", o.score_hidden);
+  args.add("--score-lr", o.score_learning_rate);
+  args.add("--max-rate", o.network.max_rate);
+  args.add("--volume", o.network.volume);
+  args.add("--birth", o.birth_rate);
+  args.add("--fate-paths", o.fate_paths);
+  args.add("--fate-queries", o.fate_queries);
+  if (const auto code = args.parse(argc, argv)) return *code;
   std::cout << "| system | method | noise | path energy | force L2 | fate corr. (ceiling; true drift; nearest) "
                "| fate TV (floor; true drift; nearest) | undecided TV (nearest) | s / run |\n"
             << "|---|---|---|---|---|---|---|---|---|\n";

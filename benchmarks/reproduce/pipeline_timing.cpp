@@ -7,13 +7,14 @@
 // gradients), backward (integrate_vjp through the steps) and the optimiser, all run serially so that every stage is
 // timed alone. The same number of iterations of the real trainer (intervals in parallel) gives the end-to-end rate.
 //
-//   pipeline_timing [--dim 2] [--iterations 200] [--batch 256] [--steps 2] [--score-samples 2000] [--dsm 0]
-//                   [--float-sinkhorn 0|1]
+// Options: `pipeline_timing --help`.
 //
 // Not part of CI. Timings depend on the machine; call with OMP_NUM_THREADS unset (all cores) or pinned.
 #include <upfi/core/memory.hpp>
 #include <upfi/core/parallel.hpp>
 #include <upfi/problems/bistable_benchmark.hpp>
+
+#include "table_support.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -98,27 +99,23 @@ int main(int argc, char** argv) {
   problems::bistable_benchmark_options o;
   o.training.iterations = 200;
   o.training.batch = 256;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string key = argv[i], value = argv[i + 1];
-    if (key == "--dim") {
-      o.dimension = std::stol(value);
-    } else if (key == "--iterations") {
-      o.training.iterations = std::stol(value);
-    } else if (key == "--batch") {
-      o.training.batch = std::stol(value);
-    } else if (key == "--steps") {
-      o.training.steps = std::stoi(value);
-    } else if (key == "--score-samples") {
-      o.score_samples = std::stol(value);
-    } else if (key == "--dsm") {
-      o.dsm_iterations = std::stol(value);
-    } else if (key == "--float-sinkhorn") {
-      o.training.float_sinkhorn = value == "1";
-    } else {
-      std::cerr << "pipeline_timing: unknown option " << key << "\n";
-      return 2;
-    }
-  }
+  reproduce::options args("pipeline_timing", R"(pipeline_timing [--option value] ...
+  --dim 2
+  --iterations 200             stage-2 iterations (timed stage by stage, then by the trainer)
+  --batch 256
+  --steps 2                    Euler steps per interval
+  --score-samples 2000         points per snapshot kept by the kernel score
+  --dsm 0                      DSM score iterations (0: training-free kernel score)
+  --float-sinkhorn 0|1         single-precision Sinkhorn kernels
+)");
+  args.add("--dim", o.dimension);
+  args.add("--iterations", o.training.iterations);
+  args.add("--batch", o.training.batch);
+  args.add("--steps", o.training.steps);
+  args.add("--score-samples", o.score_samples);
+  args.add("--dsm", o.dsm_iterations);
+  args.add("--float-sinkhorn", o.training.float_sinkhorn);
+  if (const auto code = args.parse(argc, argv)) return *code;
   const Eigen::Index d = o.dimension;
   const auto data = problems::bistable_snapshots(o);
   auto to = o.training;

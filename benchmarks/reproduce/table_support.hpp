@@ -1,11 +1,22 @@
 // SPDX-FileCopyrightText: The upfi authors
 // SPDX-License-Identifier: MIT
 #pragma once
-// Helpers shared by the paper-table programs: comma lists and "mean ± sd" cells.
+// Helpers shared by the paper-table programs: a "--key value" command-line parser, comma lists and "mean ± sd" cells.
+#include <upfi/core/detail/parse_finite.hpp>
+
+#include <charconv>
 #include <cmath>
+#include <concepts>
 #include <cstdio>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace upfi::reproduce {
@@ -28,5 +39,100 @@ inline std::string mean_sd(const std::vector<double>& v, int digits = 2) {
   std::snprintf(buf, sizeof buf, "%.*f ± %.*f", digits, m, digits, s);
   return buf;
 }
+
+namespace detail {
+
+template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {};
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+// Parses the whole of `text` as a T, or throws std::invalid_argument saying what was expected.
+template <class T>
+T parse_value(const std::string& text) {
+  if constexpr (std::same_as<T, std::string>) {
+    return text;
+  } else if constexpr (std::same_as<T, bool>) {
+    if (text == "1" || text == "true") return true;
+    if (text == "0" || text == "false") return false;
+    throw std::invalid_argument("expects 0 or 1, got '" + text + "'");
+  } else if constexpr (std::floating_point<T>) {
+    const auto v = core::detail::parse_finite(text);
+    if (!v) throw std::invalid_argument("expects a finite number, got '" + text + "'");
+    return static_cast<T>(*v);
+  } else if constexpr (std::integral<T>) {
+    T value{};
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc{} || ptr != end || text.empty()) {
+      throw std::invalid_argument("expects an integer, got '" + text + "'");
+    }
+    return value;
+  } else if constexpr (is_optional<T>::value) {
+    return parse_value<typename T::value_type>(text);
+  } else {
+    static_assert(is_vector<T>::value, "upfi::reproduce::options: unsupported option type");
+    T out;
+    for (const auto& item : split(text)) out.push_back(parse_value<typename T::value_type>(item));
+    if (out.empty()) throw std::invalid_argument("expects a comma-separated list, got '" + text + "'");
+    return out;
+  }
+}
+
+}  // namespace detail
+
+// "--key value" options for the benchmark programs. Every option takes exactly one value. `parse` reports an unknown
+// option, a missing value or a value that does not parse (naming the option), and prints the usage for --help.
+class options {
+ public:
+  options(std::string program, std::string usage) : m_program(std::move(program)), m_usage(std::move(usage)) {}
+
+  // The option sets `target` from its value (numbers, 0/1 flags, strings, optionals and comma lists of them).
+  template <class T>
+  void add(const std::string& key, T& target) {
+    m_setters[key] = [&target](const std::string& value) { target = detail::parse_value<T>(value); };
+  }
+
+  // The option calls `set` with its value, which `set` may parse with `value<T>`.
+  void add(const std::string& key, std::function<void(const std::string&)> set) { m_setters[key] = std::move(set); }
+
+  template <class T>
+  static T value(const std::string& text) {
+    return detail::parse_value<T>(text);
+  }
+
+  // Empty: parsed, go on. Otherwise the code main should return: 0 after --help, 2 after an error (reported).
+  [[nodiscard]] std::optional<int> parse(int argc, char** argv) const {
+    for (int i = 1; i < argc; i += 2) {
+      const std::string key = argv[i];
+      if (key == "--help" || key == "-h") {
+        std::cout << m_usage;
+        return 0;
+      }
+      const auto it = m_setters.find(key);
+      if (it == m_setters.end()) return error("unknown option " + key + " (--help lists them)");
+      if (i + 1 >= argc) return error("option " + key + " needs a value");
+      try {
+        it->second(argv[i + 1]);
+      } catch (const std::exception& e) {
+        return error("option " + key + " " + e.what());
+      }
+    }
+    return std::nullopt;
+  }
+
+  [[nodiscard]] int error(const std::string& message) const {
+    std::cerr << m_program << ": " << message << "\n";
+    return 2;
+  }
+
+ private:
+  std::string m_program, m_usage;
+  std::map<std::string, std::function<void(const std::string&)>> m_setters;
+};
 
 }  // namespace upfi::reproduce

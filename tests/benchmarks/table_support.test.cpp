@@ -1,0 +1,106 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+// The command-line parser of the paper-table programs (benchmarks/reproduce/table_support.hpp): those programs are
+// not built in CI, so their option handling is tested here.
+#include "../../benchmarks/reproduce/table_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct parsed {
+  std::optional<int> code;
+  std::string err, out;
+};
+
+// Runs the parser on `words` (argv[0] added), capturing what it prints.
+parsed run(const upfi::reproduce::options& args, std::vector<std::string> words) {
+  words.insert(words.begin(), "prog");
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  std::ostringstream err, out;
+  auto* old_err = std::cerr.rdbuf(err.rdbuf());
+  auto* old_out = std::cout.rdbuf(out.rdbuf());
+  const auto code = args.parse(static_cast<int>(argv.size()), argv.data());
+  std::cerr.rdbuf(old_err);
+  std::cout.rdbuf(old_out);
+  return {code, err.str(), out.str()};
+}
+
+}  // namespace
+
+TEST_SUITE("benchmarks") {
+  TEST_CASE("table options: values of every kind reach their targets") {
+    long iterations = 5;
+    int seeds = 1;
+    double lr = 0;
+    bool flag = false;
+    std::optional<double> volume;
+    std::vector<long> hidden;
+    std::vector<std::string> methods;
+    std::string mode;
+    upfi::reproduce::options args("prog", "usage text\n");
+    args.add("--iterations", iterations);
+    args.add("--seeds", seeds);
+    args.add("--lr", lr);
+    args.add("--float", flag);
+    args.add("--volume", volume);
+    args.add("--hidden", hidden);
+    args.add("--methods", methods);
+    args.add("--mode", [&](const std::string& v) { mode = "mode:" + v; });
+    const auto r = run(args, {"--iterations", "12000", "--seeds", "-3", "--lr", "1e-3", "--float", "1", "--volume",
+                              "4.5", "--hidden", "128,64", "--methods", "upfi,pfi", "--mode", "x"});
+    CHECK_FALSE(r.code.has_value());
+    CHECK(r.err.empty());
+    CHECK(iterations == 12000);
+    CHECK(seeds == -3);
+    CHECK(lr == 1e-3);
+    CHECK(flag);
+    REQUIRE(volume.has_value());
+    CHECK(*volume == 4.5);
+    CHECK(hidden == std::vector<long>{128, 64});
+    CHECK(methods == std::vector<std::string>{"upfi", "pfi"});
+    CHECK(mode == "mode:x");
+    CHECK_FALSE(run(args, {}).code.has_value());  // no options: defaults stay
+  }
+
+  TEST_CASE("table options: --help prints the usage; bad input is an error naming the option") {
+    long iterations = 7;
+    double lr = 0.5;
+    bool flag = false;
+    std::vector<long> hidden{64};
+    upfi::reproduce::options args("prog", "usage text\n");
+    args.add("--iterations", iterations);
+    args.add("--lr", lr);
+    args.add("--float", flag);
+    args.add("--hidden", hidden);
+    const auto help = run(args, {"--help"});
+    CHECK(help.code == 0);
+    CHECK(help.out == "usage text\n");
+    const auto expect_error = [&](std::vector<std::string> words, const std::string& message) {
+      const auto r = run(args, std::move(words));
+      CHECK(r.code == 2);
+      CHECK(r.err == "prog: " + message + "\n");
+    };
+    expect_error({"--iterations"}, "option --iterations needs a value");
+    expect_error({"--bogus", "1"}, "unknown option --bogus (--help lists them)");
+    expect_error({"--iterations", "12abc"}, "option --iterations expects an integer, got '12abc'");
+    expect_error({"--iterations", "1.5"}, "option --iterations expects an integer, got '1.5'");
+    expect_error({"--iterations", ""}, "option --iterations expects an integer, got ''");
+    expect_error({"--iterations", "99999999999999999999"},
+                 "option --iterations expects an integer, got '99999999999999999999'");
+    expect_error({"--lr", "1e-3x"}, "option --lr expects a finite number, got '1e-3x'");
+    expect_error({"--lr", "nan"}, "option --lr expects a finite number, got 'nan'");
+    expect_error({"--float", "2"}, "option --float expects 0 or 1, got '2'");
+    expect_error({"--hidden", "64,a"}, "option --hidden expects an integer, got 'a'");
+    expect_error({"--hidden", ""}, "option --hidden expects a comma-separated list, got ''");
+    CHECK(iterations == 7);  // failed parses leave the targets alone
+    CHECK(lr == 0.5);
+    CHECK(hidden == std::vector<long>{64});
+  }
+}
