@@ -41,49 +41,21 @@ int main(int argc, char** argv) {
   --first-seed 0
   --training-seed-offset 0     training seed = s + offset (refits of the same data)
   --methods upfi,pfi,tigon,fitness
-  --iterations 5000            training iterations
-  --batch 256
-  --steps 2                    Euler steps per interval
   --dsm 0                      DSM score iterations (0: training-free kernel score)
   --hidden 64,64,64            hidden widths of the drift and growth networks
-  --lr 3e-3                    AdamW learning rate
-  --final-lr L                 cosine learning-rate decay to L
-  --clip 0                     clip the gradient's global norm to it (0: off)
-  --float-sinkhorn 0|1         single-precision Sinkhorn kernels
-  --warm-sinkhorn -1           warm-start the Sinkhorn problems with K sweeps (-1: cold, GeomLoss's schedule)
-  --sinkhorn-extra 0           up to N extra sweeps at the final eps
-  --lambda 1e-3                weight of the regulariser lambda (|v|^2 / d + alpha g^2)
-  --alpha 0.1
   --fate-snapshots 1,2,3       the inner snapshots whose cells are fate queries (default: all)
   --fate-queries 100           query cells per snapshot
-)");
+)" + upfi::reproduce::training_usage(o.training));
   args.add("--dims", dims);
   args.add("--seeds", seeds);
   args.add("--first-seed", first_seed);
   args.add("--training-seed-offset", seed_offset);
   args.add("--methods", methods);
-  args.add("--iterations", o.training.iterations);
-  args.add("--batch", o.training.batch);
-  args.add("--steps", o.training.steps);
   args.add("--dsm", o.dsm_iterations);
   args.add("--hidden", o.hidden);
-  args.add("--lr", o.training.learning_rate);
-  args.add("--final-lr", [&](const std::string& v) {
-    o.training.cosine_decay = true;
-    o.training.final_learning_rate = upfi::reproduce::options::value<double>(v);
-  });
-  args.add("--clip", o.training.clip_norm);
-  args.add("--float-sinkhorn", o.training.float_sinkhorn);
-  args.add("--warm-sinkhorn", [&](const std::string& v) {
-    const int sweeps = upfi::reproduce::options::value<int>(v);
-    o.training.sinkhorn_warm_start = sweeps >= 0;
-    o.training.sinkhorn_warm_sweeps = std::max(0, sweeps);
-  });
-  args.add("--sinkhorn-extra", o.training.sinkhorn_max_iterations);
-  args.add("--lambda", o.training.lambda);
-  args.add("--alpha", o.training.alpha);
   args.add("--fate-snapshots", o.fate_snapshots);
   args.add("--fate-queries", o.fate_queries);
+  upfi::reproduce::add_training_options(args, o.training);
   if (const auto code = args.parse(argc, argv)) return *code;
   std::cout << "| d | method | path energy | force cosine | force L2 | fate corr. | s / run |\n"
             << "|---|---|---|---|---|---|---|\n";

@@ -46,14 +46,7 @@ int main(int argc, char** argv) {
   --first-seed 0
   --methods upfi,pfi
   --noise add,mult             additive (D from the data) and multiplicative (chemical Langevin) noise models
-  --iterations 3000            training iterations
-  --batch 128
   --dsm 10000                  DSM score iterations
-  --lr 3e-3                    AdamW learning rate
-  --final-lr L                 cosine learning-rate decay to L
-  --float-sinkhorn 0|1         single-precision Sinkhorn kernels
-  --reach 5                    unbalanced Sinkhorn reach (UPFI)
-  --alpha 0.1                  growth weight of the regulariser
   --hidden 64,64,64            hidden widths of the drift and growth networks
   --score-hidden 64,64,64      hidden widths of the DSM score network
   --score-lr 3e-3              its learning rate
@@ -62,23 +55,13 @@ int main(int argc, char** argv) {
   --birth 5                    the dividing branch's maximal birth rate
   --fate-paths 100             paths per fate query
   --fate-queries 50            fate queries per inner snapshot
-)");
+)" + upfi::reproduce::training_usage(o.training));
   args.add("--systems", systems);
   args.add("--seeds", seeds);
   args.add("--first-seed", first_seed);
   args.add("--methods", methods);
   args.add("--noise", noises);
-  args.add("--iterations", o.training.iterations);
-  args.add("--batch", o.training.batch);
   args.add("--dsm", o.dsm_iterations);
-  args.add("--lr", o.training.learning_rate);
-  args.add("--final-lr", [&](const std::string& v) {
-    o.training.cosine_decay = true;
-    o.training.final_learning_rate = upfi::reproduce::options::value<double>(v);
-  });
-  args.add("--float-sinkhorn", o.training.float_sinkhorn);
-  args.add("--reach", o.training.reach);
-  args.add("--alpha", o.training.alpha);
   args.add("--hidden", o.hidden);
   args.add("--score-hidden", o.score_hidden);
   args.add("--score-lr", o.score_learning_rate);
@@ -87,6 +70,7 @@ int main(int argc, char** argv) {
   args.add("--birth", o.birth_rate);
   args.add("--fate-paths", o.fate_paths);
   args.add("--fate-queries", o.fate_queries);
+  upfi::reproduce::add_training_options(args, o.training);
   if (const auto code = args.parse(argc, argv)) return *code;
   std::cout << "| system | method | noise | path energy | force L2 | fate corr. (ceiling; true drift; nearest) "
                "| fate TV (floor; true drift; nearest) | undecided TV (nearest) | s / run |\n"

@@ -101,25 +101,18 @@ int main(int argc, char** argv) {
   o.training.batch = 256;
   reproduce::options args("pipeline_timing", R"(pipeline_timing [--option value] ...
   --dim 2
-  --iterations 200             stage-2 iterations (timed stage by stage, then by the trainer)
-  --batch 256
-  --steps 2                    Euler steps per interval
   --score-samples 2000         points per snapshot kept by the kernel score
   --dsm 0                      DSM score iterations (0: training-free kernel score)
-  --float-sinkhorn 0|1         single-precision Sinkhorn kernels
-)");
+)" + reproduce::training_usage(o.training));
   args.add("--dim", o.dimension);
-  args.add("--iterations", o.training.iterations);
-  args.add("--batch", o.training.batch);
-  args.add("--steps", o.training.steps);
   args.add("--score-samples", o.score_samples);
   args.add("--dsm", o.dsm_iterations);
-  args.add("--float-sinkhorn", o.training.float_sinkhorn);
+  reproduce::add_training_options(args, o.training);
   if (const auto code = args.parse(argc, argv)) return *code;
   const Eigen::Index d = o.dimension;
   const auto data = problems::bistable_snapshots(o);
   auto to = o.training;
-  to.reach = 5.0;
+  to.reach = to.reach.value_or(5.0);
   to.rescale_by_dimension = true;
   const nn::mlp_options net{.inputs = d, .outputs = d, .hidden = o.hidden};
   nn::mlp_options scalar = net;

@@ -3,7 +3,9 @@
 #pragma once
 // Helpers shared by the paper-table programs: a "--key value" command-line parser, comma lists and "mean ± sd" cells.
 #include <upfi/core/detail/parse_finite.hpp>
+#include <upfi/infer/flow_trainer.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <concepts>
@@ -134,5 +136,58 @@ class options {
   std::string m_program, m_usage;
   std::map<std::string, std::function<void(const std::string&)>> m_setters;
 };
+
+// The stage-2 training options every table program takes, registered on `args` to set `t`. Their usage lines, with
+// the program's own defaults for the iterations and the batch, are training_usage(t).
+inline void add_training_options(options& args, infer::flow_training_options& t) {
+  args.add("--iterations", t.iterations);
+  args.add("--batch", t.batch);
+  args.add("--steps", t.steps);
+  args.add("--lr", t.learning_rate);
+  args.add("--final-lr", [&t](const std::string& v) {
+    t.cosine_decay = true;
+    t.final_learning_rate = options::value<double>(v);
+  });
+  args.add("--clip", t.clip_norm);
+  args.add("--lambda", t.lambda);
+  args.add("--alpha", t.alpha);
+  args.add("--reach", t.reach);
+  args.add("--float-sinkhorn", t.float_sinkhorn);
+  args.add("--sinkhorn-extra", t.sinkhorn_max_iterations);
+  args.add("--warm-sinkhorn", [&t](const std::string& v) {
+    const int sweeps = options::value<int>(v);
+    t.sinkhorn_warm_start = sweeps >= 0;
+    t.sinkhorn_warm_sweeps = sweeps >= 0 ? sweeps : 0;
+  });
+}
+
+// One usage line: "  --flag default" padded to a column, then the help.
+inline std::string usage_line(const std::string& flag, const std::string& help) {
+  std::string left = "  " + flag;
+  left.resize(std::max<std::size_t>(left.size() + 1, 31), ' ');
+  return left + help + "\n";
+}
+
+inline std::string training_usage(const infer::flow_training_options& t) {
+  const auto str = [](double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  };
+  return "training (stage 2):\n" + usage_line("--iterations " + std::to_string(t.iterations), "training iterations") +
+         usage_line("--batch " + std::to_string(t.batch), "cells per snapshot and interval") +
+         usage_line("--steps " + std::to_string(t.steps), "Euler steps per interval") +
+         usage_line("--lr " + str(t.learning_rate), "AdamW learning rate") +
+         usage_line("--final-lr L", "cosine learning-rate decay to L (default: constant rate)") +
+         usage_line("--clip " + str(t.clip_norm), "clip the gradient's global norm to it (0: off)") +
+         usage_line("--lambda " + str(t.lambda), "weight of the regulariser lambda (|v|^2 / d + alpha g^2)") +
+         usage_line("--alpha " + str(t.alpha), "its growth weight") +
+         usage_line("--reach " + str(t.reach.value_or(5.0)), "unbalanced Sinkhorn reach (UPFI)") +
+         usage_line("--float-sinkhorn " + std::string(t.float_sinkhorn ? "1" : "0"),
+                    "single-precision Sinkhorn kernels (0|1)") +
+         usage_line("--sinkhorn-extra " + std::to_string(t.sinkhorn_max_iterations),
+                    "up to N extra sweeps at the final eps (0: GeomLoss's fixed schedule)") +
+         usage_line("--warm-sinkhorn -1", "warm-start the Sinkhorn problems with K sweeps (-1: cold; not recommended)");
+}
 
 }  // namespace upfi::reproduce

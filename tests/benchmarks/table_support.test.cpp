@@ -104,3 +104,60 @@ TEST_SUITE("benchmarks") {
     CHECK(hidden == std::vector<long>{64});
   }
 }
+
+TEST_SUITE("benchmarks") {
+  TEST_CASE("table options: the shared training options set flow_training_options; the usage shows the defaults") {
+    upfi::infer::flow_training_options t;
+    t.iterations = 3000;
+    t.batch = 128;
+    const std::string usage = upfi::reproduce::training_usage(t);
+    CHECK(usage.find("  --iterations 3000") != std::string::npos);
+    CHECK(usage.find("  --batch 128     ") != std::string::npos);
+    CHECK(usage.find("  --lr 0.003 ") != std::string::npos);
+    upfi::reproduce::options args("prog", usage);
+    upfi::reproduce::add_training_options(args, t);
+    const auto r = run(args, {"--iterations",
+                              "10",
+                              "--batch",
+                              "64",
+                              "--steps",
+                              "3",
+                              "--lr",
+                              "1e-2",
+                              "--final-lr",
+                              "1e-4",
+                              "--clip",
+                              "2.5",
+                              "--lambda",
+                              "0.01",
+                              "--alpha",
+                              "1",
+                              "--reach",
+                              "2",
+                              "--float-sinkhorn",
+                              "1",
+                              "--sinkhorn-extra",
+                              "4",
+                              "--warm-sinkhorn",
+                              "3"});
+    CHECK_FALSE(r.code.has_value());
+    CHECK(t.iterations == 10);
+    CHECK(t.batch == 64);
+    CHECK(t.steps == 3);
+    CHECK(t.learning_rate == 1e-2);
+    CHECK(t.cosine_decay);
+    CHECK(t.final_learning_rate == 1e-4);
+    CHECK(t.clip_norm == 2.5);
+    CHECK(t.lambda == 0.01);
+    CHECK(t.alpha == 1.0);
+    CHECK(t.reach == 2.0);
+    CHECK(t.float_sinkhorn);
+    CHECK(t.sinkhorn_max_iterations == 4);
+    CHECK(t.sinkhorn_warm_start);
+    CHECK(t.sinkhorn_warm_sweeps == 3);
+    CHECK_FALSE(run(args, {"--warm-sinkhorn", "-1"}).code.has_value());
+    CHECK_FALSE(t.sinkhorn_warm_start);
+    CHECK(t.sinkhorn_warm_sweeps == 0);
+    CHECK(run(args, {"--warm-sinkhorn", "x"}).err == "prog: option --warm-sinkhorn expects an integer, got 'x'\n");
+  }
+}
