@@ -81,12 +81,16 @@ struct minibatch_problem {
   upfi::ot::sinkhorn_options o{.blur = 0.1, .reach = 5.0, .max_iterations = 0};
   upfi::ot::sinkhorn_result<double> previous;
   explicit minibatch_problem(Eigen::Index b)
-      : x0(cloud(b, 2, 10)), y0(cloud(b, 2, 11).array() + 0.5), x(cloud(b, 2, 12)), y(cloud(b, 2, 13).array() + 0.5),
-        la(upfi::ot::uniform_log_masses(b)), lb(la.array() + std::log(2.0)),
+      : x0(cloud(b, 2, 10)),
+        y0(cloud(b, 2, 11).array() + 0.5),
+        x(cloud(b, 2, 12)),
+        y(cloud(b, 2, 13).array() + 0.5),
+        la(upfi::ot::uniform_log_masses(b)),
+        lb(la.array() + std::log(2.0)),
         previous(upfi::ot::sinkhorn_divergence<double>(x0, la, y0, lb, o)) {}
   [[nodiscard]] upfi::ot::sinkhorn_result<double> warm() const {
-    return upfi::ot::sinkhorn_divergence<double>(x, la, y, lb, o,
-                                                 upfi::ot::extend_potentials<double>(previous, x0, la, y0, lb, x, y, o));
+    return upfi::ot::sinkhorn_divergence<double>(
+        x, la, y, lb, o, upfi::ot::extend_potentials<double>(previous, x0, la, y0, lb, x, y, o));
   }
 };
 

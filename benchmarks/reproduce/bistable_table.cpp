@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   --training-seed-offset 0     training seed = s + offset (refits of the same data)
   --methods upfi,pfi,tigon,fitness
   --dsm 0                      DSM score iterations (0: training-free kernel score)
+  --dsm-per-dim 0|1            DSM noise scaled per coordinate (score::dsm_options::per_dimension_noise)
   --hidden 64,64,64            hidden widths of the drift and growth networks
   --fate-snapshots 1,2,3       the inner snapshots whose cells are fate queries (default: all)
   --fate-queries 100           query cells per snapshot
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   args.add("--training-seed-offset", seed_offset);
   args.add("--methods", methods);
   args.add("--dsm", o.dsm_iterations);
+  args.add("--dsm-per-dim", o.dsm_per_dimension_noise);
   args.add("--hidden", o.hidden);
   args.add("--fate-snapshots", o.fate_snapshots);
   args.add("--fate-queries", o.fate_queries);
@@ -91,10 +93,12 @@ int main(int argc, char** argv) {
                   << " s, final loss " << (r.report.history.empty() ? 0.0 : r.report.history.back().loss.total())
                   << ", cells";
         for (const auto c : r.cells) std::cerr << " " << c;
-        std::cerr << ", growth corr " << r.growth_correlation << "\n  fate corr of the null model (nearest region now) "
-                  << r.fate_nearest.correlation << "; on the " << r.undecided_queries << " undecided queries: model "
-                  << r.fate_undecided.correlation << " (TV " << r.fate_undecided.tv << "), null "
-                  << r.fate_nearest_undecided.correlation << " (TV " << r.fate_nearest_undecided.tv << ")\n";
+        std::cerr << ", growth corr " << r.growth_correlation << ", paths ending at x0 > 0: true "
+                  << r.branch_fraction_true << ", model " << r.branch_fraction_model
+                  << "\n  fate corr of the null model (nearest region now) " << r.fate_nearest.correlation
+                  << "; on the " << r.undecided_queries << " undecided queries: model " << r.fate_undecided.correlation
+                  << " (TV " << r.fate_undecided.tv << "), null " << r.fate_nearest_undecided.correlation << " (TV "
+                  << r.fate_nearest_undecided.tv << ")\n";
       }
       std::cout << "| " << o.dimension << " | " << upfi::problems::method_name(method) << " | " << mean_sd(energy)
                 << " | " << mean_sd(cosine) << " | " << mean_sd(l2) << " | " << mean_sd(fate) << " | "

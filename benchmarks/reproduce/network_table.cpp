@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   --methods upfi,pfi
   --noise add,mult             additive (D from the data) and multiplicative (chemical Langevin) noise models
   --dsm 10000                  DSM score iterations
+  --dsm-per-dim 0|1            DSM noise scaled per coordinate (score::dsm_options::per_dimension_noise)
   --hidden 64,64,64            hidden widths of the drift and growth networks
   --score-hidden 64,64,64      hidden widths of the DSM score network
   --score-lr 3e-3              its learning rate
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   args.add("--methods", methods);
   args.add("--noise", noises);
   args.add("--dsm", o.dsm_iterations);
+  args.add("--dsm-per-dim", o.dsm_per_dimension_noise);
   args.add("--hidden", o.hidden);
   args.add("--score-hidden", o.score_hidden);
   args.add("--score-lr", o.score_learning_rate);

@@ -134,6 +134,68 @@ TEST_SUITE("score/dsm") {
     }
   }
 
+  TEST_CASE("per-dimension noise: a coordinate 20x narrower than the other gets its own smoothing") {
+    // stationary Gaussian with standard deviations 1 and 0.05 at two times; the score of the data smoothed at level
+    // eta with factors c is -x_j / (sd_j^2 + eta^2 c_j^2) (closed form)
+    const upfi::core::counter_rng rng(upfi::test::seed());
+    std::vector<Eigen::MatrixXd> clouds;
+    for (std::uint32_t k = 0; k < 2; ++k) {
+      Eigen::MatrixXd x(4000, 2);
+      rng.fill_normal(x, 100 * k);
+      x.col(1) *= 0.05;
+      clouds.push_back(x);
+    }
+    const upfi::core::snapshot_series<double> data({0.0, 1.0}, clouds);
+    Eigen::MatrixXd q(400, 2);
+    rng.fill_normal(q, 999);
+    q.col(1) *= 0.05;
+    const Eigen::Vector2d sd(1.0, 0.05);
+    // rms error of the narrow coordinate's score against a reference score, relative to the true score's rms
+    const auto narrow_error = [&](const dsm_score& m, double smoothing) {
+      Eigen::MatrixXd s;
+      m.evaluate(0.5, q, s);
+      const Eigen::ArrayXd ref = -q.col(1).array() / (sd[1] * sd[1] + smoothing);
+      return std::sqrt((s.col(1).array() - ref).square().mean() / (q.col(1).array() / (sd[1] * sd[1])).square().mean());
+    };
+    for (const auto param : {upfi::score::dsm_parametrisation::score, upfi::score::dsm_parametrisation::noise_scaled}) {
+      CAPTURE(static_cast<int>(param));
+      dsm_options o{.hidden = {32, 32}, .iterations = 3000, .seed = upfi::test::seed(), .parametrisation = param};
+      const dsm_score iso = train_dsm(data, o);
+      o.per_dimension_noise = true;
+      const dsm_score aniso = train_dsm(data, o);
+      const double eta = aniso.evaluation_noise();
+      const Eigen::VectorXd& c = aniso.noise_scale();
+      CHECK(iso.noise_scale() == Eigen::Vector2d::Ones());
+      CHECK(c[0] == 1.0);
+      CHECK(c[1] == doctest::Approx(0.05).epsilon(0.05));  // the sample's width ratio
+      // isotropic noise smooths the narrow coordinate by eta^2 = 0.018 >> 0.0025: its score is 8x too weak
+      const double iso_true = narrow_error(iso, 0.0), aniso_true = narrow_error(aniso, 0.0);
+      const double aniso_model = narrow_error(aniso, eta * eta * c[1] * c[1]);
+      MESSAGE("narrow coordinate, error against the true score: isotropic "
+              << iso_true << ", per-dimension " << aniso_true << " (against its own "
+              << "smoothed target " << aniso_model << ")");
+      CHECK(iso_true > 0.8);
+      CHECK(aniso_true < 0.35);
+      CHECK(aniso_model < 0.35);
+      // preconditioned annealed Langevin samples the narrow coordinate at its width (sd 0.05), not eta's
+      const Eigen::MatrixXd x = upfi::score::annealed_langevin(aniso, 0.5, Eigen::MatrixXd::Zero(500, 2),
+                                                               {.steps_per_level = 200, .step_scale = 1e-2});
+      const double narrow_sd = std::sqrt(x.col(1).array().square().mean());
+      CHECK(narrow_sd == doctest::Approx(0.05).epsilon(0.25));
+    }
+    // a coordinate that never varies cannot set its own noise
+    std::vector<Eigen::MatrixXd> flat = clouds;
+    for (auto& x : flat) x.col(1).setConstant(3.0);
+    CHECK_THROWS_WITH_AS((void)train_dsm(upfi::core::snapshot_series<double>({0.0, 1.0}, flat),
+                                         {.iterations = 1, .per_dimension_noise = true}),
+                         "upfi::score::dsm_trainer: coordinate 1 does not vary within any snapshot; "
+                         "per_dimension_noise needs every coordinate to vary",
+                         std::invalid_argument);
+    CHECK_THROWS_AS(dsm_score(upfi::nn::mlp<double>({.inputs = 4, .outputs = 2}), {0.1}, 0.0,
+                              upfi::score::dsm_parametrisation::score, Eigen::Vector2d(1.0, -1.0)),
+                    std::invalid_argument);
+  }
+
   TEST_CASE("bad options and divergence are reported") {
     const auto c = upfi::test::make_ou_case(2, upfi::test::seed());
     const auto data = upfi::test::ou_snapshots(c, {0.0, 1.0}, 100, upfi::test::seed());

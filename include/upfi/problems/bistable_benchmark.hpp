@@ -65,9 +65,10 @@ struct bistable_benchmark_options {
   Eigen::Index cells = 500;  ///< N_0 cells per independent realisation
   int snapshots = 5;         ///< K + 1 times, uniform on [0, 1]
   double simulation_dt = 1e-3;
-  std::uint64_t data_seed = 0;  ///< snapshots and ground-truth paths
-  std::uint64_t seed = 0;       ///< networks, minibatches, model paths
-  long dsm_iterations = 0;      ///< > 0: a DSM score network trained this long instead of the kernel score
+  std::uint64_t data_seed = 0;           ///< snapshots and ground-truth paths
+  std::uint64_t seed = 0;                ///< networks, minibatches, model paths
+  long dsm_iterations = 0;               ///< > 0: a DSM score network trained this long instead of the kernel score
+  bool dsm_per_dimension_noise = false;  ///< score::dsm_options::per_dimension_noise (not the paper's)
   Eigen::Index score_samples =
       2000;  ///< kernel score: at most this many points per snapshot (kernel_score::max_samples)
   std::vector<Eigen::Index> hidden = {64, 64, 64};
@@ -89,6 +90,9 @@ struct bistable_benchmark_result {
   /// Pearson correlation of the true birth rate and the fitted growth over the cells of every snapshot (0 for PFI,
   /// which has no growth): a diagnostic beyond the paper's table
   double growth_correlation = 0;
+  /// Fraction of the path-energy paths (growth suppressed) that end at x0 > 0, the fast-dividing branch: the truth's
+  /// (1/2 up to sampling, by symmetry) and the model's. PFI's failure mode, and UPFI's poor fits, send too many there.
+  double branch_fraction_true = 0, branch_fraction_model = 0;
   /// Reference and subset fate scores on the same queries (as in network_benchmark_result): fate_nearest is a null
   /// model without dynamics (each query's fate is the region nearest to it now); the _undecided scores use only the
   /// queries whose true P(first fate) lies in (0.05, 0.95), undecided_queries of them.
@@ -195,6 +199,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
       score::dsm_options dso;
       dso.iterations = o.dsm_iterations;
       dso.seed = o.seed + 7;
+      dso.per_dimension_noise = o.dsm_per_dimension_noise;
       make(score::train_dsm(data, dso));
     } else {
       score::kernel_score_options ko;
@@ -256,8 +261,11 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
   const sde::simulator<sde::bistable, sde::additive_isotropic> paths_sim(
       truth, truth.noise(), sde::simulate_options{.dt = o.simulation_dt, .growth = false});
   const auto true_paths = paths_sim.paths(start_true, grid, core::counter_rng(o.data_seed, 9003));
-  result.path_energy =
-      metrics::path_energy_distance(true_paths.positions, paths(start_model, grid).positions, o.path_dt);
+  const auto model_paths = paths(start_model, grid);
+  result.path_energy = metrics::path_energy_distance(true_paths.positions, model_paths.positions, o.path_dt);
+  const auto positive = [](const Eigen::MatrixXd& x) { return (x.col(0).array() > 0).cast<double>().mean(); };
+  result.branch_fraction_true = positive(true_paths.positions.back());
+  result.branch_fraction_model = positive(model_paths.positions.back());
 
   // fate correlation from queries at the inner snapshots
   const auto regions = metrics::kmeans(data.cloud(data.size() - 1), 2, o.data_seed);

@@ -12,7 +12,10 @@
 /// same loss over the same function class. Inputs [x, eta, t] are standardised with the
 /// mean and standard deviation of a noisy sample drawn like the training batches. Batches are time-balanced (row b of
 /// iteration k uses snapshot (b + k) mod K), noise is redrawn at every step, and every random number is a counter-
-/// based function of (seed, iteration, row): the same seed gives the same network for any thread count.
+/// based function of (seed, iteration, row): the same seed gives the same network for any thread count. With
+/// dsm_options::per_dimension_noise the noise of coordinate j is eta c_j z_j (c_j its width relative to the widest
+/// coordinate) and the loss |eta c s + z|^2 / 2: the frozen score is that of the data smoothed by N(0, eta^2
+/// diag(c^2)).
 
 #include <upfi/concepts/score.hpp>
 #include <upfi/core/counter_rng.hpp>
@@ -67,6 +70,11 @@ struct dsm_options {
   std::uint64_t seed = 0;
   long report_every = 500;  ///< callback period (iterations); the reported loss is the mean over the period
   dsm_parametrisation parametrisation = dsm_parametrisation::score;
+  /// Noise of coordinate j = eta c_j instead of eta, with c_j = s_j / max_k s_k and s_j^2 the mean over snapshots of
+  /// the within-snapshot variance of coordinate j: a coordinate much narrower than the others is smoothed in
+  /// proportion to its own width, not over-smoothed by the wide coordinates' levels (bistable d = 5: the confined
+  /// coordinates, sd 0.06, against the smallest level 0.135; docs/score.md). Needs every coordinate to vary.
+  bool per_dimension_noise = false;
 };
 
 /// @brief What the progress callback receives.
@@ -83,20 +91,30 @@ struct dsm_report {
   long iterations = 0;
 };
 
-/// @brief A trained noise-conditional score network s(t, x, eta) = net(x, eta, t) (or net / eta, see
-/// dsm_parametrisation), evaluated at a frozen noise level. Models ScoreModelWithVjp.
+/// @brief A trained noise-conditional score network s(t, x, eta) = net(x, eta, t) (or net / (eta c), see
+/// dsm_parametrisation and noise_scale()), evaluated at a frozen noise level. Models ScoreModelWithVjp.
 class dsm_score {
  public:
   /// @param network MLP with inputs d + 2 ([x, eta, t]), outputs d and no separate time input.
   /// @param noise_levels training levels; @param evaluation_noise the frozen level (default: the smallest).
+  /// @param noise_scale per-coordinate factors c of the noise (eta c_j on coordinate j; empty: all 1), see
+  /// dsm_options::per_dimension_noise.
   dsm_score(nn::mlp<double> network, std::vector<double> noise_levels, double evaluation_noise = 0,
-            dsm_parametrisation parametrisation = dsm_parametrisation::score)
-      : m_net(std::move(network)), m_levels(std::move(noise_levels)), m_param(parametrisation) {
+            dsm_parametrisation parametrisation = dsm_parametrisation::score, Eigen::VectorXd noise_scale = {})
+      : m_net(std::move(network)),
+        m_levels(std::move(noise_levels)),
+        m_param(parametrisation),
+        m_scale(std::move(noise_scale)) {
     constexpr const char* who = "upfi::score::dsm_score";
     if (m_net.options().time_input || m_net.outputs() + 2 != m_net.inputs()) {
       core::detail::throw_invalid_argument(who, ": the network must map [x, eta, t] (d + 2 inputs) to d outputs, ",
                                            "got ", m_net.inputs(), " inputs, ", m_net.outputs(),
                                            " outputs, time input ", m_net.options().time_input ? "on" : "off");
+    }
+    if (m_scale.size() == 0) m_scale = Eigen::VectorXd::Ones(m_net.outputs());
+    if (m_scale.size() != m_net.outputs() || !(m_scale.array() > 0).all() || !m_scale.allFinite()) {
+      core::detail::throw_invalid_argument(who, ": the noise scale needs ", m_net.outputs(),
+                                           " finite positive factors, got ", m_scale.size());
     }
     if (m_levels.empty()) core::detail::throw_invalid_argument(who, ": no noise levels");
     for (double e : m_levels) {
@@ -116,6 +134,8 @@ class dsm_score {
     m_eval = eta;
   }
   [[nodiscard]] dsm_parametrisation parametrisation() const noexcept { return m_param; }
+  /// @brief The per-coordinate noise factors c (all 1 unless trained with per_dimension_noise).
+  [[nodiscard]] const Eigen::VectorXd& noise_scale() const noexcept { return m_scale; }
   [[nodiscard]] nn::mlp<double>& network() noexcept { return m_net; }
   [[nodiscard]] const nn::mlp<double>& network() const noexcept { return m_net; }
 
@@ -128,13 +148,13 @@ class dsm_score {
   /// @brief Score at the frozen noise level, keeping the network's intermediates in `record` for vjp_x(record, ...).
   void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd& out, record_type& record) const {
     m_net.forward(t, with_noise_column(x, m_eval, t, "evaluate"), out, record);
-    if (m_param == dsm_parametrisation::noise_scaled) out /= m_eval;
+    unscale(out, m_eval);
   }
   /// @brief Score of the data smoothed at noise level eta (the network's conditioning input).
   void evaluate_at_noise(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, double eta, Eigen::MatrixXd& out) const {
     const Eigen::MatrixXd in = with_noise_column(x, eta, t, "evaluate");
     m_net.evaluate(t, in, out);
-    if (m_param == dsm_parametrisation::noise_scaled) out /= eta;
+    unscale(out, eta);
   }
   /// @brief dX = C ds/dx at the frozen noise level (the noise column is held fixed).
   void vjp_x(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::MatrixXd>& cot,
@@ -143,9 +163,8 @@ class dsm_score {
     if (cot.rows() != x.rows() || cot.cols() != dimension()) {
       core::detail::throw_invalid_argument("upfi::score::dsm_score::vjp_x: cotangent must be N x d");
     }
-    Eigen::MatrixXd g;
-    const Eigen::MatrixXd dy =
-        m_param == dsm_parametrisation::noise_scaled ? Eigen::MatrixXd(cot / m_eval) : Eigen::MatrixXd(cot);
+    Eigen::MatrixXd g, dy = cot;
+    unscale(dy, m_eval);
     m_net.vjp(t, in, dy, &g, nullptr);
     out = g.leftCols(dimension());
   }
@@ -156,14 +175,18 @@ class dsm_score {
                                            cot.cols(), ", the recorded evaluation ",
                                            record.a.empty() ? 0 : record.a[0].rows(), " x ", dimension());
     }
-    Eigen::MatrixXd g;
-    const Eigen::MatrixXd dy =
-        m_param == dsm_parametrisation::noise_scaled ? Eigen::MatrixXd(cot / m_eval) : Eigen::MatrixXd(cot);
+    Eigen::MatrixXd g, dy = cot;
+    unscale(dy, m_eval);
     m_net.vjp(record, dy, &g, nullptr);
     out = g.leftCols(dimension());
   }
 
  private:
+  // noise_scaled: the network outputs eta c_j s_j, so s = output / (eta c) (and the VJP's cotangent likewise)
+  void unscale(Eigen::MatrixXd& m, double eta) const {
+    if (m_param == dsm_parametrisation::noise_scaled) m.array().rowwise() /= (eta * m_scale.array()).transpose();
+  }
+
   [[nodiscard]] Eigen::MatrixXd with_noise_column(const Eigen::Ref<const Eigen::MatrixXd>& x, double eta, double t,
                                                   const char* what) const {
     if (x.cols() != dimension()) {
@@ -181,6 +204,7 @@ class dsm_score {
   nn::mlp<double> m_net;
   std::vector<double> m_levels;
   dsm_parametrisation m_param;
+  Eigen::VectorXd m_scale;
   double m_eval = 0;
 };
 
@@ -190,8 +214,10 @@ struct dsm_batch {
   Eigen::MatrixXd input;
   Eigen::MatrixXd z;
 };
+/// Coordinate j gets noise eta scale_j z_j.
 inline void draw_dsm_batch(const core::snapshot_series<double>& data, const std::vector<double>& levels,
-                           std::uint64_t seed, long iteration, Eigen::Index batch, dsm_batch& out) {
+                           const Eigen::VectorXd& scale, std::uint64_t seed, long iteration, Eigen::Index batch,
+                           dsm_batch& out) {
   const Eigen::Index d = data.dimension();
   const auto k = static_cast<long>(data.size());
   const core::counter_rng rng(seed, static_cast<std::uint32_t>(iteration));
@@ -208,27 +234,49 @@ inline void draw_dsm_batch(const core::snapshot_series<double>& data, const std:
     const auto level = std::min<std::size_t>(levels.size() - 1,
                                              static_cast<std::size_t>(u(b, 1) * static_cast<double>(levels.size())));
     const double eta = levels[level];
-    out.input.row(b).head(d) = cloud.row(row) + eta * out.z.row(b);
+    out.input.row(b).head(d) = cloud.row(row) + eta * out.z.row(b).cwiseProduct(scale.transpose());
     out.input(b, d) = eta;
     out.input(b, d + 1) = data.time(i);
   }
 }
 
-/// Loss and its gradient w.r.t. the network outputs y (B x d) of one batch: eta^2 / 2 |s + z / eta|^2 = |eta s + z|^2
-/// / 2, with eta s = y (noise_scaled) or eta y (score).
-inline double dsm_loss(const dsm_batch& batch, const Eigen::MatrixXd& y, dsm_parametrisation param,
-                       Eigen::MatrixXd* dy) {
+/// Loss and its gradient w.r.t. the network outputs y (B x d) of one batch, with noise eta c_j on coordinate j:
+/// sum_j (eta c_j)^2 / 2 |s_j + z_j / (eta c_j)|^2 = |eta c s + z|^2 / 2, with eta c s = y (noise_scaled) or eta c y
+/// (score). With c = 1 this is eta^2 / 2 |s + z / eta|^2.
+inline double dsm_loss(const dsm_batch& batch, const Eigen::VectorXd& scale, const Eigen::MatrixXd& y,
+                       dsm_parametrisation param, Eigen::MatrixXd* dy) {
   const Eigen::Index d = y.cols();
-  const auto eta = batch.input.col(d).array();
-  const Eigen::MatrixXd r = param == dsm_parametrisation::score
-                                ? Eigen::MatrixXd((y.array().colwise() * eta).matrix() + batch.z)
-                                : Eigen::MatrixXd(y + batch.z);
+  // (eta_b c_j): the factor between the score and the unit-scale residual
+  const Eigen::ArrayXXd w = batch.input.col(d) * scale.transpose();
+  const Eigen::MatrixXd r = param == dsm_parametrisation::score ? Eigen::MatrixXd((y.array() * w).matrix() + batch.z)
+                                                                : Eigen::MatrixXd(y + batch.z);
   const auto b = static_cast<double>(y.rows());
   if (dy != nullptr) {
-    *dy = param == dsm_parametrisation::score ? Eigen::MatrixXd((r.array().colwise() * eta).matrix() / b)
-                                              : Eigen::MatrixXd(r / b);
+    *dy = param == dsm_parametrisation::score ? Eigen::MatrixXd((r.array() * w).matrix() / b) : Eigen::MatrixXd(r / b);
   }
   return 0.5 * r.squaredNorm() / b;
+}
+
+/// The per-coordinate noise factors of dsm_options::per_dimension_noise: c_j = s_j / max_k s_k, s_j^2 the mean over
+/// snapshots of the within-snapshot variance of coordinate j (all 1 when the option is off).
+inline Eigen::VectorXd dsm_noise_scale(const core::snapshot_series<double>& data, bool per_dimension) {
+  const Eigen::Index d = data.dimension();
+  if (!per_dimension) return Eigen::VectorXd::Ones(d);
+  Eigen::VectorXd var = Eigen::VectorXd::Zero(d);
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    const Eigen::MatrixXd& x = data.cloud(k);
+    const Eigen::RowVectorXd mean = x.colwise().mean();
+    var += ((x.rowwise() - mean).array().square().colwise().sum() / static_cast<double>(x.rows())).matrix().transpose();
+  }
+  const Eigen::VectorXd sd = (var / static_cast<double>(data.size())).cwiseSqrt();
+  for (Eigen::Index j = 0; j < d; ++j) {
+    if (!(sd[j] > 0)) {
+      core::detail::throw_invalid_argument("upfi::score::dsm_trainer: coordinate ", j,
+                                           " does not vary within any snapshot; per_dimension_noise needs every "
+                                           "coordinate to vary");
+    }
+  }
+  return sd / sd.maxCoeff();
 }
 
 }  // namespace detail
@@ -243,7 +291,8 @@ class dsm_trainer {
     nn::mlp<double>& f = m_model.network();
     // standardisation from a noisy sample drawn like the batches (its own seed)
     detail::dsm_batch probe;
-    detail::draw_dsm_batch(data, options.noise_levels, options.seed ^ 0x5eedf00dULL, 0, 4096, probe);
+    detail::draw_dsm_batch(data, options.noise_levels, m_model.noise_scale(), options.seed ^ 0x5eedf00dULL, 0, 4096,
+                           probe);
     const Eigen::RowVectorXd mean = probe.input.colwise().mean();
     Eigen::RowVectorXd sd = ((probe.input.rowwise() - mean).array().square().colwise().mean()).sqrt().matrix();
     for (Eigen::Index q = 0; q < sd.size(); ++q)
@@ -257,10 +306,10 @@ class dsm_trainer {
   /// @brief One AdamW step on a fresh batch; returns its loss. @throws upfi::core::error if the loss is not finite.
   double step() {
     nn::mlp<double>& f = m_model.network();
-    detail::draw_dsm_batch(*m_data, m_o.noise_levels, m_o.seed, m_iteration, m_o.batch, m_batch);
+    detail::draw_dsm_batch(*m_data, m_o.noise_levels, m_model.noise_scale(), m_o.seed, m_iteration, m_o.batch, m_batch);
     m_grad.setZero();
     f.forward(0.0, m_batch.input, m_y, m_ws);
-    const double loss = detail::dsm_loss(m_batch, m_y, m_o.parametrisation, &m_dy);
+    const double loss = detail::dsm_loss(m_batch, m_model.noise_scale(), m_y, m_o.parametrisation, &m_dy);
     if (!std::isfinite(loss)) {
       UPFI_THROW(core::error(core::detail::message("upfi::score::dsm_trainer: the loss is not finite at iteration ",
                                                    m_iteration, "; lower the learning rate or set clip_norm")));
@@ -293,7 +342,8 @@ class dsm_trainer {
                          .init = o.activation == nn::activation::relu ? nn::initialisation::he_normal
                                                                       : nn::initialisation::xavier_normal},
                         o.seed);
-    return {std::move(net), o.noise_levels, 0.0, o.parametrisation};  // validates the levels
+    return {std::move(net), o.noise_levels, 0.0, o.parametrisation,  // validates the levels
+            detail::dsm_noise_scale(data, o.per_dimension_noise)};
   }
 
   const core::snapshot_series<double>* m_data;
@@ -349,9 +399,9 @@ class dsm_trainer {
   Eigen::MatrixXd y;
   double total = 0;
   for (long r = 0; r < repeats; ++r) {
-    detail::draw_dsm_batch(data, model.noise_levels(), seed, r, batch, b);
+    detail::draw_dsm_batch(data, model.noise_levels(), model.noise_scale(), seed, r, batch, b);
     model.network().evaluate(0.0, b.input, y);
-    total += detail::dsm_loss(b, y, model.parametrisation(), nullptr);
+    total += detail::dsm_loss(b, model.noise_scale(), y, model.parametrisation(), nullptr);
   }
   return total / static_cast<double>(repeats);
 }
@@ -364,7 +414,9 @@ struct langevin_options {
 };
 
 /// @brief Annealed Langevin dynamics at time t from the initial cloud `x` (N x d): for each noise level from the
-/// largest to the smallest, `steps_per_level` updates x <- x + alpha/2 s(t, x, eta) + sqrt(alpha) z.
+/// largest to the smallest, `steps_per_level` updates x <- x + alpha/2 c^2 s(t, x, eta) + sqrt(alpha) c z, with c the
+/// model's noise_scale() (all 1 by default): the preconditioned Langevin step, whose stationary law is unchanged and
+/// which stays stable in coordinates narrower than eta.
 [[nodiscard]] inline Eigen::MatrixXd annealed_langevin(const dsm_score& model, double t, Eigen::MatrixXd x,
                                                        const langevin_options& options = {}) {
   if (x.cols() != model.dimension() || options.steps_per_level < 0 || !(options.step_scale > 0)) {
@@ -377,13 +429,14 @@ struct langevin_options {
   Eigen::MatrixXd s, z(x.rows(), x.cols());
   std::uint32_t counter = 0;
   const core::counter_rng rng(options.seed);
+  const Eigen::Array<double, 1, Eigen::Dynamic> c = model.noise_scale().transpose().array(), c2 = c.square();
   for (double eta : levels) {
     const double alpha = options.step_scale * eta * eta / (eta_min * eta_min);
     for (int k = 0; k < options.steps_per_level; ++k) {
       model.evaluate_at_noise(t, x, eta, s);
       rng.fill_normal(z, counter);
       counter += static_cast<std::uint32_t>(core::counter_rng::counters_per_vector(x.cols()));
-      x += 0.5 * alpha * s + std::sqrt(alpha) * z;
+      x.array() += (0.5 * alpha * s.array()).rowwise() * c2 + (std::sqrt(alpha) * z.array()).rowwise() * c;
     }
   }
   return x;
