@@ -47,17 +47,10 @@ int main(int argc, char** argv) {
   --fate-snapshots 1,2,3       the inner snapshots whose cells are fate queries (default: all)
   --fate-queries 100           query cells per snapshot
 )" + upfi::reproduce::training_usage(o.training));
+  upfi::reproduce::add_table_options(args, seeds, first_seed, methods, o);
   args.add("--dims", dims);
-  args.add("--seeds", seeds);
-  args.add("--first-seed", first_seed);
   args.add("--training-seed-offset", seed_offset);
-  args.add("--methods", methods);
-  args.add("--dsm", o.dsm_iterations);
-  args.add("--dsm-per-dim", o.dsm_per_dimension_noise);
-  args.add("--hidden", o.hidden);
   args.add("--fate-snapshots", o.fate_snapshots);
-  args.add("--fate-queries", o.fate_queries);
-  upfi::reproduce::add_training_options(args, o.training);
   if (const auto code = args.parse(argc, argv)) return *code;
   std::cout << "| d | method | path energy | force cosine | force L2 | fate corr. | s / run |\n"
             << "|---|---|---|---|---|---|---|\n";

@@ -57,22 +57,15 @@ int main(int argc, char** argv) {
   --fate-paths 100             paths per fate query
   --fate-queries 50            fate queries per inner snapshot
 )" + upfi::reproduce::training_usage(o.training));
+  upfi::reproduce::add_table_options(args, seeds, first_seed, methods, o);
   args.add("--systems", systems);
-  args.add("--seeds", seeds);
-  args.add("--first-seed", first_seed);
-  args.add("--methods", methods);
   args.add("--noise", noises);
-  args.add("--dsm", o.dsm_iterations);
-  args.add("--dsm-per-dim", o.dsm_per_dimension_noise);
-  args.add("--hidden", o.hidden);
   args.add("--score-hidden", o.score_hidden);
   args.add("--score-lr", o.score_learning_rate);
   args.add("--max-rate", o.network.max_rate);
   args.add("--volume", o.network.volume);
   args.add("--birth", o.birth_rate);
   args.add("--fate-paths", o.fate_paths);
-  args.add("--fate-queries", o.fate_queries);
-  upfi::reproduce::add_training_options(args, o.training);
   if (const auto code = args.parse(argc, argv)) return *code;
   std::cout << "| system | method | noise | path energy | force L2 | fate corr. (ceiling; true drift; nearest) "
                "| fate TV (floor; true drift; nearest) | undecided TV (nearest) | s / run |\n"

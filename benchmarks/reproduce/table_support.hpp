@@ -161,6 +161,20 @@ inline void add_training_options(options& args, infer::flow_training_options& t)
   });
 }
 
+// The options both paper tables take: seeds and methods, the score, the networks, the fate queries, and stage 2.
+template <class BenchmarkOptions>
+void add_table_options(options& args, int& seeds, int& first_seed, std::vector<std::string>& methods,
+                       BenchmarkOptions& o) {
+  args.add("--seeds", seeds);
+  args.add("--first-seed", first_seed);
+  args.add("--methods", methods);
+  args.add("--dsm", o.dsm_iterations);
+  args.add("--dsm-per-dim", o.dsm_per_dimension_noise);
+  args.add("--hidden", o.hidden);
+  args.add("--fate-queries", o.fate_queries);
+  add_training_options(args, o.training);
+}
+
 // One usage line: "  --flag default" padded to a column, then the help.
 inline std::string usage_line(const std::string& flag, const std::string& help) {
   std::string left = "  " + flag;
