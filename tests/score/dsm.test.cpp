@@ -53,6 +53,17 @@ void check_ou_accuracy(Eigen::Index d, long iterations, double tolerance) {
   CHECK(err <= tolerance);
   CHECK(report.losses.back() < report.losses.front());
 }
+// two times of a stationary Gaussian with standard deviations 1 and 0.05 (4000 points each)
+std::vector<Eigen::MatrixXd> anisotropic_clouds(const upfi::core::counter_rng& rng) {
+  std::vector<Eigen::MatrixXd> clouds;
+  for (std::uint32_t k = 0; k < 2; ++k) {
+    Eigen::MatrixXd x(4000, 2);
+    rng.fill_normal(x, 100 * k);
+    x.col(1) *= 0.05;
+    clouds.push_back(x);
+  }
+  return clouds;
+}
 }  // namespace
 
 TEST_SUITE("score/dsm") {
@@ -134,18 +145,11 @@ TEST_SUITE("score/dsm") {
     }
   }
 
-  TEST_CASE("per-dimension noise: a coordinate 20x narrower than the other gets its own smoothing") {
+  TEST_CASE("per-dimension noise: a coordinate 20x narrower than the other gets its own smoothing [slow]") {
     // stationary Gaussian with standard deviations 1 and 0.05 at two times; the score of the data smoothed at level
     // eta with factors c is -x_j / (sd_j^2 + eta^2 c_j^2) (closed form)
     const upfi::core::counter_rng rng(upfi::test::seed());
-    std::vector<Eigen::MatrixXd> clouds;
-    for (std::uint32_t k = 0; k < 2; ++k) {
-      Eigen::MatrixXd x(4000, 2);
-      rng.fill_normal(x, 100 * k);
-      x.col(1) *= 0.05;
-      clouds.push_back(x);
-    }
-    const upfi::core::snapshot_series<double> data({0.0, 1.0}, clouds);
+    const upfi::core::snapshot_series<double> data({0.0, 1.0}, anisotropic_clouds(rng));
     Eigen::MatrixXd q(400, 2);
     rng.fill_normal(q, 999);
     q.col(1) *= 0.05;
@@ -183,9 +187,30 @@ TEST_SUITE("score/dsm") {
       const double narrow_sd = std::sqrt(x.col(1).array().square().mean());
       CHECK(narrow_sd == doctest::Approx(0.05).epsilon(0.25));
     }
-    // a coordinate that never varies cannot set its own noise
+  }
+
+  TEST_CASE("per-dimension noise: the factors, the noise-scaled output, and bad input") {
+    const auto clouds = anisotropic_clouds(upfi::core::counter_rng(upfi::test::seed()));
+    const upfi::core::snapshot_series<double> data({0.0, 1.0}, clouds);
+    const dsm_score a = train_dsm(data, {.hidden = {8}, .iterations = 2, .per_dimension_noise = true});
+    CHECK(a.noise_scale()[0] == 1.0);
+    CHECK(a.noise_scale()[1] == doctest::Approx(0.05).epsilon(0.05));
+    // noise_scaled: the score is the network's output divided by eta c_j, column by column (and so is its VJP)
+    const dsm_score b(a.network(), a.noise_levels(), 0.0, upfi::score::dsm_parametrisation::noise_scaled,
+                      a.noise_scale());
+    const Eigen::MatrixXd x = clouds[0].topRows(5);
+    Eigen::MatrixXd sa, sb, va, vb;
+    a.evaluate(0.5, x, sa);
+    b.evaluate(0.5, x, sb);
+    const double eta = a.evaluation_noise();
+    CHECK((sb.col(0) - sa.col(0) / eta).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK((sb.col(1) - sa.col(1) / (eta * a.noise_scale()[1])).cwiseAbs().maxCoeff() < 1e-9);
+    const Eigen::MatrixXd cot = Eigen::MatrixXd::Ones(5, 2);
+    a.vjp_x(0.5, x, cot.array().rowwise() / (eta * a.noise_scale().transpose().array()), va);
+    b.vjp_x(0.5, x, cot, vb);
+    CHECK((va - vb).cwiseAbs().maxCoeff() < 1e-9);
     std::vector<Eigen::MatrixXd> flat = clouds;
-    for (auto& x : flat) x.col(1).setConstant(3.0);
+    for (auto& cloud : flat) cloud.col(1).setConstant(3.0);
     CHECK_THROWS_WITH_AS((void)train_dsm(upfi::core::snapshot_series<double>({0.0, 1.0}, flat),
                                          {.iterations = 1, .per_dimension_noise = true}),
                          "upfi::score::dsm_trainer: coordinate 1 does not vary within any snapshot; "
