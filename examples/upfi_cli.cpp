@@ -58,6 +58,7 @@ fit options:
   --diffusion D          noise D in data units (coords^2 / time); 0 = auto      [0]
   --score kernel|dsm     training-free kernel score or denoising score matching [kernel]
   --score-iterations N   DSM iterations                                        [10000]
+  --score-members K      DSM: the score is the mean of K networks              [1]
   --iterations N         drift/growth iterations                               [2000]
   --batch B              cells per snapshot and iteration                      [128]
   --hidden W,W,...       hidden layer widths                                   [64,64,64]
@@ -280,6 +281,7 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
   if (score != "kernel" && score != "dsm") throw usage_error("--score must be kernel or dsm, got '" + score + "'");
   o.score = score == "dsm" ? upfi::infer::score_estimator::dsm : upfi::infer::score_estimator::kernel;
   o.dsm_iterations = a.integer("--score-iterations", o.dsm_iterations, 1);
+  o.dsm_members = static_cast<int>(a.integer("--score-members", o.dsm_members, 1));
   o.iterations = a.integer("--iterations", o.iterations, 0);
   o.batch = a.integer("--batch", o.batch, 1);
   o.seed = static_cast<std::uint64_t>(a.integer("--seed", 0, 0));
@@ -294,9 +296,10 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
   return o;
 }
 
-const std::set<std::string> fit_flags = {
-    "--method", "--diffusion", "--score", "--score-iterations", "--iterations", "--batch",      "--hidden",
-    "--seed",   "--threads",   "--out",   "--embedding",        "--time-key",   "--components", "--masses"};
+const std::set<std::string> fit_flags = {"--method",        "--diffusion",  "--score", "--score-iterations",
+                                         "--score-members", "--iterations", "--batch", "--hidden",
+                                         "--seed",          "--threads",    "--out",   "--embedding",
+                                         "--time-key",      "--components", "--masses"};
 
 std::function<void(const upfi::infer::fit_progress&)> fit_reporter(progress_bar& bar, const std::string& prefix) {
   return [&bar, prefix](const upfi::infer::fit_progress& p) {
@@ -489,6 +492,7 @@ int run_fit(int argc, char** argv) {
       .add("cells", static_cast<double>(data.total_count()))
       .add("diffusion", fit.model.diffusion())
       .add("score", o.score == upfi::infer::score_estimator::dsm ? "dsm" : "kernel")
+      .add("score_members", static_cast<double>(o.score == upfi::infer::score_estimator::dsm ? o.dsm_members : 0))
       .add("iterations", static_cast<double>(o.iterations))
       .add("seed", static_cast<double>(o.seed))
       .add("final_loss", fit.report.history.empty() ? 0.0 : fit.report.history.back().loss.total())

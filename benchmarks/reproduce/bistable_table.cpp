@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   --methods upfi,pfi,tigon,fitness
   --dsm 0                      DSM score iterations (0: training-free kernel score)
   --dsm-per-dim 0|1            DSM noise scaled per coordinate (score::dsm_options::per_dimension_noise)
+  --dsm-ensemble 1             the score is the mean of this many DSM networks (score::train_dsm_ensemble)
   --hidden 64,64,64            hidden widths of the drift and growth networks
   --fate-snapshots 1,2,3       the inner snapshots whose cells are fate queries (default: all)
   --fate-queries 100           query cells per snapshot
@@ -87,11 +88,12 @@ int main(int argc, char** argv) {
                   << ", cells";
         for (const auto c : r.cells) std::cerr << " " << c;
         std::cerr << ", growth corr " << r.growth_correlation << ", paths ending at x0 > 0: true "
-                  << r.branch_fraction_true << ", model " << r.branch_fraction_model
-                  << "\n  fate corr of the null model (nearest region now) " << r.fate_nearest.correlation
-                  << "; on the " << r.undecided_queries << " undecided queries: model " << r.fate_undecided.correlation
-                  << " (TV " << r.fate_undecided.tv << "), null " << r.fate_nearest_undecided.correlation << " (TV "
-                  << r.fate_nearest_undecided.tv << ")\n";
+                  << r.branch_fraction_true << ", model " << r.branch_fraction_model << ", roll-out energy "
+                  << r.rollout.mean_energy << " (" << r.rollout.energy.transpose() << "), log-mass error "
+                  << r.rollout.log_mass_error.transpose() << "\n  fate corr of the null model (nearest region now) "
+                  << r.fate_nearest.correlation << "; on the " << r.undecided_queries << " undecided queries: model "
+                  << r.fate_undecided.correlation << " (TV " << r.fate_undecided.tv << "), null "
+                  << r.fate_nearest_undecided.correlation << " (TV " << r.fate_nearest_undecided.tv << ")\n";
       }
       std::cout << "| " << o.dimension << " | " << upfi::problems::method_name(method) << " | " << mean_sd(energy)
                 << " | " << mean_sd(cosine) << " | " << mean_sd(l2) << " | " << mean_sd(fate) << " | "

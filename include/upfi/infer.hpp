@@ -9,4 +9,5 @@
 #include <upfi/infer/flow_trainer.hpp>   // IWYU pragma: export
 #include <upfi/infer/leave_one_out.hpp>  // IWYU pragma: export
 #include <upfi/infer/model_file.hpp>     // IWYU pragma: export
+#include <upfi/infer/rollout_check.hpp>  // IWYU pragma: export
 #include <upfi/infer/simulate.hpp>       // IWYU pragma: export

@@ -73,6 +73,11 @@ cmp -s fit/model.upfi fit2/model.upfi || fail "fit: model differs between 1 and 
 grep -q '"time": 1, "observed": 1,' nomass/fit.json || fail "--masses none: observed masses should be 1"
 expect_error 2 "upfi: --masses must be counts or none, got 'cells' (run 'upfi help')" \
   "$upfi" fit b.csv --out f --masses cells
+"$upfi" fit b.csv --out dsm $small --score dsm --score-iterations 40 --score-members 2 --no-plots >/dev/null
+grep -q '"score": "dsm"' dsm/fit.json || fail "--score dsm: fit.json score"
+grep -q '"score_members": 2' dsm/fit.json || fail "--score-members 2: fit.json score_members"
+expect_error 2 "upfi: option --score-members needs an integer >= 1, got '0' (run 'upfi help')" \
+  "$upfi" fit b.csv --out f --score dsm --score-members 0
 [ ! -e pfi/drift.svg ] || fail "--no-plots wrote pictures"
 grep -q "^meta method pfi" pfi/model.upfi || fail "pfi model file"
 

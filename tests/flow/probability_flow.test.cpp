@@ -10,6 +10,7 @@
 #include <upfi/nn/mlp.hpp>
 #include <upfi/problems/ou_growth_moments.hpp>
 #include <upfi/score/dsm.hpp>
+#include <upfi/score/ensemble.hpp>
 #include <upfi/score/gaussian.hpp>
 
 #include <Eigen/Cholesky>
@@ -456,6 +457,11 @@ TEST_SUITE("flow/probability_flow") {
       const upfi::score::dsm_score dsm(upfi::nn::mlp<double>({.inputs = d + 2, .outputs = d, .hidden = {12}}, 7),
                                        {0.1});
       check_recorded_vjp(upfi::flow::probability_flow(drift, dsm, upfi::flow::isotropic_diffusion{0.3}, growth), n);
+      // an ensemble of two recording scores keeps both members' records
+      const upfi::score::score_ensemble<upfi::score::dsm_score> pair(
+          {dsm,
+           upfi::score::dsm_score(upfi::nn::mlp<double>({.inputs = d + 2, .outputs = d, .hidden = {12}}, 8), {0.1})});
+      check_recorded_vjp(upfi::flow::probability_flow(drift, pair, upfi::flow::isotropic_diffusion{0.3}, growth), n);
       check_recorded_vjp(
           upfi::flow::probability_flow(
               drift, upfi::score::gaussian_score(Eigen::VectorXd::Zero(d), Eigen::MatrixXd::Identity(d, d)),

@@ -140,6 +140,28 @@ TEST_CASE("fitted_model: model file round trip, reproducible simulation, bad fil
                        "upfi::infer::fitted_model::drift: cloud has 4 columns, the model 2", std::invalid_argument);
 }
 
+TEST_CASE("fit_snapshots with a DSM ensemble: the score stage reports every member's iterations") {
+  auto o = tiny(fit_method::upfi);
+  o.score = upfi::infer::score_estimator::dsm;
+  o.dsm_iterations = 40;
+  o.dsm_members = 3;
+  long last_score = 0, total = 0, flow_reports = 0;
+  const auto fit = upfi::infer::fit_snapshots(drifting_clouds(), o, [&](const upfi::infer::fit_progress& p) {
+    if (p.stage == upfi::infer::fit_stage::score) {
+      CHECK(p.iteration > last_score);  // members one after another, counted on
+      last_score = p.iteration;
+      total = p.iterations;
+    } else {
+      ++flow_reports;
+    }
+  });
+  CHECK(last_score == 120);
+  CHECK(total == 120);
+  CHECK(flow_reports == 2);
+  CHECK(fit.report.history.size() == 2);
+  CHECK(std::isfinite(fit.report.history.back().loss.total()));
+}
+
 TEST_CASE("fit_snapshots: invalid options and data are named") {
   const auto data = drifting_clouds();
   auto o = tiny(fit_method::upfi);
@@ -148,6 +170,14 @@ TEST_CASE("fit_snapshots: invalid options and data are named") {
   o = tiny(fit_method::pfi);
   o.batch = 0;
   CHECK_THROWS_AS((void)upfi::infer::fit_snapshots(data, o), std::invalid_argument);
+  o = tiny(fit_method::upfi);
+  o.score = upfi::infer::score_estimator::dsm;
+  o.dsm_members = 0;
+  CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o),
+                       "upfi::infer::fit_snapshots: need diffusion >= 0, iterations >= 0, batch >= 1, hidden layers, "
+                       "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM); got diffusion = 0, "
+                       "iterations = 20, batch = 64, dsm_members = 0",
+                       std::invalid_argument);
   const upfi::core::snapshot_series<double> one({0.0}, {data.cloud(0)});
   CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(one), "upfi::infer::fit_snapshots: need at least two snapshots",
                        std::invalid_argument);

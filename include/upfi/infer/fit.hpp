@@ -24,6 +24,7 @@
 #include <upfi/infer/simulate.hpp>
 #include <upfi/nn/mlp.hpp>
 #include <upfi/score/dsm.hpp>
+#include <upfi/score/ensemble.hpp>
 #include <upfi/score/kernel_score.hpp>
 
 #include <Eigen/Core>
@@ -63,6 +64,7 @@ struct fit_options {
   std::vector<Eigen::Index> hidden = {64, 64, 64};
   score_estimator score = score_estimator::kernel;
   long dsm_iterations = 10000;        ///< score = dsm
+  int dsm_members = 1;                ///< score = dsm: the mean of this many networks (score::train_dsm_ensemble)
   Eigen::Index score_samples = 2000;  ///< score = kernel: at most this many points per snapshot
   long iterations = 2000;
   Eigen::Index batch = 128;
@@ -305,10 +307,12 @@ struct fit_progress {
   constexpr const char* who = "upfi::infer::fit_snapshots";
   if (data.size() < 2) core::detail::throw_invalid_argument(who, ": need at least two snapshots");
   if (!(o.diffusion >= 0) || !std::isfinite(o.diffusion) || o.iterations < 0 || o.batch < 1 || o.hidden.empty() ||
-      o.report_every < 1 || (o.score == score_estimator::dsm && o.dsm_iterations < 1) || o.score_samples < 0) {
+      o.report_every < 1 || (o.score == score_estimator::dsm && (o.dsm_iterations < 1 || o.dsm_members < 1)) ||
+      o.score_samples < 0) {
     core::detail::throw_invalid_argument(who, ": need diffusion >= 0, iterations >= 0, batch >= 1, hidden layers, ",
-                                         "report_every >= 1 and dsm_iterations >= 1 (DSM); got diffusion = ",
-                                         o.diffusion, ", iterations = ", o.iterations, ", batch = ", o.batch);
+                                         "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM); got ",
+                                         "diffusion = ", o.diffusion, ", iterations = ", o.iterations,
+                                         ", batch = ", o.batch, ", dsm_members = ", o.dsm_members);
   }
   const data_scaling scaling = data_scaling::of(data);
   const auto z = scaling.to_model(data);
@@ -355,12 +359,16 @@ struct fit_progress {
     score::dsm_options dso;
     dso.iterations = o.dsm_iterations;
     dso.seed = o.seed + 7;
-    return train(score::train_dsm(z, dso,
-                                  [&](const score::dsm_progress& p) {
+    // one network (dsm_members = 1) is train_dsm's; the progress counts the members' iterations one after another
+    const long total = o.dsm_iterations * o.dsm_members;
+    return train(
+        score::train_dsm_ensemble(z, dso, o.dsm_members,
+                                  [&](std::size_t k, const score::dsm_progress& p) {
                                     if (progress)
-                                      progress({fit_stage::score, p.iteration, o.dsm_iterations, p.loss, p.seconds});
+                                      progress({fit_stage::score, p.iteration + static_cast<long>(k) * o.dsm_iterations,
+                                                total, p.loss, seconds_since(score_start)});
                                   }),
-                 score_start);
+        score_start);
   }
   score::kernel_score_options ko;
   ko.max_samples = o.score_samples;

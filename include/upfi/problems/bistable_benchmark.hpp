@@ -19,6 +19,7 @@
 #include <upfi/flow/transport_flow.hpp>
 #include <upfi/infer/flow_trainer.hpp>
 #include <upfi/infer/model_file.hpp>
+#include <upfi/infer/rollout_check.hpp>
 #include <upfi/infer/simulate.hpp>
 #include <upfi/metrics/distances.hpp>
 #include <upfi/metrics/errors.hpp>
@@ -26,6 +27,7 @@
 #include <upfi/nn/mlp.hpp>
 #include <upfi/problems/detail/benchmark_support.hpp>
 #include <upfi/score/dsm.hpp>
+#include <upfi/score/ensemble.hpp>
 #include <upfi/score/kernel_score.hpp>
 #include <upfi/sde/bistable.hpp>
 #include <upfi/sde/simulator.hpp>
@@ -69,6 +71,7 @@ struct bistable_benchmark_options {
   std::uint64_t seed = 0;                ///< networks, minibatches, model paths
   long dsm_iterations = 0;               ///< > 0: a DSM score network trained this long instead of the kernel score
   bool dsm_per_dimension_noise = false;  ///< score::dsm_options::per_dimension_noise (not the paper's)
+  int dsm_ensemble = 1;  ///< > 1: the score is the mean of this many DSM networks (score::train_dsm_ensemble)
   Eigen::Index score_samples =
       2000;  ///< kernel score: at most this many points per snapshot (kernel_score::max_samples)
   std::vector<Eigen::Index> hidden = {64, 64, 64};
@@ -93,6 +96,9 @@ struct bistable_benchmark_result {
   /// Fraction of the path-energy paths (growth suppressed) that end at x0 > 0, the fast-dividing branch: the truth's
   /// (1/2 up to sampling, by symmetry) and the model's. PFI's failure mode, and UPFI's poor fits, send too many there.
   double branch_fraction_true = 0, branch_fraction_model = 0;
+  /// The truth-free check infer::rollout_check: the model's SDE from the first snapshot's cells against every later
+  /// snapshot (energy distances, mass errors)
+  infer::rollout_check_result rollout;
   /// Reference and subset fate scores on the same queries (as in network_benchmark_result): fate_nearest is a null
   /// model without dynamics (each query's fate is the region nearest to it now); the _undecided scores use only the
   /// queries whose true P(first fate) lies in (0.05, 0.95), undecided_queries of them.
@@ -200,7 +206,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
       dso.iterations = o.dsm_iterations;
       dso.seed = o.seed + 7;
       dso.per_dimension_noise = o.dsm_per_dimension_noise;
-      make(score::train_dsm(data, dso));
+      make(score::train_dsm_ensemble(data, dso, o.dsm_ensemble));  // 1 member: train_dsm's network
     } else {
       score::kernel_score_options ko;
       ko.max_samples = o.score_samples;
@@ -266,6 +272,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
   const auto positive = [](const Eigen::MatrixXd& x) { return (x.col(0).array() > 0).cast<double>().mean(); };
   result.branch_fraction_true = positive(true_paths.positions.back());
   result.branch_fraction_model = positive(model_paths.positions.back());
+  result.rollout = infer::rollout_check(paths(data.cloud(0), data.times()), data, {.seed = o.seed});
 
   // fate correlation from queries at the inner snapshots
   const auto regions = metrics::kmeans(data.cloud(data.size() - 1), 2, o.data_seed);

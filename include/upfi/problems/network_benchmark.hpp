@@ -32,6 +32,7 @@
 #include <upfi/nn/mlp.hpp>
 #include <upfi/problems/detail/benchmark_support.hpp>
 #include <upfi/score/dsm.hpp>
+#include <upfi/score/ensemble.hpp>
 #include <upfi/sde/additive_noise.hpp>
 #include <upfi/sde/hill_network.hpp>
 #include <upfi/sde/simulator.hpp>
@@ -72,7 +73,8 @@ struct network_benchmark_options {
   std::uint64_t data_seed = 0;
   std::uint64_t seed = 0;
   long dsm_iterations = 10000;
-  bool dsm_per_dimension_noise = false;                   ///< score::dsm_options::per_dimension_noise (not the paper's)
+  bool dsm_per_dimension_noise = false;  ///< score::dsm_options::per_dimension_noise (not the paper's)
+  int dsm_ensemble = 1;  ///< > 1: the score is the mean of this many DSM networks (score::train_dsm_ensemble)
   std::vector<Eigen::Index> hidden = {64, 64, 64};        ///< drift (or production and degradation) and growth networks
   std::vector<Eigen::Index> score_hidden = {64, 64, 64};  ///< DSM score network (the paper: 64 for BF, 128 for HSC)
   double score_learning_rate = 3e-3;                      ///< DSM learning rate (the paper: 1e-2)
@@ -179,7 +181,7 @@ inline network_setup network_of(network_system s, const network_benchmark_option
   dso.learning_rate = o.score_learning_rate;
   dso.seed = o.seed + 7;
   dso.per_dimension_noise = o.dsm_per_dimension_noise;
-  const auto score = score::train_dsm(data, dso);
+  const auto score = score::train_dsm_ensemble(data, dso, o.dsm_ensemble);  // 1 member: train_dsm's network
   result.score_seconds = detail::seconds_since(t_start);
 
   infer::flow_training_options to = o.training;
