@@ -472,15 +472,19 @@ int run_fit(int argc, char** argv) {
     loss.emplace_back(static_cast<double>(h.iteration), h.loss.total());
   }
   write_text(out("loss.csv"), loss_csv);
-  // growth rates and predicted masses at the observed times
+  // predicted masses at the observed times, and the roll-out check (the SDE from the first snapshot against the
+  // later ones: energy distance in data units)
   std::string masses = "[";
   const auto paths = fit.model.simulate(thin(data.cloud(0), 2000, 1), data.times(),
                                         {.dt = (data.time(data.size() - 1) - data.time(0)) / 100, .seed = o.seed});
+  const auto check = upfi::infer::rollout_check(paths, data, {.seed = o.seed});
   for (std::size_t k = 0; k < data.size(); ++k) {
     std::ostringstream s;
     s.precision(6);
     s << (k > 0 ? ", " : "") << "{\"time\": " << data.time(k) << ", \"observed\": " << data.relative_mass(k)
-      << ", \"model\": " << paths.log_masses[k].array().exp().mean() << "}";
+      << ", \"model\": " << paths.log_masses[k].array().exp().mean();
+    if (k > 0) s << ", \"rollout_energy\": " << check.energy[static_cast<Eigen::Index>(k - 1)];
+    s << "}";
     masses += s.str();
   }
   masses += "]";

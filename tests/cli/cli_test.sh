@@ -52,6 +52,7 @@ for f in model.upfi fit.json loss.csv snapshots.svg drift.svg growth.svg traject
   [ -s "fit/$f" ] || fail "fit did not write $f"
 done
 grep -q '"method": "upfi"' fit/fit.json || fail "fit.json method"
+grep -q '"rollout_energy": ' fit/fit.json || fail "fit.json: roll-out check"
 # every picture renders (librsvg) to a non-trivial image: many colours, some ink but not a filled canvas
 if command -v rsvg-convert >/dev/null && command -v pngtopnm >/dev/null && command -v ppmhist >/dev/null; then
   for f in snapshots drift growth trajectories loss; do
