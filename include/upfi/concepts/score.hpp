@@ -8,6 +8,7 @@
 
 #include <concepts>
 #include <utility>
+#include <variant>
 
 namespace upfi {
 
@@ -36,5 +37,20 @@ concept RecordingScoreModel = ScoreModelWithVjp<M> && std::semiregular<typename 
   s.evaluate(t, x, out, record);
   s.vjp_x(std::as_const(record), x, out);
 };
+
+namespace detail {
+template <class M>
+struct score_record {
+  using type = std::monostate;
+};
+template <RecordingScoreModel M>
+struct score_record<M> {
+  using type = typename M::record_type;
+};
+}  // namespace detail
+
+/// @brief The record type of a RecordingScoreModel, std::monostate for any other score model.
+template <class M>
+using score_record_t = typename detail::score_record<M>::type;
 
 }  // namespace upfi

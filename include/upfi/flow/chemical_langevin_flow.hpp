@@ -100,7 +100,7 @@ class chemical_langevin_flow
     Eigen::MatrixXd p, q, s;
     detail::part_record_t<Production> production;
     detail::part_record_t<Degradation> degradation;
-    detail::score_record_t<Score> score;
+    score_record_t<Score> score;
     detail::part_record_t<Growth> growth;
   };
   using record_type = std::vector<block_record>;

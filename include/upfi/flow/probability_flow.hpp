@@ -305,8 +305,8 @@ class row_blocked_field {
   }
 };
 
-// What a part of a field (drift, growth, score) keeps from an evaluation for its VJP: its record type when it has
-// one, else nothing.
+// What a part of a field (drift, growth; the score: upfi::score_record_t) keeps from an evaluation for its VJP: its
+// record type when it has one, else nothing.
 template <class F>
 struct part_record {
   using type = std::monostate;
@@ -317,16 +317,6 @@ struct part_record<F> {
 };
 template <class F>
 using part_record_t = typename part_record<F>::type;
-template <class M>
-struct score_record {
-  using type = std::monostate;
-};
-template <RecordingScoreModel M>
-struct score_record<M> {
-  using type = typename M::record_type;
-};
-template <class M>
-using score_record_t = typename score_record<M>::type;
 
 // f(t, X) -> out, filling `record` when there is one and f can use it.
 template <class F>
@@ -488,7 +478,7 @@ class probability_flow : public detail::row_blocked_field<probability_flow<Drift
   struct block_record {
     Eigen::Index rows = 0;
     detail::part_record_t<Drift> drift;
-    detail::score_record_t<Score> score;
+    score_record_t<Score> score;
     detail::part_record_t<Growth> growth;
     Eigen::MatrixXd s;
   };

@@ -23,21 +23,9 @@
 #include <cstdint>
 #include <functional>
 #include <utility>
-#include <variant>
 #include <vector>
 
 namespace upfi::score {
-
-namespace detail {
-template <class M>
-struct ensemble_member_record {
-  using type = std::monostate;
-};
-template <RecordingScoreModel M>
-struct ensemble_member_record<M> {
-  using type = typename M::record_type;
-};
-}  // namespace detail
 
 /// @brief The mean of K >= 1 score models of one type and dimension. Models ScoreModel; ScoreModelWithVjp and
 /// RecordingScoreModel when the members do.
@@ -72,7 +60,7 @@ class score_ensemble {
   }
 
   /// @brief RecordingScoreModel interface: one record per member.
-  using record_type = std::vector<typename detail::ensemble_member_record<M>::type>;
+  using record_type = std::vector<score_record_t<M>>;
   /// @brief The mean score, keeping every member's record for vjp_x(record, ...).
   void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd& out,
                 record_type& record) const requires RecordingScoreModel<M> {
