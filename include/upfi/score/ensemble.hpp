@@ -8,9 +8,10 @@
 ///
 /// The mean of the scores is the score of the normalised geometric mean of the members' densities. Independently
 /// trained DSM networks agree where the snapshots determine the density and differ in how they interpolate between
-/// snapshot times and into the tails; their mean cancels part of those independent errors (on the bistable benchmark
-/// at d = 5 it removes most of the run-to-run spread of the path energy, docs/results.md). train_dsm_ensemble trains
-/// the members with seeds derived from one seed; member 0 is exactly train_dsm's network for that seed.
+/// snapshot times and into the tails; their mean cancels part of those independent errors (its L2 error is at most
+/// the root mean square of the members'). On the bistable benchmark this did not make UPFI's fits more reliable
+/// (docs/results.md). train_dsm_ensemble trains the members with seeds derived from one seed; member 0 is exactly
+/// train_dsm's network for that seed.
 
 #include <upfi/concepts/score.hpp>
 #include <upfi/core/error.hpp>
