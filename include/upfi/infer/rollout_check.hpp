@@ -13,6 +13,7 @@
 /// sees that mismatch. It cannot see what the snapshots do not determine: on the bistable benchmark the fits with
 /// poor paths (a wrong branch split compensated by growth) pass it as well as the good ones (docs/results.md).
 
+#include <upfi/core/cloud.hpp>
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/core/error.hpp>
 #include <upfi/core/snapshot_series.hpp>
@@ -86,7 +87,8 @@ struct rollout_check_result {
     const Eigen::MatrixXd y = core::random_rows(data.cloud(k), o.max_samples, pick.with_stream(pick.stream() + 1));
     r.energy[i] = ot::energy_distance<double>(xs, y, w);
     if (!data.frequencies_only()) {
-      const double model_mass = std::log(lm.array().exp().mean());
+      // log of the mean path mass, without overflow for large log-masses
+      const double model_mass = core::log_sum_exp(lm) - std::log(static_cast<double>(lm.size()));
       r.log_mass_error[i] = model_mass - std::log(data.relative_mass(k) / data.relative_mass(0));
     }
   }
