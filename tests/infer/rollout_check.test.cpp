@@ -41,7 +41,7 @@ TEST_SUITE("infer") {
     // sampling level for ~1500 cells a side (the energy distance of two such samples is O(1/n))
     CHECK(right.energy.maxCoeff() < 0.01);
     CHECK(drifted.energy.minCoeff() > 10 * right.energy.maxCoeff());
-    CHECK(right.mean_energy == doctest::Approx(right.energy.mean()));
+    CHECK(right.mean_energy() == doctest::Approx(right.energy.mean()));
     // the mass from 1500 paths and from rounded counts: a few percent
     CHECK(right.log_mass_error.cwiseAbs().maxCoeff() < 0.05);
     // a constant added to the growth moves no cell and scales every weight alike: same energies, log-masses + 0.5 t

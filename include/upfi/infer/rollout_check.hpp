@@ -42,7 +42,8 @@ struct rollout_check_result {
   std::vector<double> times;       ///< t_1 ... t_K
   Eigen::VectorXd energy;          ///< energy distance (ot::energy_distance) at each t_k
   Eigen::VectorXd log_mass_error;  ///< log(M_model / M_observed) at each t_k, both relative to t_0
-  double mean_energy = 0;          ///< mean of `energy`
+  /// @brief The mean of `energy` over the later snapshots.
+  [[nodiscard]] double mean_energy() const { return energy.mean(); }
 };
 
 /// @brief The check from an existing roll-out `sim` (simulate_model of the fitted field from data.cloud(0) at
@@ -92,7 +93,6 @@ struct rollout_check_result {
       r.log_mass_error[i] = model_mass - std::log(data.relative_mass(k) / data.relative_mass(0));
     }
   }
-  r.mean_energy = r.energy.mean();
   return r;
 }
 
