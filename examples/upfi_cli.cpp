@@ -473,7 +473,7 @@ int run_fit(int argc, char** argv) {
   }
   write_text(out("loss.csv"), loss_csv);
   // predicted masses at the observed times, and the roll-out check (the SDE from the first snapshot against the
-  // later ones: energy distance in data units)
+  // later ones: energy distance in data units, and its sampling floor)
   std::string masses = "[";
   const auto paths = fit.model.simulate(thin(data.cloud(0), 2000, 1), data.times(),
                                         {.dt = (data.time(data.size() - 1) - data.time(0)) / 100, .seed = o.seed});
@@ -483,7 +483,11 @@ int run_fit(int argc, char** argv) {
     s.precision(6);
     s << (k > 0 ? ", " : "") << "{\"time\": " << data.time(k) << ", \"observed\": " << data.relative_mass(k)
       << ", \"model\": " << paths.log_masses[k].array().exp().mean();
-    if (k > 0) s << ", \"rollout_energy\": " << check.energy[static_cast<Eigen::Index>(k - 1)];
+    if (k > 0) {
+      const auto i = static_cast<Eigen::Index>(k - 1);
+      s << ", \"rollout_energy\": " << check.energy[i];
+      if (check.energy_floor.size() > 0) s << ", \"rollout_energy_floor\": " << check.energy_floor[i];
+    }
     s << "}";
     masses += s.str();
   }

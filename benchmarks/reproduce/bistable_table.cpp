@@ -89,7 +89,8 @@ int main(int argc, char** argv) {
         for (const auto c : r.cells) std::cerr << " " << c;
         std::cerr << ", growth corr " << r.growth_correlation << ", paths ending at x0 > 0: true "
                   << r.branch_fraction_true << ", model " << r.branch_fraction_model << ", roll-out energy "
-                  << r.rollout.mean_energy() << " (" << r.rollout.energy.transpose() << "), log-mass error "
+                  << r.rollout.mean_energy() << " (" << r.rollout.energy.transpose() << "; / floor "
+                  << r.rollout.energy_ratio().transpose() << "), log-mass error "
                   << r.rollout.log_mass_error.transpose() << "\n  fate corr of the null model (nearest region now) "
                   << r.fate_nearest.correlation << "; on the " << r.undecided_queries << " undecided queries: model "
                   << r.fate_undecided.correlation << " (TV " << r.fate_undecided.tv << "), null "

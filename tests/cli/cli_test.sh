@@ -53,6 +53,7 @@ for f in model.upfi fit.json loss.csv snapshots.svg drift.svg growth.svg traject
 done
 grep -q '"method": "upfi"' fit/fit.json || fail "fit.json method"
 grep -q '"rollout_energy": ' fit/fit.json || fail "fit.json: roll-out check"
+grep -q '"rollout_energy_floor": ' fit/fit.json || fail "fit.json: roll-out sampling floor"
 # every picture renders (librsvg) to a non-trivial image: many colours, some ink but not a filled canvas
 if command -v rsvg-convert >/dev/null && command -v pngtopnm >/dev/null && command -v ppmhist >/dev/null; then
   for f in snapshots drift growth trajectories loss; do

@@ -1,5 +1,6 @@
 // SPDX-FileCopyrightText: The upfi authors
 // SPDX-License-Identifier: MIT
+#include <upfi/core/counter_rng.hpp>
 #include <upfi/flow/probability_flow.hpp>
 #include <upfi/infer/rollout_check.hpp>
 #include <upfi/nn/linear_field.hpp>
@@ -53,8 +54,65 @@ TEST_SUITE("infer") {
     // frequencies only: no mass comparison
     const auto freq = upfi::core::snapshot_series<double>::frequencies_only(data.times(), data.clouds());
     const auto f = upfi::infer::rollout_check(ou_field(truth, zero, 0.0), freq, o);
+    CHECK(f.energy_floor.size() == 2);
+    CHECK((right.energy_ratio().array() < 3).all());
+    CHECK((drifted.energy_ratio().array() > 30).all());
     CHECK(f.log_mass_error.size() == 0);
     CHECK((f.energy - right.energy).cwiseAbs().maxCoeff() < 1e-12);
+  }
+
+  TEST_CASE("rollout_check: a weighted roll-out with the snapshots' law scores its sampling floor on average") {
+    // snapshots k = 1, 2 ~ N(k e_0, I) in 2-D; a roll-out cloud with the same law: an independent sample with
+    // log-masses independent of the positions (so the weighted law is unchanged, but the weights lower the effective
+    // size)
+    const int reps = 25;
+    const std::vector<double> times = {0.0, 1.0, 2.0};
+    Eigen::VectorXd mean_ratio = Eigen::VectorXd::Zero(2), sq_ratio = Eigen::VectorXd::Zero(2);
+    double shifted_ratio = 0;
+    for (int r = 0; r < reps; ++r) {
+      const auto rng = [r](std::uint64_t stream) {
+        return upfi::core::counter_rng(90 + stream, static_cast<std::uint32_t>(r));
+      };
+      std::vector<Eigen::MatrixXd> clouds;
+      upfi::infer::model_trajectories sim{times, {}, {}};
+      for (std::size_t k = 0; k < times.size(); ++k) {
+        Eigen::MatrixXd y(300, 2), x(250, 2);
+        rng(2 * k).fill_normal(y, 0);
+        rng(2 * k + 1).fill_normal(x, 0);
+        y.col(0).array() += static_cast<double>(k);
+        x.col(0).array() += static_cast<double>(k);
+        Eigen::VectorXd lm(250);
+        rng(10 + k).fill_uniform(lm, 0);
+        clouds.push_back(y);
+        sim.positions.push_back(x);
+        sim.log_masses.push_back(2 * lm);  // weights spread over a factor e^2
+      }
+      const upfi::core::snapshot_series<double> data(times, clouds);
+      const auto c = upfi::infer::rollout_check(sim, data, {.max_samples = 1000});
+      REQUIRE(c.energy_floor.size() == 2);
+      const Eigen::VectorXd ratio = c.energy_ratio();
+      mean_ratio += ratio / reps;
+      sq_ratio += ratio.cwiseAbs2() / reps;
+      // the floor counts the weights: above the unweighted (1/250 + 1/300) E|Y - Y'|
+      CHECK(c.energy_floor[0] > (1.0 / 250 + 1.0 / 300) * upfi::ot::mean_pairwise_distance<double>(clouds[1]));
+      for (auto& x : sim.positions) x.col(1).array() += 0.5;  // a wrong law
+      shifted_ratio += upfi::infer::rollout_check(sim, data, {.max_samples = 1000}).energy_ratio().minCoeff() / reps;
+    }
+    const Eigen::VectorXd sem = ((sq_ratio - mean_ratio.cwiseAbs2()) / (reps - 1)).cwiseSqrt();
+    MESSAGE("energy / floor: " << mean_ratio.transpose() << " +- " << sem.transpose()
+                               << "; shifted by 0.5: " << shifted_ratio);
+    CHECK(((mean_ratio.array() - 1).abs() < 4 * sem.array()).all());
+    CHECK(shifted_ratio > 5);
+    // a one-cell snapshot gives no estimate of E|Y - Y'|: no floor, and no ratio
+    const upfi::core::snapshot_series<double> one({0.0, 1.0},
+                                                  {Eigen::MatrixXd::Zero(3, 2), Eigen::MatrixXd::Ones(1, 2)});
+    const upfi::infer::model_trajectories sim{{0.0, 1.0},
+                                              {Eigen::MatrixXd::Zero(3, 2), Eigen::MatrixXd::Zero(3, 2)},
+                                              {Eigen::VectorXd::Zero(3), Eigen::VectorXd::Zero(3)}};
+    const auto c = upfi::infer::rollout_check(sim, one);
+    CHECK(c.energy[0] == doctest::Approx(2 * std::sqrt(2.0)));
+    CHECK(c.energy_floor.size() == 0);
+    CHECK(c.energy_ratio().size() == 0);
   }
 
   TEST_CASE("rollout_check: invalid roll-outs and options raise clear errors") {

@@ -39,11 +39,20 @@ struct rollout_check_options {
 /// @brief Per later snapshot k = 1 ... K: the energy distance between the mass-weighted roll-out and snapshot k, and
 /// log(model mass / observed mass) at t_k (empty when the series has frequencies only).
 struct rollout_check_result {
-  std::vector<double> times;       ///< t_1 ... t_K
-  Eigen::VectorXd energy;          ///< energy distance (ot::energy_distance) at each t_k
+  std::vector<double> times;  ///< t_1 ... t_K
+  Eigen::VectorXd energy;     ///< energy distance (ot::energy_distance) at each t_k
+  /// The sampling floor of `energy`: its expectation if the weighted roll-out had exactly snapshot k's law,
+  /// (sum_i w_i^2 + 1 / m) E|Y - Y'| with the roll-out's normalised weights w, the m compared cells of the snapshot and
+  /// E|Y - Y'| estimated from them (ot::mean_pairwise_distance). energy / energy_floor near 1: the mismatch is at the
+  /// level of sampling noise; much larger: the model's law differs. Empty if a later snapshot has a single cell.
+  Eigen::VectorXd energy_floor;
   Eigen::VectorXd log_mass_error;  ///< log(M_model / M_observed) at each t_k, both relative to t_0
   /// @brief The mean of `energy` over the later snapshots.
   [[nodiscard]] double mean_energy() const { return energy.mean(); }
+  /// @brief energy / energy_floor at each t_k (empty when energy_floor is).
+  [[nodiscard]] Eigen::VectorXd energy_ratio() const {
+    return energy_floor.size() == 0 ? Eigen::VectorXd() : Eigen::VectorXd(energy.cwiseQuotient(energy_floor));
+  }
 };
 
 /// @brief The check from an existing roll-out `sim` (simulate_model of the fitted field from data.cloud(0) at
@@ -63,6 +72,7 @@ struct rollout_check_result {
   rollout_check_result r;
   const std::size_t k_last = data.size() - 1;
   r.energy.resize(static_cast<Eigen::Index>(k_last));
+  r.energy_floor.resize(static_cast<Eigen::Index>(k_last));
   if (!data.frequencies_only()) r.log_mass_error.resize(static_cast<Eigen::Index>(k_last));
   for (std::size_t k = 1; k <= k_last; ++k) {
     const Eigen::MatrixXd& x = sim.positions[k];
@@ -87,6 +97,12 @@ struct rollout_check_result {
     const Eigen::VectorXd w = (ls.array() - ls.maxCoeff()).exp().matrix();
     const Eigen::MatrixXd y = core::random_rows(data.cloud(k), o.max_samples, pick.with_stream(pick.stream() + 1));
     r.energy[i] = ot::energy_distance<double>(xs, y, w);
+    if (y.rows() >= 2 && r.energy_floor.size() > 0) {
+      r.energy_floor[i] =
+          (w.squaredNorm() / (w.sum() * w.sum()) + 1.0 / static_cast<double>(y.rows())) * ot::mean_pairwise_distance(y);
+    } else {
+      r.energy_floor.resize(0);  // a one-cell snapshot: no estimate of E|Y - Y'|
+    }
     if (!data.frequencies_only()) {
       // log of the mean path mass, without overflow for large log-masses
       const double model_mass = core::log_sum_exp(lm) - std::log(static_cast<double>(lm.size()));

@@ -77,6 +77,22 @@ template <RealScalar S>
          detail::pairwise_sum(y, b, y, b, dist);
 }
 
+/// @brief Mean distance between two distinct points of a cloud, sum_{i != j} |y_i - y_j| / (n (n - 1)): the unbiased
+/// estimate of E|Y - Y'|. If x (normalised weights w) and y (n uniform points) are independent samples of one law,
+/// the energy distance's expectation is (sum_i w_i^2 + 1 / n) E|Y - Y'| (the V-statistics' diagonal pairs): the
+/// sampling floor against which a measured energy distance is read.
+/// @throws std::invalid_argument on fewer than two points or non-finite coordinates.
+template <RealScalar S>
+[[nodiscard]] S mean_pairwise_distance(const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& y) {
+  constexpr const char* who = "upfi::ot::mean_pairwise_distance";
+  if (y.rows() < 2) core::detail::throw_invalid_argument(who, ": need at least two points, got ", y.rows());
+  if (!y.allFinite()) core::detail::throw_invalid_argument(who, ": non-finite coordinates");
+  const auto n = static_cast<S>(y.rows());
+  const Eigen::Matrix<S, Eigen::Dynamic, 1> ones = Eigen::Matrix<S, Eigen::Dynamic, 1>::Ones(y.rows());
+  // the diagonal pairs contribute 0
+  return detail::pairwise_sum(y, ones, y, ones, [](S d2) { return std::sqrt(d2); }) / (n * (n - 1));
+}
+
 /// @brief Squared Gaussian MMD with bandwidth sigma (V-statistic). @throws std::invalid_argument if sigma <= 0.
 template <RealScalar S>
 [[nodiscard]] S gaussian_mmd2(const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& x,
