@@ -59,6 +59,7 @@ fit options:
   --score kernel|dsm     training-free kernel score or denoising score matching [kernel]
   --score-iterations N   DSM iterations                                        [10000]
   --score-members K      DSM: the score is the mean of K networks              [1]
+  --mass-smoothing DEG   train on log-masses smoothed by a polynomial of DEG   [off]
   --iterations N         drift/growth iterations                               [2000]
   --batch B              cells per snapshot and iteration                      [128]
   --hidden W,W,...       hidden layer widths                                   [64,64,64]
@@ -282,6 +283,7 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
   o.score = score == "dsm" ? upfi::infer::score_estimator::dsm : upfi::infer::score_estimator::kernel;
   o.dsm_iterations = a.integer("--score-iterations", o.dsm_iterations, 1);
   o.dsm_members = static_cast<int>(a.integer("--score-members", o.dsm_members, 1));
+  if (a.has("--mass-smoothing")) o.mass_smoothing = static_cast<int>(a.integer("--mass-smoothing", 0, 0));
   o.iterations = a.integer("--iterations", o.iterations, 0);
   o.batch = a.integer("--batch", o.batch, 1);
   o.seed = static_cast<std::uint64_t>(a.integer("--seed", 0, 0));
@@ -296,10 +298,10 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
   return o;
 }
 
-const std::set<std::string> fit_flags = {"--method",        "--diffusion",  "--score", "--score-iterations",
-                                         "--score-members", "--iterations", "--batch", "--hidden",
-                                         "--seed",          "--threads",    "--out",   "--embedding",
-                                         "--time-key",      "--components", "--masses"};
+const std::set<std::string> fit_flags = {"--method",        "--diffusion",  "--score",  "--score-iterations",
+                                         "--score-members", "--iterations", "--batch",  "--hidden",
+                                         "--seed",          "--threads",    "--out",    "--embedding",
+                                         "--time-key",      "--components", "--masses", "--mass-smoothing"};
 
 std::function<void(const upfi::infer::fit_progress&)> fit_reporter(progress_bar& bar, const std::string& prefix) {
   return [&bar, prefix](const upfi::infer::fit_progress& p) {
@@ -501,6 +503,7 @@ int run_fit(int argc, char** argv) {
       .add("diffusion", fit.model.diffusion())
       .add("score", o.score == upfi::infer::score_estimator::dsm ? "dsm" : "kernel")
       .add("score_members", static_cast<double>(o.score == upfi::infer::score_estimator::dsm ? o.dsm_members : 0))
+      .add("mass_smoothing", static_cast<double>(o.mass_smoothing))
       .add("iterations", static_cast<double>(o.iterations))
       .add("seed", static_cast<double>(o.seed))
       .add("final_loss", fit.report.history.empty() ? 0.0 : fit.report.history.back().loss.total())

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   --dsm 0                      DSM score iterations (0: training-free kernel score)
   --dsm-per-dim 0|1            DSM noise scaled per coordinate (score::dsm_options::per_dimension_noise)
   --dsm-ensemble 1             the score is the mean of this many DSM networks (score::train_dsm_ensemble)
+  --mass-smoothing -1          >= 0: train on masses smoothed by a polynomial of this degree in time
   --hidden 64,64,64            hidden widths of the drift and growth networks
   --fate-snapshots 1,2,3       the inner snapshots whose cells are fate queries (default: all)
   --fate-queries 100           query cells per snapshot

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   --dsm 10000                  DSM score iterations
   --dsm-per-dim 0|1            DSM noise scaled per coordinate (score::dsm_options::per_dimension_noise)
   --dsm-ensemble 1             the score is the mean of this many DSM networks (score::train_dsm_ensemble)
+  --mass-smoothing -1          >= 0: train on masses smoothed by a polynomial of this degree in time
   --hidden 64,64,64            hidden widths of the drift and growth networks
   --score-hidden 64,64,64      hidden widths of the DSM score network
   --score-lr 3e-3              its learning rate

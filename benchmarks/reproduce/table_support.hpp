@@ -171,6 +171,7 @@ void add_table_options(options& args, int& seeds, int& first_seed, std::vector<s
   args.add("--dsm", o.dsm_iterations);
   args.add("--dsm-per-dim", o.dsm_per_dimension_noise);
   args.add("--dsm-ensemble", o.dsm_ensemble);
+  args.add("--mass-smoothing", o.mass_smoothing);
   args.add("--hidden", o.hidden);
   args.add("--fate-queries", o.fate_queries);
   add_training_options(args, o.training);

@@ -75,6 +75,13 @@ cmp -s fit/model.upfi fit2/model.upfi || fail "fit: model differs between 1 and 
 grep -q '"time": 1, "observed": 1,' nomass/fit.json || fail "--masses none: observed masses should be 1"
 expect_error 2 "upfi: --masses must be counts or none, got 'cells' (run 'upfi help')" \
   "$upfi" fit b.csv --out f --masses cells
+"$upfi" fit b.csv --out smooth $small --mass-smoothing 1 --no-plots >/dev/null
+grep -q '"mass_smoothing": 1' smooth/fit.json || fail "--mass-smoothing 1: fit.json mass_smoothing"
+cmp -s smooth/model.upfi fit/model.upfi && fail "--mass-smoothing 1: the same model as with the counted masses"
+expect_error 1 "upfi: upfi::core::snapshot_series::with_smoothed_masses: a frequencies-only series has no masses to smooth" \
+  "$upfi" fit b.csv --out f --masses none --mass-smoothing 1 --quiet
+expect_error 2 "upfi: option --mass-smoothing needs an integer >= 0, got '-1' (run 'upfi help')" \
+  "$upfi" fit b.csv --out f --mass-smoothing -1
 "$upfi" fit b.csv --out dsm $small --score dsm --score-iterations 40 --score-members 2 --no-plots >/dev/null
 grep -q '"score": "dsm"' dsm/fit.json || fail "--score dsm: fit.json score"
 grep -q '"score_members": 2' dsm/fit.json || fail "--score-members 2: fit.json score_members"

@@ -60,6 +60,52 @@ TEST_SUITE("core/snapshot_series") {
     CHECK_THROWS_AS((void)s.without(4), std::invalid_argument);
   }
 
+  TEST_CASE("with_smoothed_masses: least-squares polynomials of log M in time") {
+    const std::vector<double> t{0.0, 0.5, 1.0, 2.0, 3.0};
+    std::vector<Eigen::MatrixXd> clouds;
+    for (int k = 0; k < 5; ++k) clouds.push_back(cloud(3 + k, 2, k));
+    // log M exactly quadratic in t: degree 2 reproduces it, and so does every higher degree
+    std::vector<double> quadratic;
+    for (const double ti : t) quadratic.push_back(std::exp(0.3 + 0.8 * ti - 0.1 * ti * ti));
+    const series q(t, clouds, quadratic);
+    for (const int degree : {2, 3, 4}) {
+      const series sq = q.with_smoothed_masses(degree);
+      for (std::size_t k = 0; k < t.size(); ++k) {
+        CHECK(sq.relative_mass(k) == doctest::Approx(quadratic[k]).epsilon(1e-12));
+      }
+    }
+    // counts: degree 0 gives the geometric mean of M everywhere; degree 4 = size - 1 interpolates
+    const series s(t, clouds);  // M = 1, 4/3, 5/3, 2, 7/3
+    const series s0 = s.with_smoothed_masses(0);
+    double log_mean = 0;
+    for (const double m : s.relative_masses()) log_mean += std::log(m) / 5;
+    for (const double m : s0.relative_masses()) CHECK(m == doctest::Approx(std::exp(log_mean)).epsilon(1e-12));
+    const series s4 = s.with_smoothed_masses(4);
+    for (std::size_t k = 0; k < t.size(); ++k) {
+      CHECK(s4.relative_mass(k) == doctest::Approx(s.relative_mass(k)).epsilon(1e-10));
+    }
+    // degree 1 on three equally spaced points: the line through the mean with the end points' slope, so the middle
+    // log-mass is the mean of the three and the residuals are -r, 2r, -r
+    const series three({0.0, 1.0, 2.0}, {cloud(2, 1, 0), cloud(2, 1, 1), cloud(2, 1, 2)},
+                       {1.0, std::exp(1.3), std::exp(2.0)});
+    const series lin = three.with_smoothed_masses(1);
+    CHECK(std::log(lin.relative_mass(1)) == doctest::Approx(3.3 / 3).epsilon(1e-12));
+    CHECK(std::log(lin.relative_mass(2)) - std::log(lin.relative_mass(0)) == doctest::Approx(2.0).epsilon(1e-12));
+    // clouds and times kept; the masses are now given
+    CHECK(s0.masses() == mass_convention::given);
+    CHECK(s0.times() == s.times());
+    CHECK(s0.cloud(3) == s.cloud(3));
+    CHECK_THROWS_WITH_AS((void)s.with_smoothed_masses(5),
+                         "upfi::core::snapshot_series::with_smoothed_masses: degree 5 must lie in 0 ... 4 for 5 "
+                         "snapshots",
+                         std::invalid_argument);
+    CHECK_THROWS_AS((void)s.with_smoothed_masses(-1), std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)series::frequencies_only(t, clouds).with_smoothed_masses(1),
+                         "upfi::core::snapshot_series::with_smoothed_masses: a frequencies-only series has no masses "
+                         "to smooth",
+                         std::invalid_argument);
+  }
+
   TEST_CASE("pooled mean and standard deviation over all cells") {
     Eigen::MatrixXd a(2, 1), b(2, 1);
     a << 0, 2;

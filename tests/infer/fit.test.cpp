@@ -178,6 +178,14 @@ TEST_CASE("fit_snapshots: invalid options and data are named") {
                        "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM); got diffusion = 0, "
                        "iterations = 20, batch = 64, dsm_members = 0",
                        std::invalid_argument);
+  o = tiny(fit_method::upfi);
+  o.mass_smoothing = static_cast<int>(data.size());
+  CHECK_THROWS_WITH_AS(
+      (void)upfi::infer::fit_snapshots(data, o),
+      upfi::core::detail::message("upfi::core::snapshot_series::with_smoothed_masses: degree ", data.size(),
+                                  " must lie in 0 ... ", data.size() - 1, " for ", data.size(), " snapshots")
+          .c_str(),
+      std::invalid_argument);
   const upfi::core::snapshot_series<double> one({0.0}, {data.cloud(0)});
   CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(one), "upfi::infer::fit_snapshots: need at least two snapshots",
                        std::invalid_argument);

@@ -69,6 +69,10 @@ struct fit_options {
   long iterations = 2000;
   Eigen::Index batch = 128;
   double lambda = 1e-3;  ///< WFR regulariser weight
+  /// >= 0: train on relative masses smoothed by a least-squares polynomial of this degree in time
+  /// (core::snapshot_series::with_smoothed_masses), for counted masses that scatter around a smooth trend; < 0: the
+  /// masses as given
+  int mass_smoothing = -1;
   std::uint64_t seed = 0;
   long report_every = 100;
 };
@@ -300,8 +304,8 @@ struct fit_progress {
 
 /// @brief Fits UPFI or PFI to `data` (two or more snapshots): the score (kernel or DSM) on the normalised series,
 /// then the drift (and growth) by interval-wise teacher forcing. Deterministic for a seed.
-/// @throws std::invalid_argument on invalid options or data; upfi::core::error on non-finite losses (naming the
-/// iteration).
+/// @throws std::invalid_argument on invalid options or data (a mass_smoothing degree >= the number of snapshots, or
+/// for a frequencies-only series); upfi::core::error on non-finite losses (naming the iteration).
 [[nodiscard]] inline fit_result fit_snapshots(const core::snapshot_series<double>& data, const fit_options& o = {},
                                               const std::function<void(const fit_progress&)>& progress = {}) {
   constexpr const char* who = "upfi::infer::fit_snapshots";
@@ -315,7 +319,7 @@ struct fit_progress {
                                          ", batch = ", o.batch, ", dsm_members = ", o.dsm_members);
   }
   const data_scaling scaling = data_scaling::of(data);
-  const auto z = scaling.to_model(data);
+  const auto z = scaling.to_model(o.mass_smoothing >= 0 ? data.with_smoothed_masses(o.mass_smoothing) : data);
   const Eigen::Index d = data.dimension();
   const double dz = o.diffusion > 0 ? o.diffusion * scaling.span / (scaling.scale * scaling.scale) : 0.05;
   const bool with_growth = o.method == fit_method::upfi;

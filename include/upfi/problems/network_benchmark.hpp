@@ -75,6 +75,9 @@ struct network_benchmark_options {
   long dsm_iterations = 10000;
   bool dsm_per_dimension_noise = false;  ///< score::dsm_options::per_dimension_noise (not the paper's)
   int dsm_ensemble = 1;  ///< > 1: the score is the mean of this many DSM networks (score::train_dsm_ensemble)
+  /// >= 0: stage 2 trains on masses smoothed by a polynomial of this degree in time
+  /// (core::snapshot_series::with_smoothed_masses); < 0: the counted masses
+  int mass_smoothing = -1;
   std::vector<Eigen::Index> hidden = {64, 64, 64};        ///< drift (or production and degradation) and growth networks
   std::vector<Eigen::Index> score_hidden = {64, 64, 64};  ///< DSM score network (the paper: 64 for BF, 128 for HSC)
   double score_learning_rate = 3e-3;                      ///< DSM learning rate (the paper: 1e-2)
@@ -158,6 +161,7 @@ inline network_setup network_of(network_system s, const network_benchmark_option
   const Eigen::Index d = truth.dimension();
   const double volume = truth.base().volume();
   const auto data = network_snapshots(system, o);
+  const auto train_data = o.mass_smoothing >= 0 ? data.with_smoothed_masses(o.mass_smoothing) : data;
   network_benchmark_result result;
   for (std::size_t k = 0; k < data.size(); ++k) result.cells.push_back(data.count(k));
 
@@ -204,7 +208,7 @@ inline network_setup network_of(network_system s, const network_benchmark_option
   std::function<infer::model_trajectories(const Eigen::MatrixXd&, const std::vector<double>&, std::uint64_t)> simulate;
   const auto train = [&](auto field) {
     t_start = std::chrono::steady_clock::now();
-    infer::flow_trainer trainer(std::move(field), data, to);
+    infer::flow_trainer trainer(std::move(field), train_data, to);
     result.report = trainer.train(progress);
     result.training_seconds = detail::seconds_since(t_start);
     auto trained = trainer.field();
