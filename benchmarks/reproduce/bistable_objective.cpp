@@ -18,6 +18,7 @@
 #include "table_support.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -84,7 +85,7 @@ double sde_loss(const Field& field, const Trainer& trainer, const upfi::core::sn
       const auto sim = upfi::infer::simulate_model(field, b.x, {data.time(i), data.time(i + 1)},
                                                    {.dt = 1e-3, .seed = 777U + static_cast<std::uint64_t>(j)});
       const Eigen::VectorXd log_a = b.log_a + sim.log_masses[1];
-      sum += upfi::infer::sinkhorn_divergence_of(trainer.options(), sim.positions[1], log_a, b.y, b.log_b, so).value;
+      sum += upfi::infer::training_divergence_of(trainer.options(), sim.positions[1], log_a, b.y, b.log_b, so).value;
     }
   }
   return sum / count;
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
   std::vector<std::uint64_t> training_seeds{2, 22};
   std::vector<long> batches{128, 1000};
   int mass_smoothing = -1;
+  bool eval_split = false;
   upfi::problems::bistable_benchmark_options o;
   o.training.iterations = 5000;
   o.training.batch = 128;
@@ -110,11 +112,14 @@ int main(int argc, char** argv) {
   --training-seeds 2,22        one UPFI fit per seed, all with the same score
   --eval-batches 128,1000      minibatch sizes of the evaluation (100 minibatches of 128, 20 of larger sizes)
   --mass-smoothing -1          >= 0: train and evaluate on masses smoothed by a polynomial of this degree
+  --eval-split 0               1: evaluate the split-sample divergence (matched, unless training uses one)
   --mass-realisations 0        > 0: only print the mean and sd of the relative masses over this many realisations
                                (data seeds 50000 ...) and stop
   --weight-spread 0            1: only print the training divergence (reach 5, blur 0.1, mass 10) between two samples
                                of one law, N(0, I) in --dim dimensions, as the spread of the source weights grows,
-                               and stop
+                               and the split-sample divergences (mean +- sem), and stop
+  --free-total 0               1: with --weight-spread, the source weights independent (log-normal, expected total
+                               10) instead of rescaled to a total of exactly 10, as for a pushed minibatch
 )" + upfi::reproduce::training_usage(o.training));
   args.add("--dim", dimension);
   args.add("--data-seed", data_seed);
@@ -122,10 +127,13 @@ int main(int argc, char** argv) {
   args.add("--training-seeds", training_seeds);
   args.add("--eval-batches", batches);
   args.add("--mass-smoothing", mass_smoothing);
+  args.add("--eval-split", eval_split);
   int realisations = 0;
   args.add("--mass-realisations", realisations);
   bool weight_spread = false;
   args.add("--weight-spread", weight_spread);
+  bool free_total = false;
+  args.add("--free-total", free_total);
   upfi::reproduce::add_training_options(args, o.training);
   if (const auto code = args.parse(argc, argv)) return *code;
 
@@ -134,16 +142,22 @@ int main(int argc, char** argv) {
   o.data_seed = data_seed;
   if (weight_spread) {
     // Two samples of one law, the source weighted by exp(s xi) (xi standard normal, independent of the positions,
-    // total mass fixed at 10): a correct model whose cells carry unequal weights, against the data
+    // total mass fixed at 10, or 10 in expectation with --free-total): a correct model whose cells carry unequal
+    // weights, against the data
     auto to = o.training;
     to.reach = to.reach.value_or(5.0);
     const auto so = upfi::infer::sinkhorn_options_of(to, false);
     const double mass = 10;
-    std::cout << "| batch | sd of log-weights | divergence (mean over minibatches) |\n|---|---|---|\n";
+    std::cout << "| batch | sd of log-weights | divergence S | split, matched | split, all pairs |\n"
+                 "|---|---|---|---|---|\n";
     for (const long b : batches) {
       for (const double spread : {0.0, 0.25, 0.5, 1.0}) {
         const int count = b > 500 ? 10 : 40;
-        double sum = 0;
+        // the plain divergence S, the split-sample one with matched halves, and with all pairs of halves
+        std::array<upfi::infer::flow_training_options, 3> configs{to, to, to};
+        configs[1].split_divergence = upfi::ot::split_pairing::matched;
+        configs[2].split_divergence = upfi::ot::split_pairing::all;
+        std::array<double, 3> sum{}, sum2{};
         for (int r = 0; r < count; ++r) {
           Eigen::MatrixXd x(b, d), y(b, d);
           Eigen::VectorXd xi(b);
@@ -151,12 +165,23 @@ int main(int argc, char** argv) {
           upfi::core::counter_rng(1, stream).fill_normal(x, 0);
           upfi::core::counter_rng(2, stream).fill_normal(y, 0);
           upfi::core::counter_rng(3, stream).fill_normal(xi, 0);
+          // a fixed total makes the halves' masses anti-correlated (m1 + m2 = 10), independent weights do not
           Eigen::VectorXd log_a = spread * xi;
-          log_a.array() += std::log(mass) - upfi::core::log_sum_exp(log_a);
+          log_a.array() += free_total ? std::log(mass / static_cast<double>(b)) - spread * spread / 2
+                                      : std::log(mass) - upfi::core::log_sum_exp(log_a);
           const Eigen::VectorXd log_b = Eigen::VectorXd::Constant(b, std::log(mass / static_cast<double>(b)));
-          sum += upfi::infer::sinkhorn_divergence_of(to, x, log_a, y, log_b, so).value;
+          for (std::size_t k = 0; k < configs.size(); ++k) {
+            const double v = upfi::infer::training_divergence_of(configs[k], x, log_a, y, log_b, so).value;
+            sum[k] += v;
+            sum2[k] += v * v;
+          }
         }
-        std::printf("| %ld | %.2f | %.3f |\n", b, spread, sum / count);
+        std::printf("| %ld | %.2f |", b, spread);
+        for (std::size_t k = 0; k < configs.size(); ++k) {
+          const double mean = sum[k] / count, var = std::max(0.0, sum2[k] / count - mean * mean);
+          std::printf(" %.3f +- %.3f |", mean, std::sqrt(var / (count - 1)));
+        }
+        std::printf("\n");
       }
     }
     return 0;
@@ -201,8 +226,9 @@ int main(int argc, char** argv) {
   to.reach = to.reach.value_or(5.0);
   to.rescale_by_dimension = true;
   to.scheme = upfi::infer::training_scheme::teacher_forcing;
-  const auto evaluation = [&to](long batch, int steps) {
+  const auto evaluation = [&to, eval_split](long batch, int steps) {
     auto e = to;
+    if (eval_split && !e.split_divergence) e.split_divergence = upfi::ot::split_pairing::matched;
     e.batch = batch;
     e.steps = steps;
     e.seed = 12345;

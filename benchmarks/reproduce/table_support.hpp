@@ -154,6 +154,15 @@ inline void add_training_options(options& args, infer::flow_training_options& t)
   args.add("--reach", t.reach);
   args.add("--float-sinkhorn", t.float_sinkhorn);
   args.add("--sinkhorn-extra", t.sinkhorn_max_iterations);
+  args.add("--split-divergence", [&t](const std::string& v) {
+    if (v == "off") {
+      t.split_divergence.reset();
+    } else if (v == "matched" || v == "all") {
+      t.split_divergence = v == "all" ? ot::split_pairing::all : ot::split_pairing::matched;
+    } else {
+      throw std::invalid_argument("expects off, matched or all, got '" + v + "'");
+    }
+  });
   args.add("--warm-sinkhorn", [&t](const std::string& v) {
     const int sweeps = options::value<int>(v);
     t.sinkhorn_warm_start = sweeps >= 0;
@@ -203,6 +212,7 @@ inline std::string training_usage(const infer::flow_training_options& t) {
                     "single-precision Sinkhorn kernels (0|1)") +
          usage_line("--sinkhorn-extra " + std::to_string(t.sinkhorn_max_iterations),
                     "up to N extra sweeps at the final eps (0: GeomLoss's fixed schedule)") +
+         usage_line("--split-divergence off", "split-sample divergence between minibatch halves (off|matched|all)") +
          usage_line("--warm-sinkhorn -1", "warm-start the Sinkhorn problems with K sweeps (-1: cold; not recommended)");
 }
 

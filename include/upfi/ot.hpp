@@ -11,4 +11,5 @@
 #include <upfi/ot/online_softmin.hpp>       // IWYU pragma: export
 #include <upfi/ot/pot_sinkhorn.hpp>         // IWYU pragma: export
 #include <upfi/ot/sinkhorn_divergence.hpp>  // IWYU pragma: export
+#include <upfi/ot/split_divergence.hpp>     // IWYU pragma: export
 #include <upfi/ot/transport_plan.hpp>       // IWYU pragma: export

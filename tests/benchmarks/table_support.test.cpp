@@ -159,5 +159,15 @@ TEST_SUITE("benchmarks") {
     CHECK_FALSE(t.sinkhorn_warm_start);
     CHECK(t.sinkhorn_warm_sweeps == 0);
     CHECK(run(args, {"--warm-sinkhorn", "x"}).err == "prog: option --warm-sinkhorn expects an integer, got 'x'\n");
+    CHECK_FALSE(t.split_divergence.has_value());
+    CHECK_FALSE(run(args, {"--split-divergence", "all"}).code.has_value());
+    CHECK(t.split_divergence == upfi::ot::split_pairing::all);
+    CHECK_FALSE(run(args, {"--split-divergence", "matched"}).code.has_value());
+    CHECK(t.split_divergence == upfi::ot::split_pairing::matched);
+    CHECK_FALSE(run(args, {"--split-divergence", "off"}).code.has_value());
+    CHECK_FALSE(t.split_divergence.has_value());
+    CHECK(run(args, {"--split-divergence", "half"}).err ==
+          "prog: option --split-divergence expects off, matched or all, got 'half'\n");
+    CHECK(usage.find("  --split-divergence off ") != std::string::npos);
   }
 }

@@ -19,6 +19,7 @@
 #include "support/random_matrix.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <sstream>
 #include <vector>
 
@@ -33,6 +34,21 @@ Eigen::VectorXd trained_parameters(const Field& field, const upfi::core::snapsho
   upfi::infer::flow_trainer t(field, data, o);
   (void)t.train();
   return t.field().parameters();
+}
+// Largest relative error of the trainer's loss gradient `grad` at iteration `iteration` against central differences
+// along `directions` random directions (a fraction of the cost of every coordinate: these tests run under sanitizers).
+template <class Field>
+double loss_gradient_error(const Field& field, const upfi::core::snapshot_series<double>& data,
+                           const upfi::infer::flow_training_options& o, long iteration, const Eigen::VectorXd& grad,
+                           int directions, std::uint64_t seed) {
+  const auto loss = [&](const Eigen::VectorXd& q) {
+    auto copy = field;
+    copy.set_parameters(q);
+    return upfi::infer::flow_trainer(copy, data, o).loss(iteration).total();
+  };
+  const auto r = upfi::ad::check_directional_derivatives(loss, field.parameters(), grad, directions, seed);
+  MESSAGE("max relative error " << r.max_rel_error);
+  return r.max_rel_error;
 }
 // Three random 2-D snapshots (two intervals) and a small UPFI field on them (MLP drift, quadratic growth).
 upfi::core::snapshot_series<double> three_snapshots() {
@@ -80,15 +96,7 @@ TEST_SUITE("infer") {
         Eigen::VectorXd grad_without;
         CHECK(upfi::infer::flow_trainer(f, data, without).loss(3, &grad_without).total() == terms.total());
         CHECK(grad_without == grad);
-        const auto loss = [&](const Eigen::VectorXd& q) {
-          auto copy = f;
-          copy.set_parameters(q);
-          return upfi::infer::flow_trainer(copy, data, o).loss(3).total();
-        };
-        // eight random directions instead of every coordinate: a fraction of the cost (this test runs under sanitizers)
-        const auto r = upfi::ad::check_directional_derivatives(loss, f.parameters(), grad, 8, 17);
-        MESSAGE("max relative error " << r.max_rel_error);
-        CHECK(r.max_rel_error < 1e-5);
+        CHECK(loss_gradient_error(f, data, o, 3, grad, 8, 17) < 1e-5);
       };
       if (unbalanced) {
         check(field);
@@ -124,14 +132,7 @@ TEST_SUITE("infer") {
       Eigen::VectorXd grad_without;
       CHECK(upfi::infer::flow_trainer(f, data, without).loss(2, &grad_without).total() == terms.total());
       CHECK(grad_without == grad);
-      const auto loss = [&](const Eigen::VectorXd& q) {
-        auto copy = f;
-        copy.set_parameters(q);
-        return upfi::infer::flow_trainer(copy, data, o).loss(2).total();
-      };
-      const auto r = upfi::ad::check_directional_derivatives(loss, f.parameters(), grad, 8, 23);
-      MESSAGE("max relative error " << r.max_rel_error);
-      CHECK(r.max_rel_error < 1e-5);
+      CHECK(loss_gradient_error(f, data, o, 2, grad, 8, 23) < 1e-5);
     };
     SUBCASE("TIGON++: drift and growth networks") {
       check(upfi::flow::transport_flow(upfi::nn::mlp<double>(net, 3), upfi::nn::mlp<double>(growth_net, 4)));
@@ -239,6 +240,26 @@ TEST_SUITE("infer") {
       CAPTURE(k);
       CHECK(mass == doctest::Approx(data.relative_mass(k)).epsilon(0.05));
     }
+  }
+
+  TEST_CASE("split_divergence: the loss is the split-sample divergence, its gradient matches finite differences") {
+    const auto data = upfi::core::snapshot_series<double>(
+        {0.0, 0.5, 1.0}, {random_matrix(40, 2, 1), 0.8 * random_matrix(50, 2, 2), 0.6 * random_matrix(45, 2, 3)});
+    auto field = small_upfi_field();
+    Eigen::VectorXd p = field.parameters();
+    p.tail(7) = 0.3 * random_matrix(7, 1, 4).col(0);  // a growth that varies between cells: unequal weights
+    field.set_parameters(p);
+    upfi::infer::flow_training_options o{.batch = 16, .lambda = 0.3, .blur = 0.4};
+    o.sinkhorn_tolerance = 1e-13;
+    o.sinkhorn_max_iterations = 5000;
+    const auto plain = upfi::infer::flow_trainer(field, data, o).loss(3);
+    o.split_divergence = upfi::ot::split_pairing::all;
+    const upfi::infer::flow_trainer trainer(field, data, o);
+    Eigen::VectorXd grad;
+    const auto terms = trainer.loss(3, &grad);
+    CHECK(terms.regulariser == plain.regulariser);  // same minibatches, same push
+    CHECK(terms.divergence < plain.divergence);     // the minibatch bias is gone
+    CHECK(loss_gradient_error(field, data, o, 3, grad, 6, 19) < 1e-5);
   }
 
   TEST_CASE("float_sinkhorn: single-precision kernels give the double loss and gradient to float accuracy") {
@@ -366,6 +387,16 @@ TEST_SUITE("infer") {
     CHECK_THROWS_WITH_AS(upfi::infer::flow_trainer(with_growth, data, {.batch = 0}), doctest::Contains("batch >= 1"),
                          std::invalid_argument);
     CHECK_THROWS_AS(upfi::infer::flow_trainer(with_growth, data, {.steps = 0}), std::invalid_argument);
+    upfi::infer::flow_training_options split{.batch = 3};
+    split.split_divergence = upfi::ot::split_pairing::matched;
+    CHECK_THROWS_WITH_AS(
+        upfi::infer::flow_trainer(with_growth, data, split),
+        doctest::Contains("split_divergence needs batch >= 4 and no Sinkhorn warm start; got batch = 3"),
+        std::invalid_argument);
+    split.batch = 8;
+    split.sinkhorn_warm_start = true;
+    CHECK_THROWS_WITH_AS(upfi::infer::flow_trainer(with_growth, data, split), doctest::Contains("with a warm start"),
+                         std::invalid_argument);
     CHECK_THROWS_AS(upfi::infer::flow_trainer(with_growth, data, {.blur = -1.0}), std::invalid_argument);
     CHECK_THROWS_WITH_AS(upfi::infer::flow_trainer(
                              with_growth, upfi::core::snapshot_series<double>({0.0}, {random_matrix(5, 2, 1)}), {}),

@@ -26,6 +26,7 @@
 #include <upfi/flow/integrate.hpp>
 #include <upfi/nn/optimizer.hpp>
 #include <upfi/ot/sinkhorn_divergence.hpp>
+#include <upfi/ot/split_divergence.hpp>
 
 #include <Eigen/Core>
 
@@ -72,6 +73,12 @@ struct flow_training_options {
   /// state is not part of a saved model.
   bool sinkhorn_warm_start = false;
   int sinkhorn_warm_sweeps = 2;
+  /// Minimise the split-sample divergence S(a1, b1) + S(a2, b2) - S(a1, a2) - S(b1, b2) between the halves of the
+  /// pushed and the target minibatch (ot::split_sinkhorn_divergence) instead of S(a, b): its expectation vanishes
+  /// when the pushed cells have the target's law, whatever the spread of their weights, where S's minibatch bias
+  /// grows with that spread and rewards uniform growth (docs/results.md). A third (matched) or a half (all pairings)
+  /// of the Sinkhorn work; noisier. Empty: S(a, b). Not with warm starts.
+  std::optional<ot::split_pairing> split_divergence = {};
   double clip_norm = 0;  ///< > 0: clip the gradient's global norm
   /// Keep the networks' activations on the tape so the backward runs no forward pass twice (docs/flow.md, Records;
   /// same gradients). Memory per network and stage: about 2 x batch x (sum of hidden widths) values, times the stages
@@ -106,6 +113,25 @@ struct flow_training_options {
     const ot::sinkhorn_potentials<double>* initial = nullptr) {
   return o.float_sinkhorn ? ot::sinkhorn_divergence_in<float, double>(x, log_a, y, log_b, so, initial)
                           : ot::sinkhorn_divergence_in<double, double>(x, log_a, y, log_b, so, initial);
+}
+
+/// @brief The divergence a training configuration minimises between a pushed and a target minibatch:
+/// sinkhorn_divergence_of, or with `o.split_divergence` the split-sample divergence (ot::split_sinkhorn_divergence;
+/// value, convergence and, with so.gradients, grad_x and grad_log_a).
+[[nodiscard]] inline ot::sinkhorn_result<double> training_divergence_of(
+    const flow_training_options& o, const Eigen::MatrixXd& x, const Eigen::VectorXd& log_a, const Eigen::MatrixXd& y,
+    const Eigen::VectorXd& log_b, const ot::sinkhorn_options& so) {
+  if (!o.split_divergence) return sinkhorn_divergence_of(o, x, log_a, y, log_b, so);
+  auto split = o.float_sinkhorn
+                   ? ot::split_sinkhorn_divergence<float, double>(x, log_a, y, log_b, so, *o.split_divergence)
+                   : ot::split_sinkhorn_divergence<double, double>(x, log_a, y, log_b, so, *o.split_divergence);
+  ot::sinkhorn_result<double> r;
+  r.value = split.value;
+  r.converged = split.converged;
+  r.iterations = split.iterations;
+  r.grad_x = std::move(split.grad_x);
+  r.grad_log_a = std::move(split.grad_log_a);
+  return r;
 }
 
 /// @brief Log-weights of n cells drawn from snapshot k (algorithms.md §5.3): log M_k - log n each when `unbalanced`
@@ -172,6 +198,12 @@ class flow_trainer {
     if (m_o.cosine_decay && !(m_o.final_learning_rate >= 0 && m_o.final_learning_rate <= m_o.learning_rate)) {
       core::detail::throw_invalid_argument(who, ": need 0 <= final_learning_rate <= learning_rate; got ",
                                            m_o.final_learning_rate, " and ", m_o.learning_rate);
+    }
+    if (m_o.split_divergence && (m_o.batch < 4 || m_o.sinkhorn_warm_start)) {
+      core::detail::throw_invalid_argument(who,
+                                           ": split_divergence needs batch >= 4 and no Sinkhorn warm start; got "
+                                           "batch = ",
+                                           m_o.batch, m_o.sinkhorn_warm_start ? " with a warm start" : "");
     }
     if (m_field.parameter_count() == 0) core::detail::throw_invalid_argument(who, ": the field has no parameters");
     if constexpr (requires { Field::has_growth; }) {
@@ -344,10 +376,12 @@ class flow_trainer {
     return terms;
   }
 
-  // The divergence of interval i, warm-started from (and then recorded in) warm[i] when `warm` is not null.
+  // The divergence of interval i, warm-started from (and then recorded in) warm[i] when `warm` is not null; with
+  // split_divergence, the split-sample one (value and gradients on x and log a only).
   ot::sinkhorn_result<double> divergence(std::size_t i, const Eigen::MatrixXd& x, const Eigen::VectorXd& log_a,
                                          const Eigen::MatrixXd& y, const Eigen::VectorXd& log_b,
                                          const ot::sinkhorn_options& so, std::vector<warm_entry>* warm) const {
+    if (m_o.split_divergence) return training_divergence_of(m_o, x, log_a, y, log_b, so);
     if (warm == nullptr) return sinkhorn_divergence_of(m_o, x, log_a, y, log_b, so);
     warm_entry& w = (*warm)[i];
     std::optional<ot::sinkhorn_potentials<double>> initial;  // none at the first iteration: a cold start
