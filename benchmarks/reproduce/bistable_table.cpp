@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   --dsm-ensemble 1             the score is the mean of this many DSM networks (score::train_dsm_ensemble)
   --mass-smoothing -1          >= 0: train on masses smoothed by a polynomial of this degree in time
   --hidden 64,64,64            hidden widths of the drift and growth networks
+  --activation silu            their hidden-layer activation (relu, silu, tanh, elu, softplus)
   --fate-snapshots 1,2,3       the inner snapshots whose cells are fate queries (default: all)
   --fate-queries 100           query cells per snapshot
 )" + upfi::reproduce::training_usage(o.training));
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   args.add("--dims", dims);
   args.add("--training-seed-offset", seed_offset);
   args.add("--fate-snapshots", o.fate_snapshots);
+  args.add("--activation", [&o](const std::string& v) { o.hidden_activation = upfi::nn::activation_from_string(v); });
   if (const auto code = args.parse(argc, argv)) return *code;
   std::cout << "| d | method | path energy | force cosine | force L2 | fate corr. | s / run |\n"
             << "|---|---|---|---|---|---|---|\n";

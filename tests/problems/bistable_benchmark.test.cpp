@@ -70,6 +70,14 @@ TEST_SUITE("problems") {
     CHECK(r.path_energy > 0);
     CHECK(std::abs(r.growth_correlation) <= 1.0);  // TIGON++ has growth
     CHECK(std::string(upfi::problems::method_name(upfi::problems::bistable_method::fitness_ode)) == "fitness-ODE");
+    CHECK(r.model.meta("activation") == "silu");
+    // the hidden activation reaches the networks: the same seeds give another fit, and the model file records it
+    auto relu = o;
+    relu.hidden_activation = upfi::nn::activation::relu;
+    const auto with_relu = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::tigon, relu);
+    CHECK(with_relu.model.meta("activation") == "relu");
+    CHECK(with_relu.path_energy != r.path_energy);
+    CHECK(with_relu.force.mean_norm != r.force.mean_norm);
     // fates from the first inner snapshot only: its queries, one row each
     o.fate_snapshots = {1};
     const auto first = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::tigon, o);

@@ -24,6 +24,7 @@
 #include <upfi/metrics/distances.hpp>
 #include <upfi/metrics/errors.hpp>
 #include <upfi/metrics/fates.hpp>
+#include <upfi/nn/activation.hpp>
 #include <upfi/nn/mlp.hpp>
 #include <upfi/problems/detail/benchmark_support.hpp>
 #include <upfi/score/dsm.hpp>
@@ -78,6 +79,8 @@ struct bistable_benchmark_options {
   Eigen::Index score_samples =
       2000;  ///< kernel score: at most this many points per snapshot (kernel_score::max_samples)
   std::vector<Eigen::Index> hidden = {64, 64, 64};
+  /// hidden-layer activation of the drift, growth and potential networks (the paper's baselines use ReLU, Table 6)
+  nn::activation hidden_activation = nn::activation::silu;
   infer::flow_training_options training{};  ///< method-specific fields (reach, scheme, regulariser) are set per method
   double path_dt = 0.05;
   Eigen::Index path_count = 500;
@@ -161,7 +164,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
   auto t_start = std::chrono::steady_clock::now();
   infer::flow_training_options to = o.training;
   to.seed = o.seed;
-  nn::mlp_options net{.inputs = d, .outputs = d, .hidden = o.hidden};
+  nn::mlp_options net{.inputs = d, .outputs = d, .hidden = o.hidden, .hidden_activation = o.hidden_activation};
   nn::mlp_options scalar = net;
   scalar.outputs = 1;
 
@@ -181,6 +184,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
     result.model.set_meta("method", method_name(method));
     result.model.set_meta("dimension", std::to_string(d));
     result.model.set_meta("hidden", infer::format_layer_widths(o.hidden));
+    result.model.set_meta("activation", nn::to_string(o.hidden_activation));
     result.model.set_meta("diffusion", std::to_string(model_sigma * model_sigma / 2));
     infer::add_parameters(result.model, trained);
     values = detail::values_of(trained);
