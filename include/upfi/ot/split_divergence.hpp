@@ -57,19 +57,16 @@ struct split_masses {
       second.array() += std::log(static_cast<S>(n) / static_cast<S>(2 * n2));
       return;
     }
-    const auto lse = [](const vec<S>& v) {
-      const S top = v.maxCoeff();
-      if (top == -std::numeric_limits<S>::infinity()) {
-        core::detail::throw_invalid_argument("upfi::ot::split_sinkhorn_divergence: a half of a cloud has no mass");
-      }
-      return top + std::log((v.array() - top).exp().sum());
-    };
-    const S l1 = lse(first), l2 = lse(second), half = lse(log_a) - std::log(S(2));
+    const S l1 = core::log_sum_exp(first), l2 = core::log_sum_exp(second), total = core::log_sum_exp(log_a);
+    if (l1 == -std::numeric_limits<S>::infinity() || l2 == -std::numeric_limits<S>::infinity()) {
+      core::detail::throw_invalid_argument("upfi::ot::split_sinkhorn_divergence: a half of a cloud has no mass");
+    }
+    const S half = total - std::log(S(2));
     w1 = (first.array() - l1).exp();
     w2 = (second.array() - l2).exp();
     first.array() += half - l1;
     second.array() += half - l2;
-    pw = (log_a.array() - lse(log_a)).exp();
+    pw = (log_a.array() - total).exp();
   }
 
   // d/d log a of a function of (first, second) with gradients g1, g2 (the chain rule through the renormalisation).
@@ -150,31 +147,31 @@ template <RealScalar Kernel = double, RealScalar S = double>
   }
   detail::vec<S> ga1 = detail::vec<S>::Zero(n1), ga2 = detail::vec<S>::Zero(n2), gb1 = detail::vec<S>::Zero(m1),
                  gb2 = detail::vec<S>::Zero(m2);
-  // OT between half `p` of one cloud (rows from p_row) and half `q` of a cloud (rows from q_row), added with `weight`
-  const auto add = [&](S weight, S& term, const detail::mat<S>& p, const detail::vec<S>& lp, detail::mat<S>& grad_p,
-                       Eigen::Index p_row, detail::vec<S>& gp, const detail::mat<S>& q, const detail::vec<S>& lq,
-                       detail::mat<S>& grad_q, Eigen::Index q_row, detail::vec<S>& gq) {
+  // OT between half `p` of one cloud (rows from p_row) and half `q` of a cloud (rows from q_row): returns its value
+  // and adds its gradients, times `weight` (the problem's coefficient in L), to the halves' gradients
+  const auto ot = [&](S weight, const detail::mat<S>& p, const detail::vec<S>& lp, detail::mat<S>& grad_p,
+                      Eigen::Index p_row, detail::vec<S>& gp, const detail::mat<S>& q, const detail::vec<S>& lq,
+                      detail::mat<S>& grad_q, Eigen::Index q_row, detail::vec<S>& gq) {
     const sinkhorn_result<S> o = sinkhorn_divergence_in<Kernel, S>(p, lp, q, lq, ot_options);
-    term += weight * o.value;
     r.converged = r.converged && o.converged;
     r.iterations += o.iterations;
-    if (!grads) return;
-    grad_p.middleRows(p_row, p.rows()) += weight * o.grad_x;
-    grad_q.middleRows(q_row, q.rows()) += weight * o.grad_y;
-    gp += weight * o.grad_log_a;
-    gq += weight * o.grad_log_b;
+    if (grads) {
+      grad_p.middleRows(p_row, p.rows()) += weight * o.grad_x;
+      grad_q.middleRows(q_row, q.rows()) += weight * o.grad_y;
+      gp += weight * o.grad_log_a;
+      gq += weight * o.grad_log_b;
+    }
+    return o.value;
   };
   const S half = pairing == split_pairing::all ? S(0.5) : S(1);
-  add(half, r.cross, x1, am.first, r.grad_x, 0, ga1, y1, bm.first, r.grad_y, 0, gb1);
-  add(half, r.cross, x2, am.second, r.grad_x, n1, ga2, y2, bm.second, r.grad_y, m1, gb2);
+  r.cross += half * ot(half, x1, am.first, r.grad_x, 0, ga1, y1, bm.first, r.grad_y, 0, gb1);
+  r.cross += half * ot(half, x2, am.second, r.grad_x, n1, ga2, y2, bm.second, r.grad_y, m1, gb2);
   if (pairing == split_pairing::all) {
-    add(half, r.cross, x1, am.first, r.grad_x, 0, ga1, y2, bm.second, r.grad_y, m1, gb2);
-    add(half, r.cross, x2, am.second, r.grad_x, n1, ga2, y1, bm.first, r.grad_y, 0, gb1);
+    r.cross += half * ot(half, x1, am.first, r.grad_x, 0, ga1, y2, bm.second, r.grad_y, m1, gb2);
+    r.cross += half * ot(half, x2, am.second, r.grad_x, n1, ga2, y1, bm.first, r.grad_y, 0, gb1);
   }
-  add(S(-1), r.self_x, x1, am.first, r.grad_x, 0, ga1, x2, am.second, r.grad_x, n1, ga2);
-  add(S(-1), r.self_y, y1, bm.first, r.grad_y, 0, gb1, y2, bm.second, r.grad_y, m1, gb2);
-  r.self_x = -r.self_x;
-  r.self_y = -r.self_y;
+  r.self_x = ot(S(-1), x1, am.first, r.grad_x, 0, ga1, x2, am.second, r.grad_x, n1, ga2);
+  r.self_y = ot(S(-1), y1, bm.first, r.grad_y, 0, gb1, y2, bm.second, r.grad_y, m1, gb2);
   r.value = r.cross - r.self_x - r.self_y;
   if (grads) {
     r.grad_log_a = am.pull_back(ga1, ga2);
