@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   --dsm-per-dim 0|1            DSM noise scaled per coordinate (score::dsm_options::per_dimension_noise)
   --dsm-ensemble 1             the score is the mean of this many DSM networks (score::train_dsm_ensemble)
   --mass-smoothing -1          >= 0: train on masses smoothed by a polynomial of this degree in time
+  --restarts 1                 > 1: fit each method this often (other training seeds, one score) and evaluate the
+                               average of the fits' drifts and growths (infer::model_average)
   --hidden 64,64,64            hidden widths of the drift and growth networks
   --activation silu            their hidden-layer activation (relu, silu, tanh, elu, softplus)
   --fate-snapshots 1,2,3       the inner snapshots whose cells are fate queries (default: all)
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
   upfi::reproduce::add_table_options(args, seeds, first_seed, methods, o);
   args.add("--dims", dims);
   args.add("--training-seed-offset", seed_offset);
+  args.add("--restarts", o.restarts);
   args.add("--fate-snapshots", o.fate_snapshots);
   args.add("--activation", [&o](const std::string& v) { o.hidden_activation = upfi::nn::activation_from_string(v); });
   if (const auto code = args.parse(argc, argv)) return *code;
@@ -87,8 +90,9 @@ int main(int argc, char** argv) {
         std::cerr << "d = " << o.dimension << " " << upfi::problems::method_name(method) << " seed " << s << ": energy "
                   << r.path_energy << ", cosine " << r.force.cosine << ", L2 " << r.force.mean_norm << ", fate "
                   << r.fate_correlation << ", score " << r.score_seconds << " s, training " << r.training_seconds
-                  << " s, final loss " << (r.report.history.empty() ? 0.0 : r.report.history.back().loss.total())
-                  << ", cells";
+                  << " s, final loss";
+        for (const double loss : r.restart_losses) std::cerr << " " << loss;
+        std::cerr << ", cells";
         for (const auto c : r.cells) std::cerr << " " << c;
         std::cerr << ", growth corr " << r.growth_correlation << ", paths ending at x0 > 0: true "
                   << r.branch_fraction_true << ", model " << r.branch_fraction_model << ", roll-out energy "

@@ -8,6 +8,7 @@
 #include <upfi/infer/fit.hpp>            // IWYU pragma: export
 #include <upfi/infer/flow_trainer.hpp>   // IWYU pragma: export
 #include <upfi/infer/leave_one_out.hpp>  // IWYU pragma: export
+#include <upfi/infer/model_average.hpp>  // IWYU pragma: export
 #include <upfi/infer/model_file.hpp>     // IWYU pragma: export
 #include <upfi/infer/rollout_check.hpp>  // IWYU pragma: export
 #include <upfi/infer/simulate.hpp>       // IWYU pragma: export

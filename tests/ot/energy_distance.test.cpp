@@ -5,9 +5,12 @@
 
 #include <doctest/doctest.h>
 
+#include "support/statistics.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <numbers>
+#include <vector>
 
 TEST_SUITE("ot/energy_distance") {
   TEST_CASE("closed forms on two points") {
@@ -50,7 +53,8 @@ TEST_SUITE("ot/energy_distance") {
     CHECK(upfi::ot::mean_pairwise_distance<double>(p) == doctest::Approx(2.0));
     // E|Y - Y'| = 2 / sqrt(pi) for a standard normal line; the estimate is unbiased (k-sigma over 30 clouds)
     const int reps = 30;
-    double mean = 0, mean_ratio = 0, sq_ratio = 0;
+    double mean = 0;
+    std::vector<double> ratios;
     for (int r = 0; r < reps; ++r) {
       Eigen::MatrixXd x(200, 1), y(300, 1);
       upfi::core::counter_rng(10, static_cast<std::uint32_t>(r)).fill_normal(x, 0);
@@ -59,11 +63,10 @@ TEST_SUITE("ot/energy_distance") {
       mean += mu / reps;
       // uniform weights: E[energy] = (1/200 + 1/300) E|Y - Y'|
       const double ratio = upfi::ot::energy_distance<double>(x, y) / ((1.0 / 200 + 1.0 / 300) * mu);
-      mean_ratio += ratio / reps;
-      sq_ratio += ratio * ratio / reps;
+      ratios.push_back(ratio);
     }
     CHECK(mean == doctest::Approx(2 / std::sqrt(std::numbers::pi)).epsilon(0.02));
-    const double sem = std::sqrt((sq_ratio - mean_ratio * mean_ratio) / (reps - 1));
+    const auto [mean_ratio, sem] = upfi::test::summarise(ratios);
     MESSAGE("energy / floor over " << reps << " pairs of samples: " << mean_ratio << " +- " << sem);
     CHECK(std::abs(mean_ratio - 1) < 4 * sem);
     CHECK_THROWS_WITH_AS((void)upfi::ot::mean_pairwise_distance<double>(Eigen::MatrixXd::Zero(1, 2)),

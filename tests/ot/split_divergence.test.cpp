@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "support/seed.hpp"
+#include "support/statistics.hpp"
 
 #include <cmath>
 #include <limits>
@@ -16,6 +17,8 @@
 using upfi::ot::sinkhorn_divergence;
 using upfi::ot::sinkhorn_options;
 using upfi::ot::split_sinkhorn_divergence;
+using upfi::test::mean_sem;
+using upfi::test::summarise;
 
 namespace {
 Eigen::MatrixXd normals(Eigen::Index n, Eigen::Index d, std::uint32_t stream, std::uint32_t counter = 0) {
@@ -36,14 +39,6 @@ Eigen::VectorXd spread_log_masses(Eigen::Index n, double sd, double mass, std::u
 Eigen::VectorXd iid_log_masses(Eigen::Index n, double sd, double mass, std::uint32_t stream, std::uint32_t counter) {
   const Eigen::VectorXd l = sd * normals(n, 1, stream, counter).col(0);
   return l.array() + std::log(mass / static_cast<double>(n)) - sd * sd / 2;
-}
-struct mean_sem {
-  double mean, sem;
-};
-mean_sem summarise(const Eigen::VectorXd& v) {
-  const double m = v.mean();
-  return {
-      m, std::sqrt((v.array() - m).square().sum() / static_cast<double>(v.size() - 1) / static_cast<double>(v.size()))};
 }
 }  // namespace
 

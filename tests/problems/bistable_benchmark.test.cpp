@@ -88,6 +88,21 @@ TEST_SUITE("problems") {
     CHECK_THROWS_WITH_AS((void)upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::upfi, o),
                          doctest::Contains("fate snapshot 4 is not an inner snapshot"), std::invalid_argument);
     o.fate_snapshots.clear();
+    // restarts: member 0 is the single fit (same seed), every member's parameters are stored, and the evaluated
+    // model is their average (other metrics than either member's)
+    auto twice = o;
+    twice.restarts = 2;
+    const auto avg = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::tigon, twice);
+    CHECK(avg.model.meta("restarts") == "2");
+    REQUIRE(avg.model.has_array("parameters_1"));
+    CHECK(avg.model.array("parameters") == r.model.array("parameters"));
+    CHECK(avg.model.array("parameters_1") != r.model.array("parameters"));
+    CHECK(avg.restart_losses.size() == 2);
+    CHECK(avg.restart_losses.front() == r.restart_losses.front());
+    CHECK(avg.force.mean_norm != r.force.mean_norm);
+    twice.restarts = 0;
+    CHECK_THROWS_WITH_AS((void)upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::tigon, twice),
+                         doctest::Contains("restarts = 0"), std::invalid_argument);
     o.dimension = 1;
     CHECK_THROWS_AS((void)upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::upfi, o),
                     std::invalid_argument);

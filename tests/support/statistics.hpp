@@ -40,6 +40,26 @@ inline double chi_square_uniform(const std::vector<std::size_t>& counts) {
   return chi2;
 }
 
+/// Mean and standard error of the mean of a sample.
+struct mean_sem {
+  double mean = 0, sem = 0;
+};
+
+/// The sample mean and s / sqrt(n) (s: the sample standard deviation) of a range of at least two numbers (any range
+/// of doubles: std::vector, an Eigen vector or column).
+template <class Range>
+mean_sem summarise(const Range& sample) {
+  double n = 0, sum = 0;
+  for (const double x : sample) {
+    n += 1;
+    sum += x;
+  }
+  const double mean = sum / n;
+  double sq = 0;
+  for (const double x : sample) sq += (x - mean) * (x - mean);
+  return {mean, std::sqrt(sq / (n - 1) / n)};
+}
+
 /// Upper bound for a chi-square(k) variable exceeded with probability ~1e-6 (Wilson-Hilferty, z = 4.75).
 inline double chi_square_bound(double k) {
   const double z = 4.75;

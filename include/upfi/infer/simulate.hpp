@@ -49,10 +49,12 @@ struct model_trajectories {
 /// SDE and can cost far more than the networks).
 template <class Field>
 void drift_and_growth(const Field& field, double t, const Eigen::MatrixXd& x, flow::flow_values& f) {
-  if constexpr (requires {
-                  field.drift().evaluate(t, x, f.v);
-                  field.growth();
-                }) {
+  if constexpr (requires { field.drift_and_growth(t, x, f); }) {  // e.g. model_average
+    field.drift_and_growth(t, x, f);
+  } else if constexpr (requires {
+                         field.drift().evaluate(t, x, f.v);
+                         field.growth();
+                       }) {
     field.drift().evaluate(t, x, f.v);
     flow::detail::growth_values(field.growth(), t, x, f.g);
   } else {

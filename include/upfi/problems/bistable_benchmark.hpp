@@ -18,6 +18,7 @@
 #include <upfi/flow/probability_flow.hpp>
 #include <upfi/flow/transport_flow.hpp>
 #include <upfi/infer/flow_trainer.hpp>
+#include <upfi/infer/model_average.hpp>
 #include <upfi/infer/model_file.hpp>
 #include <upfi/infer/rollout_check.hpp>
 #include <upfi/infer/simulate.hpp>
@@ -78,6 +79,9 @@ struct bistable_benchmark_options {
   int mass_smoothing = -1;
   Eigen::Index score_samples =
       2000;  ///< kernel score: at most this many points per snapshot (kernel_score::max_samples)
+  /// > 1: the method is fitted this many times (member j uses training seed `seed + 100003 j` for its networks and
+  /// minibatches; all share one score) and the evaluated model is their infer::model_average
+  int restarts = 1;
   std::vector<Eigen::Index> hidden = {64, 64, 64};
   /// hidden-layer activation of the drift, growth and potential networks (the paper's baselines use ReLU, Table 6)
   nn::activation hidden_activation = nn::activation::silu;
@@ -113,9 +117,12 @@ struct bistable_benchmark_result {
   /// P(first fate) of every query (inner snapshots in order): the truth's and the model's
   Eigen::VectorXd fates_true, fates_model;
   double score_seconds = 0, training_seconds = 0;
-  infer::flow_training_report report;
-  std::vector<Eigen::Index> cells;  ///< snapshot sizes of the simulated data
-  infer::model_file model;          ///< the trained parameters (meta: method, dimension, hidden, diffusion)
+  infer::flow_training_report report;  ///< member 0's, when there are restarts
+  std::vector<double> restart_losses;  ///< every member's final training loss (total of the last report)
+  std::vector<Eigen::Index> cells;     ///< snapshot sizes of the simulated data
+  /// the trained parameters (meta: method, dimension, hidden, activation, diffusion, restarts); member j > 0 of a
+  /// model average is stored as "parameters_j"
+  infer::model_file model;
 };
 
 namespace detail {
@@ -141,8 +148,8 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
 }
 
 /// @brief Runs one method on one data realisation; `progress` (optional) sees the training reports.
-/// @throws std::invalid_argument if a fate snapshot is not an inner snapshot (1 ... snapshots - 2); what the parts
-/// throw (invalid options, non-finite losses).
+/// @throws std::invalid_argument if a fate snapshot is not an inner snapshot (1 ... snapshots - 2) or restarts < 1;
+/// what the parts throw (invalid options, non-finite losses).
 [[nodiscard]] inline bistable_benchmark_result run_bistable_benchmark(
     bistable_method method, const bistable_benchmark_options& o,
     const std::function<void(const infer::flow_progress&)>& progress = {}) {
@@ -151,6 +158,10 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
       core::detail::throw_invalid_argument("upfi::problems::run_bistable_benchmark: fate snapshot ", k,
                                            " is not an inner snapshot (1 ... ", o.snapshots - 2, ")");
     }
+  }
+  if (o.restarts < 1) {
+    core::detail::throw_invalid_argument("upfi::problems::run_bistable_benchmark: restarts = ", o.restarts,
+                                         "; need at least 1");
   }
   const Eigen::Index d = o.dimension;
   const sde::bistable truth(d);
@@ -174,23 +185,42 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
   double model_sigma = 0;
   const infer::model_simulation_options so{.dt = o.fate_dt, .seed = o.seed + 101};
 
-  const auto train = [&](auto field) {
+  // make_field(seed): a fresh field whose networks are initialised from `seed`
+  const auto train = [&](auto make_field) {
     result.score_seconds = detail::seconds_since(t_start);
     t_start = std::chrono::steady_clock::now();
-    infer::flow_trainer trainer(std::move(field), train_data, to);
-    result.report = trainer.train(progress);
+    std::vector<decltype(make_field(o.seed))> members;
+    for (int j = 0; j < o.restarts; ++j) {
+      const std::uint64_t seed = o.seed + 100003 * static_cast<std::uint64_t>(j);
+      infer::flow_training_options tj = to;
+      tj.seed = seed;
+      infer::flow_trainer trainer(make_field(seed), train_data, tj);
+      auto report = trainer.train(progress);
+      result.restart_losses.push_back(report.history.empty() ? 0.0 : report.history.back().loss.total());
+      if (j == 0) result.report = std::move(report);
+      members.push_back(trainer.field());
+    }
     result.training_seconds = detail::seconds_since(t_start);
-    auto trained = trainer.field();
     result.model.set_meta("method", method_name(method));
     result.model.set_meta("dimension", std::to_string(d));
     result.model.set_meta("hidden", infer::format_layer_widths(o.hidden));
     result.model.set_meta("activation", nn::to_string(o.hidden_activation));
     result.model.set_meta("diffusion", std::to_string(model_sigma * model_sigma / 2));
-    infer::add_parameters(result.model, trained);
-    values = detail::values_of(trained);
-    paths = [trained, so](const Eigen::MatrixXd& x0, const std::vector<double>& ts) {
-      return infer::simulate_model(trained, x0, ts, so);
+    result.model.set_meta("restarts", std::to_string(o.restarts));
+    for (std::size_t j = 0; j < members.size(); ++j) {
+      infer::add_parameters(result.model, members[j], j == 0 ? "parameters" : "parameters_" + std::to_string(j));
+    }
+    const auto use = [&](auto trained) {
+      values = detail::values_of(trained);
+      paths = [trained, so](const Eigen::MatrixXd& x0, const std::vector<double>& ts) {
+        return infer::simulate_model(trained, x0, ts, so);
+      };
     };
+    if (members.size() == 1) {
+      use(std::move(members.front()));
+    } else {
+      use(infer::model_average(std::move(members)));
+    }
   };
   const auto stochastic = [&](bool with_growth) {
     auto make = [&](auto score) {
@@ -199,12 +229,16 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
         scalar.time_input = false;
         to.reach = to.reach.value_or(5.0);
         to.rescale_by_dimension = true;
-        train(flow::probability_flow(nn::mlp<double>(net, o.seed), std::move(score), flow::isotropic_diffusion{delta},
-                                     nn::mlp<double>(scalar, o.seed + 1)));
+        train([&](std::uint64_t seed) {
+          return flow::probability_flow(nn::mlp<double>(net, seed), score, flow::isotropic_diffusion{delta},
+                                        nn::mlp<double>(scalar, seed + 1));
+        });
       } else {
         net.time_input = true;
         to.reach.reset();
-        train(flow::probability_flow(nn::mlp<double>(net, o.seed), std::move(score), flow::isotropic_diffusion{delta}));
+        train([&](std::uint64_t seed) {
+          return flow::probability_flow(nn::mlp<double>(net, seed), score, flow::isotropic_diffusion{delta});
+        });
       }
     };
     model_sigma = truth.noise().sigma();
@@ -235,9 +269,11 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
       to.reach = to.reach.value_or(5.0);
       to.scheme = infer::training_scheme::full_rollout;
       if (method == bistable_method::tigon) {
-        train(flow::transport_flow(nn::mlp<double>(net, o.seed), nn::mlp<double>(scalar, o.seed + 1)));
+        train([&](std::uint64_t seed) {
+          return flow::transport_flow(nn::mlp<double>(net, seed), nn::mlp<double>(scalar, seed + 1));
+        });
       } else {
-        train(flow::fitness_flow(nn::mlp<double>(scalar, o.seed)));
+        train([&](std::uint64_t seed) { return flow::fitness_flow(nn::mlp<double>(scalar, seed)); });
       }
       break;
   }
