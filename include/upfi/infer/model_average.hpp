@@ -18,7 +18,6 @@
 #include <Eigen/Core>
 
 #include <cstddef>
-#include <type_traits>
 #include <utility>
 #include <vector>
 

@@ -173,8 +173,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
   bistable_benchmark_result result;
   for (std::size_t k = 0; k < data.size(); ++k) result.cells.push_back(data.cloud(k).rows());
   auto t_start = std::chrono::steady_clock::now();
-  infer::flow_training_options to = o.training;
-  to.seed = o.seed;
+  infer::flow_training_options to = o.training;  // each fit sets its own seed (train below)
   nn::mlp_options net{.inputs = d, .outputs = d, .hidden = o.hidden, .hidden_activation = o.hidden_activation};
   nn::mlp_options scalar = net;
   scalar.outputs = 1;
