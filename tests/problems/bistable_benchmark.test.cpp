@@ -56,8 +56,13 @@ TEST_SUITE("problems") {
   }
 
   TEST_CASE("bistable benchmark: the training history is reported and the method names are the paper's") {
+    // bookkeeping only: few cells and a coarse simulation step keep it fast under the sanitizers
     auto o = small_run();
+    o.cells = 100;
+    o.simulation_dt = 0.01;
+    o.score_samples = 200;
     o.training.iterations = 4;
+    o.training.batch = 64;
     o.training.report_every = 2;
     o.path_count = 20;
     o.fate_queries = 5;

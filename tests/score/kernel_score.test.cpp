@@ -96,7 +96,7 @@ TEST_SUITE("score/kernel") {
     CHECK(s(0, 0) == doctest::Approx((m - u) / (h * h) / sigma).epsilon(1e-12));
   }
 
-  TEST_CASE("the kernel score converges to the true mixture score as N grows (observed rate)") {
+  TEST_CASE("the kernel score converges to the true mixture score as N grows (observed rate) [slow]") {
     const auto truth = two_bumps();
     const Eigen::MatrixXd at = truth.sample(2000, upfi::test::seed(), 9);
     double previous = std::numeric_limits<double>::infinity();
@@ -138,7 +138,21 @@ TEST_SUITE("score/kernel") {
     CHECK_THROWS_WITH_AS(kernel_score(big, o), doctest::Contains("max_samples = 1"), std::invalid_argument);
   }
 
-  TEST_CASE("held-out bandwidth minimises the held-out implicit score-matching loss") {
+  TEST_CASE("held-out bandwidth minimises the held-out implicit score-matching loss on a split") {
+    // the criterion itself: on a fixed split of the same iid sample (not the selector's shuffled one), the selected h
+    // beats 4x either side (0 failures in 30 seeds with UPFI_TEST_SEED; 2x fails on 9 of them at this size). Small
+    // enough for the sanitizer build; the accuracy gain over Scott's rule is the [slow] case below.
+    const Eigen::MatrixXd x = two_bumps().sample(400, upfi::test::seed(), 11);
+    const kernel_score held(x, {.rule = bandwidth_rule::held_out, .seed = 3});
+    const Eigen::MatrixXd u = (x.array().rowwise() / held.scale().array()).matrix();
+    const Eigen::MatrixXd train = u.topRows(320), test = u.bottomRows(80);
+    const double best = held.implicit_score_matching_loss(train, test, held.bandwidths()[0]);
+    CHECK(std::isfinite(best));
+    CHECK(best < held.implicit_score_matching_loss(train, test, 4.0 * held.bandwidths()[0]));
+    CHECK(best < held.implicit_score_matching_loss(train, test, 0.25 * held.bandwidths()[0]));
+  }
+
+  TEST_CASE("held-out bandwidth: a smaller score error than Scott's rule on a bimodal law [slow]") {
     const auto truth = two_bumps();
     const Eigen::MatrixXd x = truth.sample(3000, upfi::test::seed(), 11);
     const kernel_score held(x, {.rule = bandwidth_rule::held_out, .seed = 3});
@@ -147,7 +161,6 @@ TEST_SUITE("score/kernel") {
     const double es = error_at(scott, truth, truth.sample(2000, upfi::test::seed(), 12));
     MESSAGE("bandwidths: held-out " << held.bandwidths()[0] << ", Scott " << scott.bandwidths()[0] << "; errors " << eh
                                     << " vs " << es);
-    // the criterion itself: on a fixed split the selected h beats a coarse neighbourhood
     const Eigen::MatrixXd u = (x.array().rowwise() / held.scale().array()).matrix();
     const Eigen::MatrixXd train = u.topRows(2400), test = u.bottomRows(600);
     const double best = held.implicit_score_matching_loss(train, test, held.bandwidths()[0]);

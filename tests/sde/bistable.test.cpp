@@ -40,7 +40,7 @@ TEST_SUITE("sde/bistable") {
     static_assert(upfi::HasBirthRate<upfi::sde::bistable> && !upfi::HasDeathRate<upfi::sde::bistable>);
   }
 
-  TEST_CASE("snapshots: cell counts grow and the positive branch gains weight over time") {
+  TEST_CASE("snapshots: cell counts grow and the positive branch gains weight over time [slow]") {
     const upfi::sde::bistable model(2);
     const upfi::sde::simulator sim(model, model.noise(), {.dt = 1e-3});
     const auto series = sim.snapshots([&](Eigen::Index n, const auto& rng) { return model.initial_cells(n, rng); }, 500,

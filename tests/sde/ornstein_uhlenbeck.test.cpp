@@ -74,7 +74,7 @@ TEST_SUITE("sde/ornstein_uhlenbeck") {
     }
   }
 
-  TEST_CASE("Euler-Maruyama paths reproduce the exact mean and covariance at several times") {
+  TEST_CASE("Euler-Maruyama paths reproduce the exact mean and covariance at several times [slow]") {
     const auto ou = test_process();
     const Eigen::Vector2d m0(1.0, -0.5);
     const Eigen::Matrix2d s0 = 0.05 * Eigen::Matrix2d::Identity();

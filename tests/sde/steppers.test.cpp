@@ -154,7 +154,7 @@ TEST_SUITE("sde/steppers") {
     CHECK(p_em == doctest::Approx(1.0).epsilon(0.2));
   }
 
-  TEST_CASE("weak order of Euler-Maruyama is 1 (second moment of an OU process)") {
+  TEST_CASE("weak order of Euler-Maruyama is 1 (second moment of an OU process) [slow]") {
     // dX = -X dt + 0.5 dB, X_0 = 1: E X_T^2 = e^{-2T} + (1 - e^{-2T}) / 8.
     const upfi::sde::ornstein_uhlenbeck ou(-Eigen::MatrixXd::Identity(1, 1), Eigen::VectorXd::Zero(1),
                                            Eigen::MatrixXd::Constant(1, 1, 0.125));
