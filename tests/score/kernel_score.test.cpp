@@ -51,6 +51,17 @@ double bulk_error_at(const Model& est, const gaussian_mixture_score& truth, cons
   }
   return std::sqrt(num / den);
 }
+// the held-out rule's criterion on a fixed 80 / 20 split of its (iid) sample x, not the selector's shuffled one: the
+// implicit score-matching loss at the selected bandwidth h is below the loss at factor * h and at h / factor
+void check_held_out_criterion(const kernel_score& held, const Eigen::MatrixXd& x, double factor) {
+  const Eigen::MatrixXd u = (x.array().rowwise() / held.scale().array()).matrix();
+  const Eigen::Index train_rows = x.rows() * 4 / 5;
+  const Eigen::MatrixXd train = u.topRows(train_rows), test = u.bottomRows(x.rows() - train_rows);
+  const double h = held.bandwidths()[0], best = held.implicit_score_matching_loss(train, test, h);
+  CHECK(std::isfinite(best));
+  CHECK(best < held.implicit_score_matching_loss(train, test, factor * h));
+  CHECK(best < held.implicit_score_matching_loss(train, test, h / factor));
+}
 }  // namespace
 
 TEST_SUITE("score/kernel") {
@@ -139,17 +150,11 @@ TEST_SUITE("score/kernel") {
   }
 
   TEST_CASE("held-out bandwidth minimises the held-out implicit score-matching loss on a split") {
-    // the criterion itself: on a fixed split of the same iid sample (not the selector's shuffled one), the selected h
-    // beats 4x either side (0 failures in 30 seeds with UPFI_TEST_SEED; 2x fails on 9 of them at this size). Small
-    // enough for the sanitizer build; the accuracy gain over Scott's rule is the [slow] case below.
+    // the criterion itself: the selected h beats 4x either side (0 failures in 30 seeds with UPFI_TEST_SEED; 2x
+    // fails on 9 of them at this size). Small enough for the sanitizer build; the accuracy gain over Scott's rule is
+    // the [slow] case below.
     const Eigen::MatrixXd x = two_bumps().sample(400, upfi::test::seed(), 11);
-    const kernel_score held(x, {.rule = bandwidth_rule::held_out, .seed = 3});
-    const Eigen::MatrixXd u = (x.array().rowwise() / held.scale().array()).matrix();
-    const Eigen::MatrixXd train = u.topRows(320), test = u.bottomRows(80);
-    const double best = held.implicit_score_matching_loss(train, test, held.bandwidths()[0]);
-    CHECK(std::isfinite(best));
-    CHECK(best < held.implicit_score_matching_loss(train, test, 4.0 * held.bandwidths()[0]));
-    CHECK(best < held.implicit_score_matching_loss(train, test, 0.25 * held.bandwidths()[0]));
+    check_held_out_criterion(kernel_score(x, {.rule = bandwidth_rule::held_out, .seed = 3}), x, 4.0);
   }
 
   TEST_CASE("held-out bandwidth: a smaller score error than Scott's rule on a bimodal law [slow]") {
@@ -161,11 +166,7 @@ TEST_SUITE("score/kernel") {
     const double es = error_at(scott, truth, truth.sample(2000, upfi::test::seed(), 12));
     MESSAGE("bandwidths: held-out " << held.bandwidths()[0] << ", Scott " << scott.bandwidths()[0] << "; errors " << eh
                                     << " vs " << es);
-    const Eigen::MatrixXd u = (x.array().rowwise() / held.scale().array()).matrix();
-    const Eigen::MatrixXd train = u.topRows(2400), test = u.bottomRows(600);
-    const double best = held.implicit_score_matching_loss(train, test, held.bandwidths()[0]);
-    CHECK(best < held.implicit_score_matching_loss(train, test, 2.0 * held.bandwidths()[0]));
-    CHECK(best < held.implicit_score_matching_loss(train, test, 0.5 * held.bandwidths()[0]));
+    check_held_out_criterion(held, x, 2.0);
     CHECK(eh < 1.25 * es);
   }
 
