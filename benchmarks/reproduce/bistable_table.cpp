@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
   --restarts 1                 > 1: fit each method this often (other training seeds, one score) and evaluate the
                                average of the fits' drifts and growths (infer::model_average)
   --hidden 64,64,64            hidden widths of the drift and growth networks
+  --score-hidden 64,64,64      hidden widths of the DSM score network (the paper at d > 10: 256,256,256)
+  --score-lr 3e-3              its learning rate (the paper at d > 10: 1e-3)
   --activation silu            their hidden-layer activation (relu, silu, tanh, elu, softplus)
   --fate-snapshots 1,2,3       the inner snapshots whose cells are fate queries (default: all)
   --fate-queries 100           query cells per snapshot

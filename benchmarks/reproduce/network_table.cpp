@@ -62,8 +62,6 @@ int main(int argc, char** argv) {
   upfi::reproduce::add_table_options(args, seeds, first_seed, methods, o);
   args.add("--systems", systems);
   args.add("--noise", noises);
-  args.add("--score-hidden", o.score_hidden);
-  args.add("--score-lr", o.score_learning_rate);
   args.add("--max-rate", o.network.max_rate);
   args.add("--volume", o.network.volume);
   args.add("--birth", o.birth_rate);

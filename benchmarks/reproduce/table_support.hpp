@@ -152,6 +152,7 @@ inline void add_training_options(options& args, infer::flow_training_options& t)
   args.add("--lambda", t.lambda);
   args.add("--alpha", t.alpha);
   args.add("--reach", t.reach);
+  args.add("--blur", t.blur);
   args.add("--float-sinkhorn", t.float_sinkhorn);
   args.add("--sinkhorn-extra", t.sinkhorn_max_iterations);
   args.add("--split-divergence", [&t](const std::string& v) {
@@ -182,6 +183,8 @@ void add_table_options(options& args, int& seeds, int& first_seed, std::vector<s
   args.add("--dsm-ensemble", o.dsm_ensemble);
   args.add("--mass-smoothing", o.mass_smoothing);
   args.add("--hidden", o.hidden);
+  args.add("--score-hidden", o.score_hidden);
+  args.add("--score-lr", o.score_learning_rate);
   args.add("--fate-queries", o.fate_queries);
   add_training_options(args, o.training);
 }
@@ -208,6 +211,7 @@ inline std::string training_usage(const infer::flow_training_options& t) {
          usage_line("--lambda " + str(t.lambda), "weight of the regulariser lambda (|v|^2 / d + alpha g^2)") +
          usage_line("--alpha " + str(t.alpha), "its growth weight") +
          usage_line("--reach " + str(t.reach.value_or(5.0)), "unbalanced Sinkhorn reach (UPFI)") +
+         usage_line("--blur " + str(t.blur), "Sinkhorn blur (eps = blur^2), a length in data units") +
          usage_line("--float-sinkhorn " + std::string(t.float_sinkhorn ? "1" : "0"),
                     "single-precision Sinkhorn kernels (0|1)") +
          usage_line("--sinkhorn-extra " + std::to_string(t.sinkhorn_max_iterations),

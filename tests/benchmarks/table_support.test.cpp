@@ -4,6 +4,9 @@
 // not built in CI, so their option handling is tested here.
 #include "../../benchmarks/reproduce/table_support.hpp"
 
+#include <upfi/problems/bistable_benchmark.hpp>
+#include <upfi/problems/network_benchmark.hpp>
+
 #include <doctest/doctest.h>
 
 #include <optional>
@@ -134,6 +137,8 @@ TEST_SUITE("benchmarks") {
                               "1",
                               "--reach",
                               "2",
+                              "--blur",
+                              "0.025",
                               "--float-sinkhorn",
                               "1",
                               "--sinkhorn-extra",
@@ -151,6 +156,7 @@ TEST_SUITE("benchmarks") {
     CHECK(t.lambda == 0.01);
     CHECK(t.alpha == 1.0);
     CHECK(t.reach == 2.0);
+    CHECK(t.blur == 0.025);
     CHECK(t.float_sinkhorn);
     CHECK(t.sinkhorn_max_iterations == 4);
     CHECK(t.sinkhorn_warm_start);
@@ -169,5 +175,32 @@ TEST_SUITE("benchmarks") {
     CHECK(run(args, {"--split-divergence", "half"}).err ==
           "prog: option --split-divergence expects off, matched or all, got 'half'\n");
     CHECK(usage.find("  --split-divergence off ") != std::string::npos);
+  }
+
+  TEST_CASE_TEMPLATE("table options: both tables' shared options set the score, the networks and stage 2", O,
+                     upfi::problems::bistable_benchmark_options, upfi::problems::network_benchmark_options) {
+    O o;
+    int seeds = 0, first_seed = 0;
+    std::vector<std::string> methods;
+    upfi::reproduce::options args("prog", "");
+    upfi::reproduce::add_table_options(args, seeds, first_seed, methods, o);
+    const auto r = run(
+        args, {"--seeds",        "4",    "--first-seed",     "2", "--methods", "upfi",  "--dsm",          "300",
+               "--dsm-ensemble", "2",    "--mass-smoothing", "2", "--hidden",  "32,32", "--score-hidden", "256,256,256",
+               "--score-lr",     "1e-3", "--fate-queries",   "7", "--blur",    "0.05",  "--iterations",   "9"});
+    CHECK_FALSE(r.code.has_value());
+    CHECK(r.err.empty());
+    CHECK(seeds == 4);
+    CHECK(first_seed == 2);
+    CHECK(methods == std::vector<std::string>{"upfi"});
+    CHECK(o.dsm_iterations == 300);
+    CHECK(o.dsm_ensemble == 2);
+    CHECK(o.mass_smoothing == 2);
+    CHECK(o.hidden == std::vector<Eigen::Index>{32, 32});
+    CHECK(o.score_hidden == std::vector<Eigen::Index>{256, 256, 256});
+    CHECK(o.score_learning_rate == 1e-3);
+    CHECK(o.fate_queries == 7);
+    CHECK(o.training.blur == 0.05);
+    CHECK(o.training.iterations == 9);
   }
 }

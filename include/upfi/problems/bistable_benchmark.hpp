@@ -74,6 +74,10 @@ struct bistable_benchmark_options {
   long dsm_iterations = 0;               ///< > 0: a DSM score network trained this long instead of the kernel score
   bool dsm_per_dimension_noise = false;  ///< score::dsm_options::per_dimension_noise (not the paper's)
   int dsm_ensemble = 1;  ///< > 1: the score is the mean of this many DSM networks (score::train_dsm_ensemble)
+  /// DSM score network (the paper, Table 5: 64x3 at d <= 10, 256x3 with learning rate 1e-3 and 100 000 iterations at
+  /// d > 10)
+  std::vector<Eigen::Index> score_hidden = {64, 64, 64};
+  double score_learning_rate = 3e-3;  ///< DSM learning rate
   /// >= 0: stage 2 trains on masses smoothed by a polynomial of this degree in time
   /// (core::snapshot_series::with_smoothed_masses); < 0: the counted masses (the paper's protocol)
   int mass_smoothing = -1;
@@ -245,6 +249,8 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
     if (o.dsm_iterations > 0) {
       score::dsm_options dso;
       dso.iterations = o.dsm_iterations;
+      dso.hidden = o.score_hidden;
+      dso.learning_rate = o.score_learning_rate;
       dso.seed = o.seed + 7;
       dso.per_dimension_noise = o.dsm_per_dimension_noise;
       make(score::train_dsm_ensemble(data, dso, o.dsm_ensemble));  // 1 member: train_dsm's network
