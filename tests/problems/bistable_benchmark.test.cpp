@@ -83,6 +83,22 @@ TEST_SUITE("problems") {
     CHECK(with_relu.model.meta("activation") == "relu");
     CHECK(with_relu.path_energy != r.path_energy);
     CHECK(with_relu.force.mean_norm != r.force.mean_norm);
+    // the model file records the score: none for the deterministic baselines; the kernel score's sample cap; the DSM
+    // network's widths, learning rate and length (the options reach the score)
+    CHECK(r.model.meta("score") == "none");
+    auto stochastic = o;
+    stochastic.training.iterations = 2;
+    stochastic.path_count = 10;
+    stochastic.fate_queries = 2;
+    stochastic.fate_paths = 4;
+    const auto kernel = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::pfi, stochastic);
+    CHECK(kernel.model.meta("score") == "kernel, at most 200 samples per snapshot");
+    stochastic.dsm_iterations = 3;
+    stochastic.score_hidden = {8, 4};
+    stochastic.score_learning_rate = 1e-3;
+    const auto dsm = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::upfi, stochastic);
+    CHECK(dsm.model.meta("score") == "dsm 8,4, lr 0.001, 3 iterations, ensemble 1");
+    CHECK(std::isfinite(dsm.path_energy));
     // fates from the first inner snapshot only: its queries, one row each
     o.fate_snapshots = {1};
     const auto first = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::tigon, o);

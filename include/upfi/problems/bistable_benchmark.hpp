@@ -124,8 +124,9 @@ struct bistable_benchmark_result {
   infer::flow_training_report report;  ///< member 0's, when there are restarts
   std::vector<double> restart_losses;  ///< every member's final training loss (total of the last report)
   std::vector<Eigen::Index> cells;     ///< snapshot sizes of the simulated data
-  /// the trained parameters (meta: method, dimension, hidden, activation, diffusion, restarts); member j > 0 of a
-  /// model average is stored as "parameters_j"
+  /// the trained parameters (meta: method, dimension, hidden, activation, diffusion, restarts, and score: "none" for
+  /// the deterministic baselines, else the kernel score's or the DSM network's settings); member j > 0 of a model
+  /// average is stored as "parameters_j"
   infer::model_file model;
 };
 
@@ -186,6 +187,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
   detail::values_function values;  // drift and growth on a cloud
   std::function<infer::model_trajectories(const Eigen::MatrixXd&, const std::vector<double>&)> paths;
   double model_sigma = 0;
+  std::string score_meta = "none";  // the model file's "score" entry: how the frozen score was made
   const infer::model_simulation_options so{.dt = o.fate_dt, .seed = o.seed + 101};
 
   // make_field(seed): a fresh field whose networks are initialised from `seed`
@@ -210,6 +212,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
     result.model.set_meta("activation", nn::to_string(o.hidden_activation));
     result.model.set_meta("diffusion", std::to_string(model_sigma * model_sigma / 2));
     result.model.set_meta("restarts", std::to_string(o.restarts));
+    result.model.set_meta("score", score_meta);
     for (std::size_t j = 0; j < members.size(); ++j) {
       infer::add_parameters(result.model, members[j], j == 0 ? "parameters" : "parameters_" + std::to_string(j));
     }
@@ -253,11 +256,19 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
       dso.learning_rate = o.score_learning_rate;
       dso.seed = o.seed + 7;
       dso.per_dimension_noise = o.dsm_per_dimension_noise;
+      std::ostringstream meta;  // a stream: GCC 12's -Wrestrict misfires on string concatenation
+      meta << "dsm " << infer::format_layer_widths(o.score_hidden) << ", lr " << dso.learning_rate << ", "
+           << dso.iterations << " iterations, ensemble " << o.dsm_ensemble
+           << (dso.per_dimension_noise ? ", per-coordinate noise" : "");
+      score_meta = meta.str();
       make(score::train_dsm_ensemble(data, dso, o.dsm_ensemble));  // 1 member: train_dsm's network
     } else {
       score::kernel_score_options ko;
       ko.max_samples = o.score_samples;
       ko.seed = o.data_seed;
+      std::ostringstream meta;
+      meta << "kernel, at most " << ko.max_samples << " samples per snapshot";
+      score_meta = meta.str();
       make(score::kernel_score(data, ko));
     }
   };
