@@ -149,6 +149,7 @@ inline void add_training_options(options& args, infer::flow_training_options& t)
     t.final_learning_rate = options::value<double>(v);
   });
   args.add("--clip", t.clip_norm);
+  args.add("--average-tail", t.average_tail);
   args.add("--lambda", t.lambda);
   args.add("--alpha", t.alpha);
   args.add("--reach", t.reach);
@@ -208,6 +209,8 @@ inline std::string training_usage(const infer::flow_training_options& t) {
          usage_line("--lr " + str(t.learning_rate), "AdamW learning rate") +
          usage_line("--final-lr L", "cosine learning-rate decay to L (default: constant rate)") +
          usage_line("--clip " + str(t.clip_norm), "clip the gradient's global norm to it (0: off)") +
+         usage_line("--average-tail " + str(t.average_tail),
+                    "average the iterates of the last fraction F of the iterations (0: last iterate)") +
          usage_line("--lambda " + str(t.lambda), "weight of the regulariser lambda (|v|^2 / d + alpha g^2)") +
          usage_line("--alpha " + str(t.alpha), "its growth weight") +
          usage_line("--reach " + str(t.reach.value_or(5.0)), "unbalanced Sinkhorn reach (UPFI)") +

@@ -131,6 +131,8 @@ TEST_SUITE("benchmarks") {
                               "1e-4",
                               "--clip",
                               "2.5",
+                              "--average-tail",
+                              "0.25",
                               "--lambda",
                               "0.01",
                               "--alpha",
@@ -153,6 +155,7 @@ TEST_SUITE("benchmarks") {
     CHECK(t.cosine_decay);
     CHECK(t.final_learning_rate == 1e-4);
     CHECK(t.clip_norm == 2.5);
+    CHECK(t.average_tail == 0.25);
     CHECK(t.lambda == 0.01);
     CHECK(t.alpha == 1.0);
     CHECK(t.reach == 2.0);

@@ -374,6 +374,46 @@ TEST_SUITE("infer") {
                          std::invalid_argument);
   }
 
+  TEST_CASE("flow_trainer: tail averaging installs the mean of the last iterates and steps the raw one") {
+    const auto data =
+        upfi::core::snapshot_series<double>({0.0, 1.0}, {random_matrix(200, 2, 5), random_matrix(200, 2, 6)});
+    const auto field = upfi::flow::probability_flow(
+        upfi::nn::mlp<double>({.inputs = 2, .outputs = 2, .hidden = {8}}, 3),
+        upfi::score::gaussian_score(Eigen::VectorXd::Zero(2), Eigen::MatrixXd::Identity(2, 2)),
+        upfi::flow::isotropic_diffusion{0.1});
+    upfi::infer::flow_training_options o{.iterations = 6, .batch = 64};
+    o.reach.reset();
+    // the raw iterates after steps 1 ... 7, by a trainer without averaging
+    upfi::infer::flow_trainer plain(field, data, o);
+    std::vector<Eigen::VectorXd> iterates;
+    for (int k = 0; k < 7; ++k) {
+      (void)plain.step();
+      iterates.push_back(plain.field().parameters());
+    }
+    o.average_tail = 0.5;  // the last 3 of 6 iterations: the iterates after steps 4, 5 and 6
+    upfi::infer::flow_trainer averaged(field, data, o);
+    CHECK(averaged.first_averaged() == 4);
+    (void)averaged.train();
+    const Eigen::VectorXd mean3 = (iterates[3] + iterates[4] + iterates[5]) / 3.0;
+    CHECK((averaged.field().parameters() - mean3).norm() <= 1e-13 * mean3.norm());
+    CHECK(averaged.iterate_parameters() == iterates[5]);  // the optimiser's iterate is unchanged by averaging
+    CHECK((averaged.field().parameters() - iterates[5]).norm() > 1e-6);
+    // a further step moves the raw iterate (not the average) and extends the average
+    (void)averaged.step();
+    CHECK(averaged.iterate_parameters() == iterates[6]);
+    const Eigen::VectorXd mean4 = (iterates[3] + iterates[4] + iterates[5] + iterates[6]) / 4.0;
+    CHECK((averaged.field().parameters() - mean4).norm() <= 1e-13 * mean4.norm());
+    // a tail shorter than one iteration is the last iterate
+    o.average_tail = 0.01;
+    upfi::infer::flow_trainer last(field, data, o);
+    CHECK(last.first_averaged() == 6);
+    (void)last.train();
+    CHECK(last.field().parameters() == iterates[5]);
+    o.average_tail = 1.0;
+    CHECK_THROWS_WITH_AS(upfi::infer::flow_trainer(field, data, o), doctest::Contains("0 <= average_tail < 1"),
+                         std::invalid_argument);
+  }
+
   TEST_CASE("flow_trainer: invalid configurations and non-finite losses raise clear errors") {
     const auto data =
         upfi::core::snapshot_series<double>({0.0, 1.0}, {random_matrix(30, 2, 5), random_matrix(30, 2, 6)});

@@ -80,6 +80,11 @@ struct flow_training_options {
   /// of the Sinkhorn work; noisier. Empty: S(a, b). Not with warm starts.
   std::optional<ot::split_pairing> split_divergence = {};
   double clip_norm = 0;  ///< > 0: clip the gradient's global norm
+  /// Polyak-Ruppert tail averaging: the trained field is the mean of the parameter iterates of the last
+  /// `average_tail` fraction of the iterations (0: the last iterate; in [0, 1)). The average is installed in field()
+  /// when iteration() reaches `iterations` and extended by any later step; the optimiser always steps the raw
+  /// iterate (flow_trainer::iterate_parameters()). A cheap variance reduction, in the spirit of restarts averaging.
+  double average_tail = 0;
   /// Keep the networks' activations on the tape so the backward runs no forward pass twice (docs/flow.md, Records;
   /// same gradients). Memory per network and stage: about 2 x batch x (sum of hidden widths) values, times the stages
   /// and steps of every interval pushed at once (all of them for a full roll-out). false: the VJPs evaluate the
@@ -188,12 +193,13 @@ class flow_trainer {
     }
     if (m_o.iterations < 0 || m_o.batch < 1 || m_o.steps < 1 || !(m_o.lambda >= 0) || !(m_o.alpha >= 0) ||
         !(m_o.blur > 0) || !(m_o.sinkhorn_scaling > 0 && m_o.sinkhorn_scaling < 1) || m_o.report_every < 1 ||
-        !(m_o.clip_norm >= 0) || (m_o.reach && !(*m_o.reach > 0)) || m_o.sinkhorn_warm_sweeps < 0) {
+        !(m_o.clip_norm >= 0) || (m_o.reach && !(*m_o.reach > 0)) || m_o.sinkhorn_warm_sweeps < 0 ||
+        !(m_o.average_tail >= 0 && m_o.average_tail < 1)) {
       core::detail::throw_invalid_argument(
           who, ": need iterations >= 0, batch >= 1, steps >= 1, lambda >= 0, alpha >= 0, blur > 0, ",
-          "0 < sinkhorn_scaling < 1, report_every >= 1, clip_norm >= 0, sinkhorn_warm_sweeps >= 0 and reach > 0 (or "
-          "empty); got batch = ",
-          m_o.batch, ", steps = ", m_o.steps, ", lambda = ", m_o.lambda, ", blur = ", m_o.blur);
+          "0 < sinkhorn_scaling < 1, report_every >= 1, clip_norm >= 0, sinkhorn_warm_sweeps >= 0, ",
+          "0 <= average_tail < 1 and reach > 0 (or empty); got batch = ", m_o.batch, ", steps = ", m_o.steps,
+          ", lambda = ", m_o.lambda, ", blur = ", m_o.blur, ", average_tail = ", m_o.average_tail);
     }
     if (m_o.cosine_decay && !(m_o.final_learning_rate >= 0 && m_o.final_learning_rate <= m_o.learning_rate)) {
       core::detail::throw_invalid_argument(who, ": need 0 <= final_learning_rate <= learning_rate; got ",
@@ -242,8 +248,22 @@ class flow_trainer {
     return loss_with(iteration, gradient, nullptr);
   }
 
+  /// @brief The first iteration count whose iterate enters the tail average (options().average_tail): the average
+  /// is over the iterates after steps first_averaged() ... options().iterations.
+  [[nodiscard]] long first_averaged() const noexcept {
+    const auto tail = static_cast<long>(std::llround(m_o.average_tail * static_cast<double>(m_o.iterations)));
+    return m_o.iterations - std::max(1L, tail) + 1;
+  }
+
+  /// @brief The optimiser's current iterate: field().parameters(), except after the tail average was installed.
+  [[nodiscard]] Eigen::VectorXd iterate_parameters() const {
+    return m_average_installed ? m_iterate : m_field.parameters();
+  }
+
   /// @brief One training iteration: loss, gradient, AdamW step. Returns the iteration's loss terms.
   flow_loss_terms step() {
+    Eigen::VectorXd p = iterate_parameters();
+    if (m_average_installed) m_field.set_parameters(p);  // the loss is that of the iterate
     Eigen::VectorXd grad;
     if (m_o.sinkhorn_warm_start) m_warm.resize(m_data.size() - 1);
     const flow_loss_terms terms = loss_with(m_iteration, &grad, m_o.sinkhorn_warm_start ? &m_warm : nullptr);
@@ -252,10 +272,24 @@ class flow_trainer {
           core::detail::message("upfi::infer::flow_trainer: the gradient is not finite at iteration ", m_iteration)));
     }
     if (m_o.clip_norm > 0) (void)nn::clip_by_norm(grad, m_o.clip_norm);
-    Eigen::VectorXd p = m_field.parameters();
     m_opt.step(p, grad, learning_rate(m_iteration));
-    m_field.set_parameters(p);
     ++m_iteration;
+    m_field.set_parameters(p);
+    m_average_installed = false;
+    if (m_o.average_tail > 0 && m_iteration >= first_averaged()) {
+      // running mean of the iterates from first_averaged() on
+      const auto count = static_cast<double>(m_iteration - first_averaged() + 1);
+      if (count == 1) {
+        m_average = p;
+      } else {
+        m_average += (p - m_average) / count;
+      }
+      if (m_iteration >= m_o.iterations) {
+        m_iterate = std::move(p);
+        m_field.set_parameters(m_average);
+        m_average_installed = true;
+      }
+    }
     return terms;
   }
 
@@ -433,6 +467,9 @@ class flow_trainer {
   nn::adam m_opt;
   long m_iteration = 0;
   std::vector<warm_entry> m_warm;  // per interval, with sinkhorn_warm_start
+  Eigen::VectorXd m_average;       // running mean of the tail iterates (average_tail > 0)
+  Eigen::VectorXd m_iterate;       // the raw iterate while field() holds the installed average
+  bool m_average_installed = false;
 };
 
 }  // namespace upfi::infer
