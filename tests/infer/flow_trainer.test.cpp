@@ -61,6 +61,13 @@ auto small_upfi_field() {
       upfi::score::gaussian_score(Eigen::VectorXd::Zero(2), Eigen::MatrixXd::Identity(2, 2)),
       upfi::flow::isotropic_diffusion{0.2}, upfi::nn::quadratic_scalar_field(2));
 }
+// A small balanced (PFI) field: MLP drift, no growth.
+auto small_pfi_field() {
+  return upfi::flow::probability_flow(
+      upfi::nn::mlp<double>({.inputs = 2, .outputs = 2, .hidden = {8}}, 3),
+      upfi::score::gaussian_score(Eigen::VectorXd::Zero(2), Eigen::MatrixXd::Identity(2, 2)),
+      upfi::flow::isotropic_diffusion{0.1});
+}
 }  // namespace
 
 TEST_SUITE("infer") {
@@ -319,10 +326,7 @@ TEST_SUITE("infer") {
   TEST_CASE("flow_trainer: reproducible for a seed and any thread count") {
     const auto data =
         upfi::core::snapshot_series<double>({0.0, 1.0}, {random_matrix(300, 2, 5), random_matrix(300, 2, 6)});
-    auto field = upfi::flow::probability_flow(
-        upfi::nn::mlp<double>({.inputs = 2, .outputs = 2, .hidden = {8}}, 3),
-        upfi::score::gaussian_score(Eigen::VectorXd::Zero(2), Eigen::MatrixXd::Identity(2, 2)),
-        upfi::flow::isotropic_diffusion{0.1});
+    auto field = small_pfi_field();
     upfi::infer::flow_training_options o{.iterations = 3, .batch = 600};
     o.reach.reset();
     const Eigen::VectorXd one = trained_parameters(field, data, o, 1);
@@ -337,10 +341,7 @@ TEST_SUITE("infer") {
   TEST_CASE("flow_trainer: cosine decay steps AdamW with the scheduled rate of every iteration") {
     const auto data =
         upfi::core::snapshot_series<double>({0.0, 1.0}, {random_matrix(200, 2, 5), random_matrix(200, 2, 6)});
-    const auto field = upfi::flow::probability_flow(
-        upfi::nn::mlp<double>({.inputs = 2, .outputs = 2, .hidden = {8}}, 3),
-        upfi::score::gaussian_score(Eigen::VectorXd::Zero(2), Eigen::MatrixXd::Identity(2, 2)),
-        upfi::flow::isotropic_diffusion{0.1});
+    const auto field = small_pfi_field();
     upfi::infer::flow_training_options o{.iterations = 4, .batch = 64, .cosine_decay = true};
     o.final_learning_rate = 1e-4;
     o.reach.reset();
@@ -377,10 +378,7 @@ TEST_SUITE("infer") {
   TEST_CASE("flow_trainer: tail averaging installs the mean of the last iterates and steps the raw one") {
     const auto data =
         upfi::core::snapshot_series<double>({0.0, 1.0}, {random_matrix(200, 2, 5), random_matrix(200, 2, 6)});
-    const auto field = upfi::flow::probability_flow(
-        upfi::nn::mlp<double>({.inputs = 2, .outputs = 2, .hidden = {8}}, 3),
-        upfi::score::gaussian_score(Eigen::VectorXd::Zero(2), Eigen::MatrixXd::Identity(2, 2)),
-        upfi::flow::isotropic_diffusion{0.1});
+    const auto field = small_pfi_field();
     upfi::infer::flow_training_options o{.iterations = 6, .batch = 64};
     o.reach.reset();
     // the raw iterates after steps 1 ... 7, by a trainer without averaging
