@@ -61,6 +61,7 @@ fit options:
   --score-members K      DSM: the score is the mean of K networks              [1]
   --mass-smoothing DEG   train on log-masses smoothed by a polynomial of DEG   [off]
   --iterations N         drift/growth iterations                               [2000]
+  --average-tail F       networks = mean of the iterates of the last F of them [0]
   --batch B              cells per snapshot and iteration                      [128]
   --hidden W,W,...       hidden layer widths                                   [64,64,64]
   --seed S               random seed (same seed, same numbers)                 [0]
@@ -285,6 +286,10 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
   o.dsm_members = static_cast<int>(a.integer("--score-members", o.dsm_members, 1));
   if (a.has("--mass-smoothing")) o.mass_smoothing = static_cast<int>(a.integer("--mass-smoothing", 0, 0));
   o.iterations = a.integer("--iterations", o.iterations, 0);
+  o.average_tail = a.number("--average-tail", 0);
+  if (!(o.average_tail >= 0 && o.average_tail < 1)) {
+    throw usage_error("--average-tail must lie in [0, 1), got '" + a.text("--average-tail", "") + "'");
+  }
   o.batch = a.integer("--batch", o.batch, 1);
   o.seed = static_cast<std::uint64_t>(a.integer("--seed", 0, 0));
   if (a.has("--hidden")) {
@@ -298,10 +303,10 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
   return o;
 }
 
-const std::set<std::string> fit_flags = {"--method",        "--diffusion",  "--score",  "--score-iterations",
-                                         "--score-members", "--iterations", "--batch",  "--hidden",
-                                         "--seed",          "--threads",    "--out",    "--embedding",
-                                         "--time-key",      "--components", "--masses", "--mass-smoothing"};
+const std::set<std::string> fit_flags = {
+    "--method",   "--diffusion",  "--score",  "--score-iterations", "--score-members", "--iterations",
+    "--batch",    "--hidden",     "--seed",   "--threads",          "--out",           "--embedding",
+    "--time-key", "--components", "--masses", "--mass-smoothing",   "--average-tail"};
 
 std::function<void(const upfi::infer::fit_progress&)> fit_reporter(progress_bar& bar, const std::string& prefix) {
   return [&bar, prefix](const upfi::infer::fit_progress& p) {
@@ -505,6 +510,7 @@ int run_fit(int argc, char** argv) {
       .add("score_members", static_cast<double>(o.score == upfi::infer::score_estimator::dsm ? o.dsm_members : 0))
       .add("mass_smoothing", static_cast<double>(o.mass_smoothing))
       .add("iterations", static_cast<double>(o.iterations))
+      .add("average_tail", o.average_tail)
       .add("seed", static_cast<double>(o.seed))
       .add("final_loss", fit.report.history.empty() ? 0.0 : fit.report.history.back().loss.total())
       .add("score_seconds", fit.score_seconds)

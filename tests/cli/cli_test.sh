@@ -82,6 +82,11 @@ expect_error 1 "upfi: upfi::core::snapshot_series::with_smoothed_masses: a frequ
   "$upfi" fit b.csv --out f --masses none --mass-smoothing 1 --quiet
 expect_error 2 "upfi: option --mass-smoothing needs an integer >= 0, got '-1' (run 'upfi help')" \
   "$upfi" fit b.csv --out f --mass-smoothing -1
+"$upfi" fit b.csv --out tail $small --average-tail 0.5 --no-plots >/dev/null
+grep -q '"average_tail": 0.5' tail/fit.json || fail "--average-tail 0.5: fit.json average_tail"
+cmp -s tail/model.upfi fit/model.upfi && fail "--average-tail 0.5: the same model as the last iterate"
+expect_error 2 "upfi: --average-tail must lie in [0, 1), got '1' (run 'upfi help')" \
+  "$upfi" fit b.csv --out f --average-tail 1
 "$upfi" fit b.csv --out dsm $small --score dsm --score-iterations 40 --score-members 2 --no-plots >/dev/null
 grep -q '"score": "dsm"' dsm/fit.json || fail "--score dsm: fit.json score"
 grep -q '"score_members": 2' dsm/fit.json || fail "--score-members 2: fit.json score_members"

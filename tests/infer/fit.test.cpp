@@ -162,6 +162,27 @@ TEST_CASE("fit_snapshots with a DSM ensemble: the score stage reports every memb
   CHECK(std::isfinite(fit.report.history.back().loss.total()));
 }
 
+TEST_CASE("fit_snapshots: average_tail averages the networks and leaves the training path alone") {
+  const auto data = drifting_clouds();
+  auto o = tiny(fit_method::upfi);
+  const auto last = upfi::infer::fit_snapshots(data, o);
+  o.average_tail = 0.01;  // 0.2 of an iteration rounds to no tail: the last iterate
+  CHECK(upfi::infer::fit_snapshots(data, o).model.to_file().format() == last.model.to_file().format());
+  o.average_tail = 0.5;
+  const auto mean = upfi::infer::fit_snapshots(data, o);
+  CHECK(mean.model.to_file().format() != last.model.to_file().format());
+  // the optimiser steps the raw iterate either way: the same losses at every report
+  REQUIRE(mean.report.history.size() == last.report.history.size());
+  for (std::size_t k = 0; k < last.report.history.size(); ++k) {
+    CHECK(mean.report.history[k].loss.total() == last.report.history[k].loss.total());
+  }
+  o.average_tail = 1;
+  CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o),
+                       doctest::Contains("0 <= average_tail < 1; got diffusion = 0, iterations = 20, batch = 64, "
+                                         "dsm_members = 1, average_tail = 1"),
+                       std::invalid_argument);
+}
+
 TEST_CASE("fit_snapshots: invalid options and data are named") {
   const auto data = drifting_clouds();
   auto o = tiny(fit_method::upfi);
@@ -175,8 +196,8 @@ TEST_CASE("fit_snapshots: invalid options and data are named") {
   o.dsm_members = 0;
   CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o),
                        "upfi::infer::fit_snapshots: need diffusion >= 0, iterations >= 0, batch >= 1, hidden layers, "
-                       "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM); got diffusion = 0, "
-                       "iterations = 20, batch = 64, dsm_members = 0",
+                       "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM), 0 <= average_tail < 1; "
+                       "got diffusion = 0, iterations = 20, batch = 64, dsm_members = 0, average_tail = 0",
                        std::invalid_argument);
   o = tiny(fit_method::upfi);
   o.mass_smoothing = static_cast<int>(data.size());

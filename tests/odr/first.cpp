@@ -1,13 +1,15 @@
 // SPDX-FileCopyrightText: The upfi authors
 // SPDX-License-Identifier: MIT
-// Two translation units include the whole library and are linked together: a non-inline function defined in a
-// header would be a duplicate symbol here.
+//
+// With odr/second.cpp: two translation units of the test executable include the whole library and are linked
+// together, so a non-inline function defined in a header is a duplicate symbol and the link fails. In unity builds
+// the two files join different unity groups (tests/CMakeLists.txt), which is still two translation units.
 #include <upfi/upfi.hpp>
 
-double second_unit_value();
+#include <doctest/doctest.h>
 
-int main() {
-  const upfi::core::counter_rng rng(7);
-  // Same pure function evaluated in two translation units must agree.
-  return rng.uniform(3, 4) == second_unit_value() ? 0 : 1;
+double upfi_odr_second_unit_value();
+
+TEST_CASE("ODR: the whole library in two linked translation units; a pure function agrees across them") {
+  CHECK(upfi::core::counter_rng(7).uniform(3, 4) == upfi_odr_second_unit_value());
 }

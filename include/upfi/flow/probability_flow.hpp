@@ -259,7 +259,8 @@ void vjp_with_record(const std::vector<Record>& record, double t, const Eigen::R
 // dimension(), parameter_count(), record_type (a vector of block records) and, as private members befriending this
 // base, evaluate_blocks(t, X, out, record*) (one evaluation in row blocks) and vjp_rows(block_record*, t, X, cu, cv,
 // cg, dX*, dP*) (the VJP on a row block with its record, or on the whole cloud with none: the parts evaluate again).
-// The record overloads are templates so that Derived::record_type is looked up once Derived is complete.
+// The record overloads are templates so that Derived::record_type is looked up once Derived is complete (through a
+// defaulted parameter D: Clang 14 substitutes a constraint naming Derived itself when the base is instantiated).
 template <class Derived>
 class row_blocked_field {
  public:
@@ -268,8 +269,8 @@ class row_blocked_field {
     checked(x).evaluate_blocks(t, x, out, nullptr);
   }
   /// @brief evaluate(), also keeping in `record` what vjp(record, ...) needs to skip the forward passes of the VJP.
-  template <class Record>
-    requires std::same_as<Record, typename Derived::record_type>
+  template <class Record, class D = Derived>
+    requires std::same_as<Record, typename D::record_type>
   void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, flow_values& out, Record& record) const {
     checked(x).evaluate_blocks(t, x, out, &record);
   }
@@ -285,8 +286,8 @@ class row_blocked_field {
   /// summed in block order: with one block (N < 512 for small d) the result is bit-identical to vjp(), with several
   /// it agrees to rounding and does not depend on the thread count.
   /// @throws std::invalid_argument if the record was made on a cloud of another size.
-  template <class Record>
-    requires std::same_as<Record, typename Derived::record_type>
+  template <class Record, class D = Derived>
+    requires std::same_as<Record, typename D::record_type>
   void vjp(const Record& record, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& cu,
            const Eigen::MatrixXd& cv, const Eigen::VectorXd& cg, Eigen::MatrixXd* grad_x,
            Eigen::VectorXd* grad_params) const {

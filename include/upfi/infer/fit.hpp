@@ -73,6 +73,9 @@ struct fit_options {
   /// (core::snapshot_series::with_smoothed_masses), for counted masses that scatter around a smooth trend; < 0: the
   /// masses as given
   int mass_smoothing = -1;
+  /// in [0, 1): the fitted networks are the mean of the parameter iterates of this last fraction of the iterations
+  /// (Polyak-Ruppert tail averaging, flow_training_options::average_tail); 0: the last iterate
+  double average_tail = 0;
   std::uint64_t seed = 0;
   long report_every = 100;
 };
@@ -312,11 +315,12 @@ struct fit_progress {
   if (data.size() < 2) core::detail::throw_invalid_argument(who, ": need at least two snapshots");
   if (!(o.diffusion >= 0) || !std::isfinite(o.diffusion) || o.iterations < 0 || o.batch < 1 || o.hidden.empty() ||
       o.report_every < 1 || (o.score == score_estimator::dsm && (o.dsm_iterations < 1 || o.dsm_members < 1)) ||
-      o.score_samples < 0) {
+      o.score_samples < 0 || !(o.average_tail >= 0 && o.average_tail < 1)) {
     core::detail::throw_invalid_argument(who, ": need diffusion >= 0, iterations >= 0, batch >= 1, hidden layers, ",
-                                         "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM); got ",
-                                         "diffusion = ", o.diffusion, ", iterations = ", o.iterations,
-                                         ", batch = ", o.batch, ", dsm_members = ", o.dsm_members);
+                                         "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM), ",
+                                         "0 <= average_tail < 1; got diffusion = ", o.diffusion,
+                                         ", iterations = ", o.iterations, ", batch = ", o.batch,
+                                         ", dsm_members = ", o.dsm_members, ", average_tail = ", o.average_tail);
   }
   const data_scaling scaling = data_scaling::of(data);
   const auto z = scaling.to_model(o.mass_smoothing >= 0 ? data.with_smoothed_masses(o.mass_smoothing) : data);
@@ -328,6 +332,7 @@ struct fit_progress {
   to.iterations = o.iterations;
   to.batch = o.batch;
   to.lambda = o.lambda;
+  to.average_tail = o.average_tail;
   to.seed = o.seed;
   to.report_every = o.report_every;
   to.reach = with_growth ? std::optional<double>(5.0) : std::nullopt;

@@ -146,7 +146,10 @@ class simulator {
   [[nodiscard]] Eigen::MatrixXd population(Eigen::MatrixXd x0, double t0, double t1,
                                            const core::counter_rng& rng) const {
     check_cloud(x0.cols(), "population");
-    const auto [steps, dt] = step_count(t0, t1);
+    // not a structured binding: the lambda below captures dt, which Clang 14 cannot do for a binding
+    const auto count = step_count(t0, t1);
+    const std::uint32_t steps = count.first;
+    const double dt = count.second;
     if (!(has_growth && m_options.growth)) {
       advance(x0, t0, dt, 0, steps, rng);
       return x0;
