@@ -178,6 +178,15 @@ TEST_SUITE("benchmarks") {
     CHECK(run(args, {"--split-divergence", "half"}).err ==
           "prog: option --split-divergence expects off, matched or all, got 'half'\n");
     CHECK(usage.find("  --split-divergence off ") != std::string::npos);
+    CHECK(usage.find("  --stepper euler ") != std::string::npos);
+    CHECK(t.stepper.name == "euler");
+    CHECK_FALSE(run(args, {"--stepper", "heun"}).code.has_value());
+    CHECK(t.stepper.name == "heun");
+    CHECK(t.stepper.order == 2);
+    CHECK(run(args, {"--stepper", "rk2"}).err ==
+          "prog: option --stepper upfi::flow::tableau_named: unknown stepper 'rk2' (expects euler, heun, rk4 or "
+          "dopri5)\n");
+    CHECK(t.stepper.name == "heun");
   }
 
   TEST_CASE_TEMPLATE("table options: both tables' shared options set the score, the networks and stage 2", O,

@@ -497,6 +497,20 @@ TEST_SUITE("flow/probability_flow") {
         std::invalid_argument);
   }
 
+  TEST_CASE("tableaux by name: each stepper's name gives it back; any other name is refused with the list") {
+    for (const tableau& tb : {upfi::flow::euler(), upfi::flow::heun(), upfi::flow::rk4(), upfi::flow::dopri5()}) {
+      const tableau named = upfi::flow::tableau_named(tb.name);
+      CHECK(named.name == tb.name);
+      CHECK(named.order == tb.order);
+      CHECK(named.b == tb.b);
+      CHECK(named.c == tb.c);
+    }
+    CHECK_THROWS_WITH_AS((void)upfi::flow::tableau_named("rk2"),
+                         "upfi::flow::tableau_named: unknown stepper 'rk2' (expects euler, heun, rk4 or dopri5)",
+                         std::invalid_argument);
+    CHECK_THROWS_AS((void)upfi::flow::tableau_named("Euler"), std::invalid_argument);
+  }
+
   TEST_CASE("chemical-Langevin flow: velocity against a finite-difference row divergence of D; gradients") {
     const Eigen::Index d = 3, n = 6;
     const upfi::nn::mlp_options rate{.inputs = d,

@@ -87,6 +87,17 @@ struct tableau {
   return t;
 }
 
+/// @brief The tableau of a name: "euler", "heun", "rk4" or "dopri5" (the `name` of each).
+/// @throws std::invalid_argument naming the accepted names for any other.
+[[nodiscard]] inline tableau tableau_named(const std::string& name) {
+  for (auto make : {euler, heun, rk4, dopri5}) {
+    tableau t = make();
+    if (t.name == name) return t;
+  }
+  core::detail::throw_invalid_argument("upfi::flow::tableau_named: unknown stepper '", name,
+                                       "' (expects euler, heun, rk4 or dopri5)");
+}
+
 /// @brief A weighted cloud on the move: positions (N x d), log-masses (N) and the accumulated regulariser.
 struct flow_state {
   Eigen::MatrixXd x;
