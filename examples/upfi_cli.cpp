@@ -63,6 +63,8 @@ fit options:
   --iterations N         drift/growth iterations                               [2000]
   --average-tail F       networks = mean of the iterates of the last F of them [0]
   --batch B              cells per snapshot and iteration                      [128]
+  --steps N              flow steps per interval between snapshots             [2]
+  --stepper NAME         their method: euler, heun, rk4 or dopri5              [euler]
   --hidden W,W,...       hidden layer widths                                   [64,64,64]
   --seed S               random seed (same seed, same numbers)                 [0]
   --threads T            threads (results do not depend on it)                 [all]
@@ -291,6 +293,16 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
     throw usage_error("--average-tail must lie in [0, 1), got '" + a.text("--average-tail", "") + "'");
   }
   o.batch = a.integer("--batch", o.batch, 1);
+  const long steps = a.integer("--steps", o.steps, 1);
+  if (steps > 100000) throw usage_error("--steps must be at most 100000, got '" + a.text("--steps", "") + "'");
+  o.steps = static_cast<int>(steps);
+  if (a.has("--stepper")) {
+    try {
+      o.stepper = upfi::flow::tableau_named(a.text("--stepper", ""));
+    } catch (const std::invalid_argument&) {
+      throw usage_error("--stepper must be euler, heun, rk4 or dopri5, got '" + a.text("--stepper", "") + "'");
+    }
+  }
   o.seed = static_cast<std::uint64_t>(a.integer("--seed", 0, 0));
   if (a.has("--hidden")) {
     try {
@@ -303,10 +315,11 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
   return o;
 }
 
-const std::set<std::string> fit_flags = {
-    "--method",   "--diffusion",  "--score",  "--score-iterations", "--score-members", "--iterations",
-    "--batch",    "--hidden",     "--seed",   "--threads",          "--out",           "--embedding",
-    "--time-key", "--components", "--masses", "--mass-smoothing",   "--average-tail"};
+const std::set<std::string> fit_flags = {"--method",        "--diffusion",  "--score",  "--score-iterations",
+                                         "--score-members", "--iterations", "--batch",  "--hidden",
+                                         "--seed",          "--threads",    "--out",    "--embedding",
+                                         "--time-key",      "--components", "--masses", "--mass-smoothing",
+                                         "--average-tail",  "--steps",      "--stepper"};
 
 std::function<void(const upfi::infer::fit_progress&)> fit_reporter(progress_bar& bar, const std::string& prefix) {
   return [&bar, prefix](const upfi::infer::fit_progress& p) {
@@ -511,6 +524,8 @@ int run_fit(int argc, char** argv) {
       .add("mass_smoothing", static_cast<double>(o.mass_smoothing))
       .add("iterations", static_cast<double>(o.iterations))
       .add("average_tail", o.average_tail)
+      .add("steps", static_cast<double>(o.steps))
+      .add("stepper", o.stepper.name)
       .add("seed", static_cast<double>(o.seed))
       .add("final_loss", fit.report.history.empty() ? 0.0 : fit.report.history.back().loss.total())
       .add("score_seconds", fit.score_seconds)

@@ -87,6 +87,15 @@ grep -q '"average_tail": 0.5' tail/fit.json || fail "--average-tail 0.5: fit.jso
 cmp -s tail/model.upfi fit/model.upfi && fail "--average-tail 0.5: the same model as the last iterate"
 expect_error 2 "upfi: --average-tail must lie in [0, 1), got '1' (run 'upfi help')" \
   "$upfi" fit b.csv --out f --average-tail 1
+"$upfi" fit b.csv --out heun $small --steps 3 --stepper heun --no-plots >/dev/null
+grep -q '"steps": 3' heun/fit.json || fail "--steps 3: fit.json steps"
+grep -q '"stepper": "heun"' heun/fit.json || fail "--stepper heun: fit.json stepper"
+grep -q '"stepper": "euler"' fit/fit.json || fail "fit.json: the default stepper is euler"
+cmp -s heun/model.upfi fit/model.upfi && fail "--steps 3 --stepper heun: the same model as 2 Euler steps"
+expect_error 2 "upfi: --stepper must be euler, heun, rk4 or dopri5, got 'rk2' (run 'upfi help')" \
+  "$upfi" fit b.csv --out f --stepper rk2
+expect_error 2 "upfi: option --steps needs an integer >= 1, got '0' (run 'upfi help')" \
+  "$upfi" fit b.csv --out f --steps 0
 "$upfi" fit b.csv --out dsm $small --score dsm --score-iterations 40 --score-members 2 --no-plots >/dev/null
 grep -q '"score": "dsm"' dsm/fit.json || fail "--score dsm: fit.json score"
 grep -q '"score_members": 2' dsm/fit.json || fail "--score-members 2: fit.json score_members"

@@ -178,8 +178,35 @@ TEST_CASE("fit_snapshots: average_tail averages the networks and leaves the trai
   }
   o.average_tail = 1;
   CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o),
-                       doctest::Contains("0 <= average_tail < 1; got diffusion = 0, iterations = 20, batch = 64, "
-                                         "dsm_members = 1, average_tail = 1"),
+                       doctest::Contains("0 <= average_tail < 1, steps >= 1; got diffusion = 0, iterations = 20, "
+                                         "batch = 64, dsm_members = 1, average_tail = 1, steps = 2"),
+                       std::invalid_argument);
+}
+
+TEST_CASE("fit_snapshots: steps and stepper choose stage 2's discretisation of the flow") {
+  const auto data = drifting_clouds();
+  auto o = tiny(fit_method::upfi);
+  o.report_every = 1;
+  const auto euler2 = upfi::infer::fit_snapshots(data, o);
+  o.steps = 2;
+  o.stepper = upfi::flow::tableau_named("euler");
+  CHECK(upfi::infer::fit_snapshots(data, o).model.to_file().format() == euler2.model.to_file().format());
+  // the same initial networks and minibatches: the first iteration's loss already differs with the discretisation
+  o.steps = 3;
+  const auto euler3 = upfi::infer::fit_snapshots(data, o);
+  o.steps = 2;
+  o.stepper = upfi::flow::heun();
+  const auto heun2 = upfi::infer::fit_snapshots(data, o);
+  REQUIRE(!euler2.report.history.empty());
+  for (const auto* other : {&euler3, &heun2}) {
+    REQUIRE(other->report.history.size() == euler2.report.history.size());
+    CHECK(other->report.history.front().loss.total() != euler2.report.history.front().loss.total());
+    CHECK(other->model.to_file().format() != euler2.model.to_file().format());
+  }
+  o.steps = 0;
+  CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o), doctest::Contains("steps >= 1; got diffusion = 0"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o), doctest::Contains(", steps = 0"),
                        std::invalid_argument);
 }
 
@@ -196,8 +223,9 @@ TEST_CASE("fit_snapshots: invalid options and data are named") {
   o.dsm_members = 0;
   CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o),
                        "upfi::infer::fit_snapshots: need diffusion >= 0, iterations >= 0, batch >= 1, hidden layers, "
-                       "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM), 0 <= average_tail < 1; "
-                       "got diffusion = 0, iterations = 20, batch = 64, dsm_members = 0, average_tail = 0",
+                       "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM), 0 <= average_tail < 1, "
+                       "steps >= 1; got diffusion = 0, iterations = 20, batch = 64, dsm_members = 0, "
+                       "average_tail = 0, steps = 2",
                        std::invalid_argument);
   o = tiny(fit_method::upfi);
   o.mass_smoothing = static_cast<int>(data.size());

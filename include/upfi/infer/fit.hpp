@@ -76,6 +76,9 @@ struct fit_options {
   /// in [0, 1): the fitted networks are the mean of the parameter iterates of this last fraction of the iterations
   /// (Polyak-Ruppert tail averaging, flow_training_options::average_tail); 0: the last iterate
   double average_tail = 0;
+  /// steps of `stepper` per interval of the probability flow in stage 2 (flow_training_options::steps)
+  int steps = 2;
+  flow::tableau stepper = flow::euler();
   std::uint64_t seed = 0;
   long report_every = 100;
 };
@@ -315,12 +318,13 @@ struct fit_progress {
   if (data.size() < 2) core::detail::throw_invalid_argument(who, ": need at least two snapshots");
   if (!(o.diffusion >= 0) || !std::isfinite(o.diffusion) || o.iterations < 0 || o.batch < 1 || o.hidden.empty() ||
       o.report_every < 1 || (o.score == score_estimator::dsm && (o.dsm_iterations < 1 || o.dsm_members < 1)) ||
-      o.score_samples < 0 || !(o.average_tail >= 0 && o.average_tail < 1)) {
+      o.score_samples < 0 || !(o.average_tail >= 0 && o.average_tail < 1) || o.steps < 1) {
     core::detail::throw_invalid_argument(who, ": need diffusion >= 0, iterations >= 0, batch >= 1, hidden layers, ",
                                          "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM), ",
-                                         "0 <= average_tail < 1; got diffusion = ", o.diffusion,
+                                         "0 <= average_tail < 1, steps >= 1; got diffusion = ", o.diffusion,
                                          ", iterations = ", o.iterations, ", batch = ", o.batch,
-                                         ", dsm_members = ", o.dsm_members, ", average_tail = ", o.average_tail);
+                                         ", dsm_members = ", o.dsm_members, ", average_tail = ", o.average_tail,
+                                         ", steps = ", o.steps);
   }
   const data_scaling scaling = data_scaling::of(data);
   const auto z = scaling.to_model(o.mass_smoothing >= 0 ? data.with_smoothed_masses(o.mass_smoothing) : data);
@@ -333,6 +337,8 @@ struct fit_progress {
   to.batch = o.batch;
   to.lambda = o.lambda;
   to.average_tail = o.average_tail;
+  to.steps = o.steps;
+  to.stepper = o.stepper;
   to.seed = o.seed;
   to.report_every = o.report_every;
   to.reach = with_growth ? std::optional<double>(5.0) : std::nullopt;
