@@ -46,9 +46,10 @@ struct tableau {
 [[nodiscard]] inline tableau euler() {
   return {"euler", Eigen::MatrixXd::Zero(1, 1), Eigen::VectorXd::Ones(1), Eigen::VectorXd::Zero(1), {}, 1};
 }
+// heun() and rk4() fill their coefficient vectors in place, not from fixed-size Eigen::Vector2d/4d: with AVX-512
+// (-march=native) GCC 12 sees a 64-byte load from the 32-byte vector on a path that never runs, and -Warray-bounds
+// rejects it (a false positive).
 /// @brief Heun's method, the explicit trapezoidal rule (order 2).
-// The coefficient vectors are filled in place, not converted from fixed-size Eigen::Vector2d/4d: with AVX-512
-// (-march=native) GCC 12 inlines that conversion as one 64-byte load and -Warray-bounds rejects it (a false positive).
 [[nodiscard]] inline tableau heun() {
   tableau t{"heun", Eigen::MatrixXd::Zero(2, 2), Eigen::VectorXd(2), Eigen::VectorXd(2), {}, 2};
   t.b << 0.5, 0.5;
