@@ -64,7 +64,8 @@ fit options:
   --average-tail F       networks = mean of the iterates of the last F of them [0]
   --batch B              cells per snapshot and iteration                      [128]
   --steps N              flow steps per interval between snapshots             [2]
-  --stepper NAME         their method: euler, heun, rk4 or dopri5              [euler]
+  --stepper NAME         their method: euler, midpoint, heun, ralston, rk4     [euler]
+                         or dopri5
   --hidden W,W,...       hidden layer widths                                   [64,64,64]
   --seed S               random seed (same seed, same numbers)                 [0]
   --threads T            threads (results do not depend on it)                 [all]
@@ -300,7 +301,7 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
     try {
       o.stepper = upfi::flow::tableau_named(a.text("--stepper", ""));
     } catch (const std::invalid_argument&) {
-      throw usage_error("--stepper must be euler, heun, rk4 or dopri5, got '" + a.text("--stepper", "") + "'");
+      throw usage_error("--stepper must be " + upfi::flow::tableau_names() + ", got '" + a.text("--stepper", "") + "'");
     }
   }
   o.seed = static_cast<std::uint64_t>(a.integer("--seed", 0, 0));

@@ -184,8 +184,8 @@ TEST_SUITE("benchmarks") {
     CHECK(t.stepper.name == "heun");
     CHECK(t.stepper.order == 2);
     CHECK(run(args, {"--stepper", "rk2"}).err ==
-          "prog: option --stepper upfi::flow::tableau_named: unknown stepper 'rk2' (expects euler, heun, rk4 or "
-          "dopri5)\n");
+          "prog: option --stepper upfi::flow::tableau_named: unknown stepper 'rk2' (expects euler, midpoint, heun, "
+          "ralston, rk4 or dopri5)\n");
     CHECK(t.stepper.name == "heun");
   }
 

@@ -92,7 +92,7 @@ grep -q '"steps": 3' heun/fit.json || fail "--steps 3: fit.json steps"
 grep -q '"stepper": "heun"' heun/fit.json || fail "--stepper heun: fit.json stepper"
 grep -q '"stepper": "euler"' fit/fit.json || fail "fit.json: the default stepper is euler"
 cmp -s heun/model.upfi fit/model.upfi && fail "--steps 3 --stepper heun: the same model as 2 Euler steps"
-expect_error 2 "upfi: --stepper must be euler, heun, rk4 or dopri5, got 'rk2' (run 'upfi help')" \
+expect_error 2 "upfi: --stepper must be euler, midpoint, heun, ralston, rk4 or dopri5, got 'rk2' (run 'upfi help')" \
   "$upfi" fit b.csv --out f --stepper rk2
 expect_error 2 "upfi: option --steps needs an integer >= 1, got '0' (run 'upfi help')" \
   "$upfi" fit b.csv --out f --steps 0

@@ -246,7 +246,7 @@ TEST_SUITE("flow/probability_flow") {
     const Eigen::MatrixXd s0 = c.ou.covariance(t0, c.s0), s1 = c.ou.covariance(t1, c.s0);
     const flow_state y0{exact_moment_sample(mu0, s0, 400), Eigen::VectorXd::Zero(400), 0};
     CHECK(moment_error(y0.x, mu0, s0) < 1e-12);
-    for (const tableau& tb : {upfi::flow::euler(), upfi::flow::heun(), upfi::flow::rk4(), upfi::flow::dopri5()}) {
+    for (const tableau& tb : upfi::flow::tableaux()) {
       CAPTURE(tb.name);
       std::vector<double> errors;
       const int base = tb.order >= 4 ? 2 : 8;
@@ -310,7 +310,7 @@ TEST_SUITE("flow/probability_flow") {
         upfi::flow::probability_flow(std::move(drift), upfi::score::gaussian_score(upfi::test::vec(0.2, -0.1), cov),
                                      upfi::flow::isotropic_diffusion{0.4}, std::move(growth));
     const flow_state y0{0.7 * random_matrix(n, d, 1), 0.3 * random_matrix(n, 1, 2).col(0), 0};
-    for (const tableau& tb : {upfi::flow::euler(), upfi::flow::heun(), upfi::flow::rk4(), upfi::flow::dopri5()}) {
+    for (const tableau& tb : upfi::flow::tableaux()) {
       for (int steps : {1, 3, 10}) {
         CAPTURE(tb.name);
         CAPTURE(steps);
@@ -497,17 +497,26 @@ TEST_SUITE("flow/probability_flow") {
         std::invalid_argument);
   }
 
-  TEST_CASE("tableaux by name: each stepper's name gives it back; any other name is refused with the list") {
-    for (const tableau& tb : {upfi::flow::euler(), upfi::flow::heun(), upfi::flow::rk4(), upfi::flow::dopri5()}) {
+  TEST_CASE("tableaux by name: each stepper's name gives it back, each is consistent; other names are refused") {
+    for (const tableau& tb : upfi::flow::tableaux()) {
       const tableau named = upfi::flow::tableau_named(tb.name);
       CHECK(named.name == tb.name);
       CHECK(named.order == tb.order);
       CHECK(named.b == tb.b);
       CHECK(named.c == tb.c);
+      // consistency of an explicit Runge-Kutta tableau: sum b = 1, rows of a sum to c, a strictly lower-triangular;
+      // order 2 also needs b . c = 1/2
+      CAPTURE(tb.name);
+      CHECK(tb.b.sum() == doctest::Approx(1.0).epsilon(1e-14));
+      CHECK((tb.a.rowwise().sum() - tb.c).cwiseAbs().maxCoeff() < 1e-14);
+      CHECK(tb.a.triangularView<Eigen::Upper>().toDenseMatrix().cwiseAbs().maxCoeff() == 0.0);
+      if (tb.order >= 2) CHECK(tb.b.dot(tb.c) == doctest::Approx(0.5).epsilon(1e-14));
     }
-    CHECK_THROWS_WITH_AS((void)upfi::flow::tableau_named("rk2"),
-                         "upfi::flow::tableau_named: unknown stepper 'rk2' (expects euler, heun, rk4 or dopri5)",
-                         std::invalid_argument);
+    CHECK(upfi::flow::tableau_names() == "euler, midpoint, heun, ralston, rk4 or dopri5");
+    CHECK_THROWS_WITH_AS(
+        (void)upfi::flow::tableau_named("rk2"),
+        "upfi::flow::tableau_named: unknown stepper 'rk2' (expects euler, midpoint, heun, ralston, rk4 or dopri5)",
+        std::invalid_argument);
     CHECK_THROWS_AS((void)upfi::flow::tableau_named("Euler"), std::invalid_argument);
   }
 

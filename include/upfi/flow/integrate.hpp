@@ -49,12 +49,30 @@ struct tableau {
 // heun() and rk4() fill their coefficient vectors in place, not from fixed-size Eigen::Vector2d/4d: with AVX-512
 // (-march=native) GCC 12 sees a 64-byte load from the 32-byte vector on a path that never runs, and -Warray-bounds
 // rejects it (a false positive).
+/// @brief The explicit midpoint rule (order 2): one Euler half step, then the full step with the midpoint slope.
+/// Its quadrature of the regulariser uses the midpoint alone (Heun's uses both ends).
+[[nodiscard]] inline tableau midpoint() {
+  tableau t{"midpoint", Eigen::MatrixXd::Zero(2, 2), Eigen::VectorXd(2), Eigen::VectorXd(2), {}, 2};
+  t.b << 0.0, 1.0;
+  t.c << 0.0, 0.5;
+  t.a(1, 0) = 0.5;
+  return t;
+}
 /// @brief Heun's method, the explicit trapezoidal rule (order 2).
 [[nodiscard]] inline tableau heun() {
   tableau t{"heun", Eigen::MatrixXd::Zero(2, 2), Eigen::VectorXd(2), Eigen::VectorXd(2), {}, 2};
   t.b << 0.5, 0.5;
   t.c << 0.0, 1.0;
   t.a(1, 0) = 1.0;
+  return t;
+}
+/// @brief Ralston's method (order 2): the two-stage rule with the smallest bound on the local truncation error
+/// (Ralston 1962), second stage at c = 2/3.
+[[nodiscard]] inline tableau ralston() {
+  tableau t{"ralston", Eigen::MatrixXd::Zero(2, 2), Eigen::VectorXd(2), Eigen::VectorXd(2), {}, 2};
+  t.b << 0.25, 0.75;
+  t.c << 0.0, 2.0 / 3;
+  t.a(1, 0) = 2.0 / 3;
   return t;
 }
 /// @brief The classical fourth-order Runge-Kutta method.
@@ -89,15 +107,30 @@ struct tableau {
   return t;
 }
 
-/// @brief The tableau of a name: "euler", "heun", "rk4" or "dopri5" (the `name` of each).
+/// @brief Every built-in tableau, lowest order first: euler, midpoint, heun, ralston, rk4, dopri5.
+[[nodiscard]] inline std::vector<tableau> tableaux() {
+  return {euler(), midpoint(), heun(), ralston(), rk4(), dopri5()};
+}
+
+/// @brief The names of tableaux(), as a list for messages: "euler, midpoint, heun, ralston, rk4 or dopri5".
+[[nodiscard]] inline std::string tableau_names() {
+  const std::vector<tableau> all = tableaux();
+  std::string list;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (i > 0) list += i + 1 == all.size() ? " or " : ", ";
+    list += all[i].name;
+  }
+  return list;
+}
+
+/// @brief The tableau of a name: one of tableau_names() (the `name` of each).
 /// @throws std::invalid_argument naming the accepted names for any other.
 [[nodiscard]] inline tableau tableau_named(const std::string& name) {
-  for (auto make : {euler, heun, rk4, dopri5}) {
-    tableau t = make();
-    if (t.name == name) return t;
+  for (tableau& t : tableaux()) {
+    if (t.name == name) return std::move(t);
   }
-  core::detail::throw_invalid_argument("upfi::flow::tableau_named: unknown stepper '", name,
-                                       "' (expects euler, heun, rk4 or dopri5)");
+  core::detail::throw_invalid_argument("upfi::flow::tableau_named: unknown stepper '", name, "' (expects ",
+                                       tableau_names(), ")");
 }
 
 /// @brief A weighted cloud on the move: positions (N x d), log-masses (N) and the accumulated regulariser.
