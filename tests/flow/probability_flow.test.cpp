@@ -513,6 +513,18 @@ TEST_SUITE("flow/probability_flow") {
       if (tb.order >= 2) CHECK(tb.b.dot(tb.c) == doctest::Approx(0.5).epsilon(1e-14));
     }
     CHECK(upfi::flow::tableau_names() == "euler, midpoint, heun, ralston, rk4 or dopri5");
+    // the named two-stage rules are members of the c2 family with their textbook weights
+    CHECK(upfi::flow::midpoint().b(0) == 0.0);
+    CHECK(upfi::flow::midpoint().b(1) == 1.0);
+    CHECK(upfi::flow::heun().b(0) == 0.5);
+    CHECK(upfi::flow::ralston().b(0) == 0.25);
+    CHECK(upfi::flow::ralston().b(1) == 0.75);
+    CHECK(upfi::flow::ralston().a(1, 0) == 2.0 / 3);
+    CHECK(upfi::flow::two_stage("c2 = 0.3", 0.3).b.dot(upfi::flow::two_stage("c2 = 0.3", 0.3).c) ==
+          doctest::Approx(0.5).epsilon(1e-15));
+    CHECK_THROWS_WITH_AS((void)upfi::flow::two_stage("bad", 0.0),
+                         "upfi::flow::two_stage: c2 must be finite and > 0, got 0", std::invalid_argument);
+    CHECK_THROWS_AS((void)upfi::flow::two_stage("bad", std::nan("")), std::invalid_argument);
     CHECK_THROWS_WITH_AS(
         (void)upfi::flow::tableau_named("rk2"),
         "upfi::flow::tableau_named: unknown stepper 'rk2' (expects euler, midpoint, heun, ralston, rk4 or dopri5)",

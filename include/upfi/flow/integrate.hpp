@@ -46,35 +46,32 @@ struct tableau {
 [[nodiscard]] inline tableau euler() {
   return {"euler", Eigen::MatrixXd::Zero(1, 1), Eigen::VectorXd::Ones(1), Eigen::VectorXd::Zero(1), {}, 1};
 }
-// heun() and rk4() fill their coefficient vectors in place, not from fixed-size Eigen::Vector2d/4d: with AVX-512
-// (-march=native) GCC 12 sees a 64-byte load from the 32-byte vector on a path that never runs, and -Warray-bounds
-// rejects it (a false positive).
+// two_stage() and rk4() fill their coefficient vectors in place, not from fixed-size Eigen::Vector2d/4d: with
+// AVX-512 (-march=native) GCC 12 sees a 64-byte load from the 32-byte vector on a path that never runs, and
+// -Warray-bounds rejects it (a false positive).
+/// @brief The explicit two-stage rule of order 2 with its second stage at `c2` (> 0): a21 = c2, b = (1 - 1/(2 c2),
+/// 1/(2 c2)). Every explicit two-stage second-order Runge-Kutta method is one of these; midpoint(), heun() and
+/// ralston() are c2 = 1/2, 1 and 2/3.
+/// @throws std::invalid_argument naming `c2` when it is not finite and positive.
+[[nodiscard]] inline tableau two_stage(std::string name, double c2) {
+  if (!(c2 > 0) || !std::isfinite(c2)) {
+    core::detail::throw_invalid_argument("upfi::flow::two_stage: c2 must be finite and > 0, got ", c2);
+  }
+  tableau t{std::move(name), Eigen::MatrixXd::Zero(2, 2), Eigen::VectorXd(2), Eigen::VectorXd(2), {}, 2};
+  const double b2 = 1.0 / (2.0 * c2);
+  t.b << 1.0 - b2, b2;
+  t.c << 0.0, c2;
+  t.a(1, 0) = c2;
+  return t;
+}
 /// @brief The explicit midpoint rule (order 2): one Euler half step, then the full step with the midpoint slope.
 /// Its quadrature of the regulariser uses the midpoint alone (Heun's uses both ends).
-[[nodiscard]] inline tableau midpoint() {
-  tableau t{"midpoint", Eigen::MatrixXd::Zero(2, 2), Eigen::VectorXd(2), Eigen::VectorXd(2), {}, 2};
-  t.b << 0.0, 1.0;
-  t.c << 0.0, 0.5;
-  t.a(1, 0) = 0.5;
-  return t;
-}
+[[nodiscard]] inline tableau midpoint() { return two_stage("midpoint", 0.5); }
 /// @brief Heun's method, the explicit trapezoidal rule (order 2).
-[[nodiscard]] inline tableau heun() {
-  tableau t{"heun", Eigen::MatrixXd::Zero(2, 2), Eigen::VectorXd(2), Eigen::VectorXd(2), {}, 2};
-  t.b << 0.5, 0.5;
-  t.c << 0.0, 1.0;
-  t.a(1, 0) = 1.0;
-  return t;
-}
+[[nodiscard]] inline tableau heun() { return two_stage("heun", 1.0); }
 /// @brief Ralston's method (order 2): the two-stage rule with the smallest bound on the local truncation error
-/// (Ralston 1962), second stage at c = 2/3.
-[[nodiscard]] inline tableau ralston() {
-  tableau t{"ralston", Eigen::MatrixXd::Zero(2, 2), Eigen::VectorXd(2), Eigen::VectorXd(2), {}, 2};
-  t.b << 0.25, 0.75;
-  t.c << 0.0, 2.0 / 3;
-  t.a(1, 0) = 2.0 / 3;
-  return t;
-}
+/// (Ralston 1962), second stage at c = 2/3, b = (1/4, 3/4).
+[[nodiscard]] inline tableau ralston() { return two_stage("ralston", 2.0 / 3); }
 /// @brief The classical fourth-order Runge-Kutta method.
 [[nodiscard]] inline tableau rk4() {
   tableau t{"rk4", Eigen::MatrixXd::Zero(4, 4), Eigen::VectorXd(4), Eigen::VectorXd(4), {}, 4};
