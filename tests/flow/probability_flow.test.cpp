@@ -520,8 +520,8 @@ TEST_SUITE("flow/probability_flow") {
     CHECK(upfi::flow::ralston().b(0) == 0.25);
     CHECK(upfi::flow::ralston().b(1) == 0.75);
     CHECK(upfi::flow::ralston().a(1, 0) == 2.0 / 3);
-    CHECK(upfi::flow::two_stage("c2 = 0.3", 0.3).b.dot(upfi::flow::two_stage("c2 = 0.3", 0.3).c) ==
-          doctest::Approx(0.5).epsilon(1e-15));
+    const tableau general = upfi::flow::two_stage("c2 = 0.3", 0.3);
+    CHECK(general.b.dot(general.c) == doctest::Approx(0.5).epsilon(1e-15));
     CHECK_THROWS_WITH_AS((void)upfi::flow::two_stage("bad", 0.0),
                          "upfi::flow::two_stage: c2 must be finite and > 0, got 0", std::invalid_argument);
     CHECK_THROWS_AS((void)upfi::flow::two_stage("bad", std::nan("")), std::invalid_argument);
