@@ -64,16 +64,26 @@ fit options:
   --average-tail F       networks = mean of the iterates of the last F of them [0]
   --batch B              cells per snapshot and iteration                      [128]
   --steps N              flow steps per interval between snapshots             [2]
-  --stepper NAME         their method: euler, midpoint, heun, ralston, rk4     [euler]
-                         or dopri5
+  --stepper NAME         their method (below)                                  [euler]
   --hidden W,W,...       hidden layer widths                                   [64,64,64]
   --seed S               random seed (same seed, same numbers)                 [0]
   --threads T            threads (results do not depend on it)                 [all]
   --quiet                no progress output
 
+steppers (--stepper): @STEPPERS@.
+  two_stage:C is the second-order two-stage rule with its second stage at C (midpoint 0.5, ralston 2/3, heun 1).
+
 data: CSV with a header time,x0,x1,... (one row per cell), or AnnData .h5ad (when built with HDF5) with
   --embedding KEY (obsm, default X_pca), --time-key COLUMN (obs, default time) and --components K (leading K columns).
 )";
+
+// The help text, with the steppers the library accepts (so it cannot fall behind upfi::flow::stepper_names()).
+std::string usage() {
+  std::string text = usage_text;
+  const std::string slot = "@STEPPERS@";
+  text.replace(text.find(slot), slot.size(), upfi::flow::stepper_names());
+  return text;
+}
 
 struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -301,7 +311,7 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
     try {
       o.stepper = upfi::flow::tableau_named(a.text("--stepper", ""));
     } catch (const std::invalid_argument&) {
-      throw usage_error("--stepper must be " + upfi::flow::tableau_names() + ", got '" + a.text("--stepper", "") + "'");
+      throw usage_error("--stepper must be " + upfi::flow::stepper_names() + ", got '" + a.text("--stepper", "") + "'");
     }
   }
   o.seed = static_cast<std::uint64_t>(a.integer("--seed", 0, 0));
@@ -745,7 +755,7 @@ int main(int argc, char** argv) {
     if (command == "predict") return run_predict(argc, argv);
     if (command == "plot") return run_plot(argc, argv);
     if (command == "help" || command == "--help" || command == "-h") {
-      std::fputs(usage_text, stdout);
+      std::fputs(usage().c_str(), stdout);
       return 0;
     }
     throw usage_error(command.empty() ? "no command given" : "unknown command '" + command + "'");

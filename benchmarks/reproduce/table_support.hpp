@@ -207,7 +207,7 @@ inline std::string training_usage(const infer::flow_training_options& t) {
   return "training (stage 2):\n" + usage_line("--iterations " + std::to_string(t.iterations), "training iterations") +
          usage_line("--batch " + std::to_string(t.batch), "cells per snapshot and interval") +
          usage_line("--steps " + std::to_string(t.steps), "steps per interval") +
-         usage_line("--stepper " + t.stepper.name, "their tableau: " + flow::tableau_names()) +
+         usage_line("--stepper " + t.stepper.name, "their tableau: " + flow::stepper_names()) +
          usage_line("--lr " + str(t.learning_rate), "AdamW learning rate") +
          usage_line("--final-lr L", "cosine learning-rate decay to L (default: constant rate)") +
          usage_line("--clip " + str(t.clip_norm), "clip the gradient's global norm to it (0: off)") +

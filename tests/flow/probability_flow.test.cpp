@@ -513,6 +513,7 @@ TEST_SUITE("flow/probability_flow") {
       if (tb.order >= 2) CHECK(tb.b.dot(tb.c) == doctest::Approx(0.5).epsilon(1e-14));
     }
     CHECK(upfi::flow::tableau_names() == "euler, midpoint, heun, ralston, rk4 or dopri5");
+    CHECK(upfi::flow::stepper_names() == "euler, midpoint, heun, ralston, rk4, dopri5 or two_stage:C (C > 0)");
     // the named two-stage rules are members of the c2 family with their textbook weights
     CHECK(upfi::flow::midpoint().b(0) == 0.0);
     CHECK(upfi::flow::midpoint().b(1) == 1.0);
@@ -527,9 +528,26 @@ TEST_SUITE("flow/probability_flow") {
     CHECK_THROWS_AS((void)upfi::flow::two_stage("bad", std::nan("")), std::invalid_argument);
     CHECK_THROWS_WITH_AS(
         (void)upfi::flow::tableau_named("rk2"),
-        "upfi::flow::tableau_named: unknown stepper 'rk2' (expects euler, midpoint, heun, ralston, rk4 or dopri5)",
+        "upfi::flow::tableau_named: unknown stepper 'rk2' (expects euler, midpoint, heun, ralston, rk4, dopri5 or "
+        "two_stage:C (C > 0))",
         std::invalid_argument);
     CHECK_THROWS_AS((void)upfi::flow::tableau_named("Euler"), std::invalid_argument);
+    // the two-stage family by name: the coefficients of two_stage(), the name kept; a bad C is named
+    const tableau quarter = upfi::flow::tableau_named("two_stage:0.25");
+    CHECK(quarter.name == "two_stage:0.25");
+    CHECK(quarter.order == 2);
+    CHECK(quarter.b == upfi::flow::two_stage("", 0.25).b);
+    CHECK(quarter.b(0) == -1.0);
+    CHECK(quarter.a(1, 0) == 0.25);
+    CHECK(upfi::flow::tableau_named("two_stage:1").b == upfi::flow::heun().b);
+    for (const char* bad : {"two_stage:0", "two_stage:-1", "two_stage:", "two_stage:nan", "two_stage:0.5x"}) {
+      CAPTURE(bad);
+      CHECK_THROWS_WITH_AS(
+          (void)upfi::flow::tableau_named(bad),
+          ("upfi::flow::tableau_named: stepper '" + std::string(bad) + "' needs a finite number C > 0 after two_stage:")
+              .c_str(),
+          std::invalid_argument);
+    }
   }
 
   TEST_CASE("chemical-Langevin flow: velocity against a finite-difference row divergence of D; gradients") {

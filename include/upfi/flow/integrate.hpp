@@ -15,6 +15,7 @@
 /// Vbar_j = 2 w e^{L_j} V_j, Gbar_j += 2 alpha w e^{L_j} G_j, Lbar_j = w e^{L_j}(|V_j|^2 + alpha G_j^2) with w = h b_j
 /// Rbar, and Xbar_j comes from the field's VJP. Memory: one (x, l) per step.
 
+#include <upfi/core/detail/parse_finite.hpp>
 #include <upfi/core/error.hpp>
 #include <upfi/flow/probability_flow.hpp>
 
@@ -25,6 +26,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -120,14 +122,34 @@ struct tableau {
   return list;
 }
 
-/// @brief The tableau of a name: one of tableau_names() (the `name` of each).
-/// @throws std::invalid_argument naming the accepted names for any other.
+/// @brief Every name tableau_named() accepts, as a list for messages and help texts: the names of tableaux() and
+/// the two-stage family, "euler, midpoint, heun, ralston, rk4, dopri5 or two_stage:C (C > 0)".
+[[nodiscard]] inline std::string stepper_names() {
+  std::string list = tableau_names();
+  const std::size_t last = list.rfind(" or ");
+  if (last != std::string::npos) list.replace(last, 4, ", ");
+  return list + " or two_stage:C (C > 0)";
+}
+
+/// @brief The tableau of a name: one of tableau_names() (the `name` of each), or `two_stage:C` for
+/// two_stage() with its second stage at the number C > 0 (the tableau keeps the name, so it round-trips).
+/// @throws std::invalid_argument naming the accepted names for any other, and the name for a C that is not a
+/// finite number > 0.
 [[nodiscard]] inline tableau tableau_named(const std::string& name) {
   for (tableau& t : tableaux()) {
     if (t.name == name) return std::move(t);
   }
+  const std::string family = "two_stage:";
+  if (name.rfind(family, 0) == 0) {
+    const std::optional<double> c2 = core::detail::parse_finite(name.substr(family.size()));
+    if (!c2 || !(*c2 > 0)) {
+      core::detail::throw_invalid_argument("upfi::flow::tableau_named: stepper '", name,
+                                           "' needs a finite number C > 0 after two_stage:");
+    }
+    return two_stage(name, *c2);
+  }
   core::detail::throw_invalid_argument("upfi::flow::tableau_named: unknown stepper '", name, "' (expects ",
-                                       tableau_names(), ")");
+                                       stepper_names(), ")");
 }
 
 /// @brief A weighted cloud on the move: positions (N x d), log-masses (N) and the accumulated regulariser.
