@@ -71,7 +71,9 @@ fit options:
   --quiet                no progress output
 
 steppers (--stepper): @STEPPERS@.
-  two_stage:C is the second-order two-stage rule with its second stage at C (midpoint 0.5, ralston 2/3, heun 1).
+  two_stage:C is the second-order two-stage rule with its second stage at C (midpoint 0.5, ralston 2/3, heun 1);
+  two_stage:C,B,BM weighs the second stage by B for the positions and by BM for the log-mass and the regulariser
+  (two_stage:1,0,0.5: Euler positions with trapezoid quadratures; first order unless B = BM = 1/(2C)).
 
 data: CSV with a header time,x0,x1,... (one row per cell), or AnnData .h5ad (when built with HDF5) with
   --embedding KEY (obsm, default X_pca), --time-key COLUMN (obs, default time) and --components K (leading K columns).

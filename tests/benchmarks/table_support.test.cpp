@@ -185,7 +185,7 @@ TEST_SUITE("benchmarks") {
     CHECK(t.stepper.order == 2);
     CHECK(run(args, {"--stepper", "rk2"}).err ==
           "prog: option --stepper upfi::flow::tableau_named: unknown stepper 'rk2' (expects euler, midpoint, heun, "
-          "ralston, rk4, dopri5 or two_stage:C (C > 0))\n");
+          "ralston, rk4, dopri5, two_stage:C or two_stage:C,B,BM (C > 0))\n");
     CHECK(t.stepper.name == "heun");
     CHECK_FALSE(run(args, {"--stepper", "two_stage:0.25"}).code.has_value());
     CHECK(t.stepper.name == "two_stage:0.25");

@@ -32,7 +32,7 @@ expect_error() {
 small="--iterations 30 --batch 64 --hidden 16,16 --quiet"
 
 "$upfi" help | grep -q "^usage: upfi <command>" || fail "help"
-"$upfi" help | grep -qF "steppers (--stepper): euler, midpoint, heun, ralston, rk4, dopri5 or two_stage:C (C > 0)." ||
+"$upfi" help | grep -qF "steppers (--stepper): euler, midpoint, heun, ralston, rk4, dopri5, two_stage:C or two_stage:C,B,BM (C > 0)." ||
   fail "help: the steppers"
 expect_error 2 "upfi: unknown command 'frobnicate' (run 'upfi help')" "$upfi" frobnicate
 expect_error 2 "upfi: no command given (run 'upfi help')" "$upfi"

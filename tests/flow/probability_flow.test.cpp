@@ -310,7 +310,12 @@ TEST_SUITE("flow/probability_flow") {
         upfi::flow::probability_flow(std::move(drift), upfi::score::gaussian_score(upfi::test::vec(0.2, -0.1), cov),
                                      upfi::flow::isotropic_diffusion{0.4}, std::move(growth));
     const flow_state y0{0.7 * random_matrix(n, d, 1), 0.3 * random_matrix(n, 1, 2).col(0), 0};
-    for (const tableau& tb : upfi::flow::tableaux()) {
+    std::vector<tableau> steppers = upfi::flow::tableaux();
+    // partitioned rules: the log-mass and regulariser weights differ from the positions' (and from each other's sign)
+    steppers.push_back(upfi::flow::two_stage("euler + trapezoid", 1.0, 0.0, 0.5));
+    steppers.push_back(upfi::flow::two_stage("heun + left point", 1.0, 0.5, 0.0));
+    steppers.push_back(upfi::flow::two_stage("c2 = 0.4, mixed", 0.4, 1.25, -0.3));
+    for (const tableau& tb : steppers) {
       for (int steps : {1, 3, 10}) {
         CAPTURE(tb.name);
         CAPTURE(steps);
@@ -326,6 +331,59 @@ TEST_SUITE("flow/probability_flow") {
     const auto full = upfi::flow::integrate_vjp(field, upfi::flow::rk4(), 0.1, 0.9, y0, o, cx, cl);
     const auto approx = upfi::flow::integrate_vjp(dropped, upfi::flow::rk4(), 0.1, 0.9, y0, o, cx, cl);
     CHECK((full.x0 - approx.x0).norm() > 1e-3 * full.x0.norm());
+  }
+
+  TEST_CASE("partitioned two-stage rules: log-mass and regulariser quadratures converge at the rule's order") {
+    // u = A x (no score term), g = c^T x + x^T Gamma x / 2: the log-mass and the regulariser are quadratures along
+    // the path; reference: 2048 RK4 steps
+    Eigen::MatrixXd a(2, 2);
+    a << -0.8, 1.0, -0.6, -1.2;
+    quadratic_fitness fitness{0.4 * Eigen::MatrixXd::Identity(2, 2), upfi::test::vec(0.7, -0.5)};
+    const auto field = upfi::flow::probability_flow(
+        upfi::nn::linear_field(a, upfi::test::vec(0.2, 0.1)),
+        upfi::score::gaussian_score(Eigen::VectorXd::Zero(2), Eigen::MatrixXd::Identity(2, 2)),
+        upfi::flow::isotropic_diffusion{0.0}, fitness);
+    const flow_state y0{random_matrix(30, 2, 6), Eigen::VectorXd::Zero(30), 0};
+    const double alpha = 0.7;
+    const flow_state ref = upfi::flow::integrate(field, upfi::flow::rk4(), 0.0, 1.0, y0, {.steps = 2048, .alpha = alpha});
+    struct expected {
+      tableau tb;
+      int x_order, mass_order;
+    };
+    const std::vector<expected> cases{
+        {upfi::flow::euler(), 1, 1},
+        {upfi::flow::heun(), 2, 2},
+        {upfi::flow::two_stage("euler + trapezoid", 1.0, 0.0, 0.5), 1, 1},
+        {upfi::flow::two_stage("heun + left point", 1.0, 0.5, 0.0), 2, 1},
+        {upfi::flow::two_stage("ralston, as a partition", 2.0 / 3, 0.75, 0.75), 2, 2},
+        {upfi::flow::two_stage("heun, midpoint quadrature", 1.0, 0.5, 0.25), 2, 1},
+    };
+    for (const expected& e : cases) {
+      CAPTURE(e.tb.name);
+      CHECK(e.tb.order == std::min(e.x_order, e.mass_order));
+      std::vector<double> ex, el, er;
+      for (int steps : {32, 64, 128}) {
+        const flow_state y1 = upfi::flow::integrate(field, e.tb, 0.0, 1.0, y0, {.steps = steps, .alpha = alpha});
+        ex.push_back((y1.x - ref.x).cwiseAbs().maxCoeff());
+        el.push_back((y1.log_m - ref.log_m).cwiseAbs().maxCoeff());
+        er.push_back(std::abs(y1.regulariser - ref.regulariser));
+      }
+      const double ox = std::log2(ex[1] / ex[2]), ol = std::log2(el[1] / el[2]), orr = std::log2(er[1] / er[2]);
+      MESSAGE(e.tb.name << ": observed orders x " << ox << ", log-mass " << ol << ", regulariser " << orr);
+      CHECK(std::abs(ox - e.x_order) < 0.2);
+      CHECK(std::abs(ol - e.mass_order) < 0.2);
+      CHECK(std::abs(orr - e.mass_order) < 0.2);
+    }
+    // with equal weights the partitioned constructor is two_stage(c2): same tableau, no separate mass weights
+    const tableau same = upfi::flow::two_stage("", 0.5, 1.0, 1.0);
+    CHECK(same.b_mass.size() == 0);
+    CHECK(same.b == upfi::flow::midpoint().b);
+    CHECK(same.order == 2);
+    CHECK(upfi::flow::heun().mass_weights() == upfi::flow::heun().b);
+    CHECK_THROWS_WITH_AS((void)upfi::flow::two_stage("bad", 1.0, 0.5, std::nan("")),
+                         "upfi::flow::two_stage: the weights must be finite, got 0.5 and nan", std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)upfi::flow::two_stage("bad", -1.0, 0.5, 0.5),
+                         "upfi::flow::two_stage: c2 must be finite and > 0, got -1", std::invalid_argument);
   }
 
   TEST_CASE("Dormand-Prince step-size control meets the tolerance on a stiff-ish linear problem; dense output") {
@@ -513,7 +571,8 @@ TEST_SUITE("flow/probability_flow") {
       if (tb.order >= 2) CHECK(tb.b.dot(tb.c) == doctest::Approx(0.5).epsilon(1e-14));
     }
     CHECK(upfi::flow::tableau_names() == "euler, midpoint, heun, ralston, rk4 or dopri5");
-    CHECK(upfi::flow::stepper_names() == "euler, midpoint, heun, ralston, rk4, dopri5 or two_stage:C (C > 0)");
+    CHECK(upfi::flow::stepper_names() ==
+          "euler, midpoint, heun, ralston, rk4, dopri5, two_stage:C or two_stage:C,B,BM (C > 0)");
     // the named two-stage rules are members of the c2 family with their textbook weights
     CHECK(upfi::flow::midpoint().b(0) == 0.0);
     CHECK(upfi::flow::midpoint().b(1) == 1.0);
@@ -528,8 +587,8 @@ TEST_SUITE("flow/probability_flow") {
     CHECK_THROWS_AS((void)upfi::flow::two_stage("bad", std::nan("")), std::invalid_argument);
     CHECK_THROWS_WITH_AS(
         (void)upfi::flow::tableau_named("rk2"),
-        "upfi::flow::tableau_named: unknown stepper 'rk2' (expects euler, midpoint, heun, ralston, rk4, dopri5 or "
-        "two_stage:C (C > 0))",
+        "upfi::flow::tableau_named: unknown stepper 'rk2' (expects euler, midpoint, heun, ralston, rk4, dopri5, "
+        "two_stage:C or two_stage:C,B,BM (C > 0))",
         std::invalid_argument);
     CHECK_THROWS_AS((void)upfi::flow::tableau_named("Euler"), std::invalid_argument);
     // the two-stage family by name: the coefficients of two_stage(), the name kept; a bad C is named
@@ -540,13 +599,24 @@ TEST_SUITE("flow/probability_flow") {
     CHECK(quarter.b(0) == -1.0);
     CHECK(quarter.a(1, 0) == 0.25);
     CHECK(upfi::flow::tableau_named("two_stage:1").b == upfi::flow::heun().b);
-    for (const char* bad : {"two_stage:0", "two_stage:-1", "two_stage:", "two_stage:nan", "two_stage:0.5x"}) {
+    // the partitioned family by name: positions weighted as Euler, log-mass and regulariser by the trapezoid rule
+    const tableau split = upfi::flow::tableau_named("two_stage:1,0,0.5");
+    CHECK(split.name == "two_stage:1,0,0.5");
+    CHECK(split.order == 1);
+    CHECK(split.a(1, 0) == 1.0);
+    CHECK(split.b(0) == 1.0);
+    CHECK(split.b(1) == 0.0);
+    CHECK(split.mass_weights() == upfi::flow::heun().b);
+    CHECK(upfi::flow::tableau_named("two_stage:0.5,1,1").order == 2);
+    for (const char* bad : {"two_stage:0", "two_stage:-1", "two_stage:", "two_stage:nan", "two_stage:0.5x",
+                            "two_stage:1,0", "two_stage:1,0,0.5,1", "two_stage:1,,0.5", "two_stage:0,0,0.5",
+                            "two_stage:1,inf,0.5", "two_stage:1,0,0.5,"}) {
       CAPTURE(bad);
-      CHECK_THROWS_WITH_AS(
-          (void)upfi::flow::tableau_named(bad),
-          ("upfi::flow::tableau_named: stepper '" + std::string(bad) + "' needs a finite number C > 0 after two_stage:")
-              .c_str(),
-          std::invalid_argument);
+      CHECK_THROWS_WITH_AS((void)upfi::flow::tableau_named(bad),
+                           ("upfi::flow::tableau_named: stepper '" + std::string(bad) +
+                            "' needs two_stage:C or two_stage:C,B,BM with finite numbers and C > 0")
+                               .c_str(),
+                           std::invalid_argument);
     }
   }
 

@@ -9,11 +9,13 @@
 /// A step of size h from (x, l) at t, with stages j = 0..s-1:
 ///   X_j = x + h sum_{i<j} a_ji U_i,  L_j = l + h sum_{i<j} a_ji G_i,  (U_j, V_j, G_j) = F(t + c_j h, X_j),
 ///   r_j = sum_k e^{L_jk} (|V_jk|^2 + alpha G_jk^2),
-///   x' = x + h sum_j b_j U_j,  l' = l + h sum_j b_j G_j,  R' = R + h sum_j b_j r_j.
+///   x' = x + h sum_j b_j U_j,  l' = l + h sum_j bm_j G_j,  R' = R + h sum_j bm_j r_j,
+/// where bm = b unless the tableau is partitioned (tableau::b_mass): the log-mass and the regulariser are quadratures
+/// along the path (they do not feed back into it), so they may weigh the stages differently from the positions.
 /// The reverse sweep of a step recomputes its stages from the stored (x, l), then walks the stages backwards:
-/// Ubar_j = h b_j xbar' + sum_{m>j} h a_mj Xbar_m, Gbar_j likewise with lbar' and Lbar_m, the regulariser adds
-/// Vbar_j = 2 w e^{L_j} V_j, Gbar_j += 2 alpha w e^{L_j} G_j, Lbar_j = w e^{L_j}(|V_j|^2 + alpha G_j^2) with w = h b_j
-/// Rbar, and Xbar_j comes from the field's VJP. Memory: one (x, l) per step.
+/// Ubar_j = h b_j xbar' + sum_{m>j} h a_mj Xbar_m, Gbar_j = h bm_j lbar' + sum_{m>j} h a_mj Lbar_m, the regulariser
+/// adds Vbar_j = 2 w e^{L_j} V_j, Gbar_j += 2 alpha w e^{L_j} G_j, Lbar_j = w e^{L_j}(|V_j|^2 + alpha G_j^2) with
+/// w = h bm_j Rbar, and Xbar_j comes from the field's VJP. Memory: one (x, l) per step.
 
 #include <upfi/core/detail/parse_finite.hpp>
 #include <upfi/core/error.hpp>
@@ -34,19 +36,23 @@
 
 namespace upfi::flow {
 
-/// @brief An explicit Butcher tableau (strictly lower-triangular a), with an optional embedded error weight vector.
+/// @brief An explicit Butcher tableau (strictly lower-triangular a), with an optional embedded error weight vector
+/// and optional separate weights for the log-mass and regulariser quadratures (a partitioned method).
 struct tableau {
   std::string name;
   Eigen::MatrixXd a;
   Eigen::VectorXd b, c;
   Eigen::VectorXd b_error;  ///< b - b_hat of an embedded pair (empty: no error estimate)
-  int order = 1;
+  int order = 1;            ///< the order of the whole method (positions, log-masses and regulariser)
+  Eigen::VectorXd b_mass;   ///< weights of the log-mass and regulariser quadratures (empty: b)
   [[nodiscard]] Eigen::Index stages() const noexcept { return b.size(); }
+  /// @brief The weights of the log-mass and regulariser quadratures: b_mass, or b when it is empty.
+  [[nodiscard]] const Eigen::VectorXd& mass_weights() const noexcept { return b_mass.size() != 0 ? b_mass : b; }
 };
 
 /// @brief Explicit Euler (order 1).
 [[nodiscard]] inline tableau euler() {
-  return {"euler", Eigen::MatrixXd::Zero(1, 1), Eigen::VectorXd::Ones(1), Eigen::VectorXd::Zero(1), {}, 1};
+  return {"euler", Eigen::MatrixXd::Zero(1, 1), Eigen::VectorXd::Ones(1), Eigen::VectorXd::Zero(1), {}, 1, {}};
 }
 // two_stage() and rk4() fill their coefficient vectors in place, not from fixed-size Eigen::Vector2d/4d: with
 // AVX-512 (-march=native) GCC 12 sees a 64-byte load from the 32-byte vector on a path that never runs, and
@@ -59,11 +65,32 @@ struct tableau {
   if (!(c2 > 0) || !std::isfinite(c2)) {
     core::detail::throw_invalid_argument("upfi::flow::two_stage: c2 must be finite and > 0, got ", c2);
   }
-  tableau t{std::move(name), Eigen::MatrixXd::Zero(2, 2), Eigen::VectorXd(2), Eigen::VectorXd(2), {}, 2};
+  tableau t{std::move(name), Eigen::MatrixXd::Zero(2, 2), Eigen::VectorXd(2), Eigen::VectorXd(2), {}, 2, {}};
   const double b2 = 1.0 / (2.0 * c2);
   t.b << 1.0 - b2, b2;
   t.c << 0.0, c2;
   t.a(1, 0) = c2;
+  return t;
+}
+/// @brief A partitioned two-stage rule: the second stage at `c2` (> 0, a21 = c2) as in two_stage(), the positions
+/// weighted b = (1 - b2, b2) and the log-mass and regulariser quadratures weighted b_mass = (1 - b2_mass, b2_mass).
+/// Order 2 when b2 c2 = b2_mass c2 = 1/2 (the rule is then two_stage(c2)), 1 otherwise. Two examples:
+/// (c2, b2, b2_mass) = (1, 0, 1/2) moves the positions by Euler steps and integrates the growth and the regulariser
+/// by the trapezoid rule along them; (1, 1/2, 0) moves them by Heun steps with left-endpoint (Euler) quadratures.
+/// @throws std::invalid_argument naming the value when `c2` is not finite and positive or a weight is not finite.
+[[nodiscard]] inline tableau two_stage(std::string name, double c2, double b2, double b2_mass) {
+  if (!std::isfinite(b2) || !std::isfinite(b2_mass)) {
+    core::detail::throw_invalid_argument("upfi::flow::two_stage: the weights must be finite, got ", b2, " and ",
+                                         b2_mass);
+  }
+  tableau t = two_stage(std::move(name), c2);
+  const double order2 = 1.0 / (2.0 * c2);
+  t.order = b2 == order2 && b2_mass == order2 ? 2 : 1;
+  t.b << 1.0 - b2, b2;
+  if (b2_mass != b2) {
+    t.b_mass.resize(2);
+    t.b_mass << 1.0 - b2_mass, b2_mass;
+  }
   return t;
 }
 /// @brief The explicit midpoint rule (order 2): one Euler half step, then the full step with the midpoint slope.
@@ -76,7 +103,7 @@ struct tableau {
 [[nodiscard]] inline tableau ralston() { return two_stage("ralston", 2.0 / 3); }
 /// @brief The classical fourth-order Runge-Kutta method.
 [[nodiscard]] inline tableau rk4() {
-  tableau t{"rk4", Eigen::MatrixXd::Zero(4, 4), Eigen::VectorXd(4), Eigen::VectorXd(4), {}, 4};
+  tableau t{"rk4", Eigen::MatrixXd::Zero(4, 4), Eigen::VectorXd(4), Eigen::VectorXd(4), {}, 4, {}};
   t.b << 1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6;
   t.c << 0.0, 0.5, 0.5, 1.0;
   t.a(1, 0) = 0.5;
@@ -123,30 +150,41 @@ struct tableau {
 }
 
 /// @brief Every name tableau_named() accepts, as a list for messages and help texts: the names of tableaux() and
-/// the two-stage family, "euler, midpoint, heun, ralston, rk4, dopri5 or two_stage:C (C > 0)".
+/// the two-stage families, "euler, midpoint, heun, ralston, rk4, dopri5, two_stage:C or two_stage:C,B,BM (C > 0)".
 [[nodiscard]] inline std::string stepper_names() {
   std::string list = tableau_names();
   const std::size_t last = list.rfind(" or ");
   if (last != std::string::npos) list.replace(last, 4, ", ");
-  return list + " or two_stage:C (C > 0)";
+  return list + ", two_stage:C or two_stage:C,B,BM (C > 0)";
 }
 
-/// @brief The tableau of a name: one of tableau_names() (the `name` of each), or `two_stage:C` for
-/// two_stage() with its second stage at the number C > 0 (the tableau keeps the name, so it round-trips).
-/// @throws std::invalid_argument naming the accepted names for any other, and the name for a C that is not a
-/// finite number > 0.
+/// @brief The tableau of a name: one of tableau_names() (the `name` of each); `two_stage:C` for two_stage(C), the
+/// second stage at the number C > 0; or `two_stage:C,B,BM` for the partitioned two_stage(C, B, BM), B and BM the
+/// second stage's weights for the positions and for the log-mass and regulariser. The tableau keeps the name, so it
+/// round-trips.
+/// @throws std::invalid_argument naming the accepted names for any other, and the name for numbers that are not
+/// finite or a C that is not > 0.
 [[nodiscard]] inline tableau tableau_named(const std::string& name) {
   for (tableau& t : tableaux()) {
     if (t.name == name) return std::move(t);
   }
   const std::string family = "two_stage:";
   if (name.rfind(family, 0) == 0) {
-    const std::optional<double> c2 = core::detail::parse_finite(name.substr(family.size()));
-    if (!c2 || !(*c2 > 0)) {
-      core::detail::throw_invalid_argument("upfi::flow::tableau_named: stepper '", name,
-                                           "' needs a finite number C > 0 after two_stage:");
+    std::vector<std::optional<double>> numbers;
+    std::size_t start = family.size();
+    for (;;) {
+      const std::size_t comma = name.find(',', start);
+      numbers.push_back(core::detail::parse_finite(name.substr(start, comma - start)));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
     }
-    return two_stage(name, *c2);
+    const bool finite = std::all_of(numbers.begin(), numbers.end(), [](const auto& v) { return v.has_value(); });
+    if ((numbers.size() != 1 && numbers.size() != 3) || !finite || !(*numbers[0] > 0)) {
+      core::detail::throw_invalid_argument("upfi::flow::tableau_named: stepper '", name,
+                                           "' needs two_stage:C or two_stage:C,B,BM with finite numbers and C > 0");
+    }
+    if (numbers.size() == 1) return two_stage(name, *numbers[0]);
+    return two_stage(name, *numbers[0], *numbers[1], *numbers[2]);
   }
   core::detail::throw_invalid_argument("upfi::flow::tableau_named: unknown stepper '", name, "' (expects ",
                                        stepper_names(), ")");
@@ -229,15 +267,16 @@ void stage_sum(Matrix& target, const Matrix& base, Eigen::Index count, Coef&& co
   linear_combination(target, &base, base.rows(), base.cols(), count, coef, rows);
 }
 
-// (x, l) = base + sum_{j < count} coef(j) (U_j, G_j) over the stage values (base null: the sums alone), for an N x d
-// cloud: next states, embedded error estimates and dense output all combine the stages this way.
-template <class Coef>
-void combine_stage_values(const stage_values& st, Eigen::Index count, Coef&& coef, const flow_state* base,
-                          Eigen::Index n, Eigen::Index d, Eigen::MatrixXd& x, Eigen::VectorXd& l) {
+// (x, l) = base + sum_{j < count} (coef_x(j) U_j, coef_l(j) G_j) over the stage values (base null: the sums alone),
+// for an N x d cloud: next states, embedded error estimates and dense output all combine the stages this way.
+template <class CoefX, class CoefL>
+void combine_stage_values(const stage_values& st, Eigen::Index count, CoefX&& coef_x, CoefL&& coef_l,
+                          const flow_state* base, Eigen::Index n, Eigen::Index d, Eigen::MatrixXd& x,
+                          Eigen::VectorXd& l) {
   const auto u = [&](Eigen::Index j) -> const Eigen::MatrixXd& { return st.f[static_cast<std::size_t>(j)].u; };
   const auto g = [&](Eigen::Index j) -> const Eigen::VectorXd& { return st.f[static_cast<std::size_t>(j)].g; };
-  linear_combination(x, base != nullptr ? &base->x : nullptr, n, d, count, coef, u);
-  linear_combination(l, base != nullptr ? &base->log_m : nullptr, n, 1, count, coef, g);
+  linear_combination(x, base != nullptr ? &base->x : nullptr, n, d, count, coef_x, u);
+  linear_combination(l, base != nullptr ? &base->log_m : nullptr, n, 1, count, coef_l, g);
 }
 
 // r = sum_k e^{l_k} (|v_k|^2 + alpha g_k^2), the regulariser's rate at one stage.
@@ -315,11 +354,13 @@ inline double combine(const tableau& tb, double h, const flow_state& y, stage_va
   // x' = x + h sum_j b_j U_j, l' likewise, R' = R + h sum_j b_j r_j
   const Eigen::Index n = y.x.rows(), d = y.x.cols();
   const auto b = [&](Eigen::Index j) { return h * tb.b[j]; };
-  combine_stage_values(st, tb.stages(), b, &y, n, d, out.x, out.log_m);
-  out.regulariser = alpha >= 0 ? accumulate_regulariser(y.regulariser, st, tb.stages(), b, alpha) : y.regulariser;
+  const Eigen::VectorXd& b_mass = tb.mass_weights();
+  const auto bm = [&](Eigen::Index j) { return h * b_mass[j]; };
+  combine_stage_values(st, tb.stages(), b, bm, &y, n, d, out.x, out.log_m);
+  out.regulariser = alpha >= 0 ? accumulate_regulariser(y.regulariser, st, tb.stages(), bm, alpha) : y.regulariser;
   if (!with_error) return 0;
   const auto e = [&](Eigen::Index j) { return h * tb.b_error[j]; };
-  combine_stage_values(st, tb.stages(), e, nullptr, n, d, st.err_x, st.err_l);
+  combine_stage_values(st, tb.stages(), e, e, nullptr, n, d, st.err_x, st.err_l);
   const double sum =
       (st.err_x.array() / (atol + rtol * y.x.array().abs().max(out.x.array().abs()))).square().sum() +
       (st.err_l.array() / (atol + rtol * y.log_m.array().abs().max(out.log_m.array().abs()))).square().sum();
@@ -441,6 +482,7 @@ template <class Field>
                                            const Eigen::VectorXd& cot_log_m, double cot_regulariser = 0) {
   constexpr const char* who = "upfi::flow::integrate_vjp";
   const tableau& tb = tape.method;
+  const Eigen::VectorXd& b_mass = tb.mass_weights();
   const int steps = tape.options.steps;
   if (tape.starts.size() != static_cast<std::size_t>(steps) ||
       (!tape.stages.empty() && tape.stages.size() != tape.starts.size())) {
@@ -474,7 +516,7 @@ template <class Field>
     const detail::stage_values& st = *stp;
     for (Eigen::Index j = 0; j < s; ++j) {
       u_bar[static_cast<std::size_t>(j)] = (h * tb.b[j]) * g.x0;
-      g_bar[static_cast<std::size_t>(j)] = (h * tb.b[j]) * g.log_m0;
+      g_bar[static_cast<std::size_t>(j)] = (h * b_mass[j]) * g.log_m0;
     }
     Eigen::MatrixXd x_bar_total = g.x0;
     Eigen::VectorXd l_bar_total = g.log_m0;
@@ -482,8 +524,8 @@ template <class Field>
       const auto sj = static_cast<std::size_t>(j);
       Eigen::MatrixXd v_bar;
       Eigen::VectorXd l_bar_j = Eigen::VectorXd::Zero(n);
-      if (reg && tb.b[j] != 0) {
-        const double w = h * tb.b[j] * cot_regulariser;
+      if (reg && b_mass[j] != 0) {
+        const double w = h * b_mass[j] * cot_regulariser;
         const Eigen::ArrayXd m = st.ls[sj].array().exp();
         v_bar = (2 * w) * (st.f[sj].v.array().colwise() * m).matrix();
         g_bar[sj].array() += 2 * alpha * w * m * st.f[sj].g.array();
@@ -650,7 +692,7 @@ template <class Field>
       const Eigen::VectorXd w = h * detail::dopri5_dense_weights((outputs[next_out] - t) / h);
       flow_state out;
       const auto wj = [&](Eigen::Index j) { return w[j]; };
-      detail::combine_stage_values(st, s, wj, &y, y.x.rows(), y.x.cols(), out.x, out.log_m);
+      detail::combine_stage_values(st, s, wj, wj, &y, y.x.rows(), y.x.cols(), out.x, out.log_m);
       out.regulariser =
           o.alpha >= 0 ? detail::accumulate_regulariser(y.regulariser, st, s, wj, o.alpha) : y.regulariser;
       r.at.push_back(std::move(out));
