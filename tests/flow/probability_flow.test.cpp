@@ -345,7 +345,8 @@ TEST_SUITE("flow/probability_flow") {
         upfi::flow::isotropic_diffusion{0.0}, fitness);
     const flow_state y0{random_matrix(30, 2, 6), Eigen::VectorXd::Zero(30), 0};
     const double alpha = 0.7;
-    const flow_state ref = upfi::flow::integrate(field, upfi::flow::rk4(), 0.0, 1.0, y0, {.steps = 2048, .alpha = alpha});
+    const flow_state ref =
+        upfi::flow::integrate(field, upfi::flow::rk4(), 0.0, 1.0, y0, {.steps = 2048, .alpha = alpha});
     struct expected {
       tableau tb;
       int x_order, mass_order;
