@@ -94,9 +94,9 @@ grep -q '"steps": 3' heun/fit.json || fail "--steps 3: fit.json steps"
 grep -q '"stepper": "heun"' heun/fit.json || fail "--stepper heun: fit.json stepper"
 grep -q '"stepper": "euler"' fit/fit.json || fail "fit.json: the default stepper is euler"
 cmp -s heun/model.upfi fit/model.upfi && fail "--steps 3 --stepper heun: the same model as 2 Euler steps"
-expect_error 2 "upfi: --stepper must be euler, midpoint, heun, ralston, rk4, dopri5 or two_stage:C (C > 0), got 'rk2' (run 'upfi help')" \
+expect_error 2 "upfi: --stepper must be euler, midpoint, heun, ralston, rk4, dopri5, two_stage:C or two_stage:C,B,BM (C > 0), got 'rk2' (run 'upfi help')" \
   "$upfi" fit b.csv --out f --stepper rk2
-expect_error 2 "upfi: --stepper must be euler, midpoint, heun, ralston, rk4, dopri5 or two_stage:C (C > 0), got 'two_stage:0' (run 'upfi help')" \
+expect_error 2 "upfi: --stepper must be euler, midpoint, heun, ralston, rk4, dopri5, two_stage:C or two_stage:C,B,BM (C > 0), got 'two_stage:0' (run 'upfi help')" \
   "$upfi" fit b.csv --out f --stepper two_stage:0
 expect_error 2 "upfi: option --steps needs an integer >= 1, got '0' (run 'upfi help')" \
   "$upfi" fit b.csv --out f --steps 0
