@@ -351,7 +351,7 @@ void stage_vjp(const Field& field, const stage_values& st, std::size_t j, double
 // the tableau has an embedded pair and `with_error`.
 inline double combine(const tableau& tb, double h, const flow_state& y, stage_values& st, double alpha, flow_state& out,
                       bool with_error = false, double atol = 0, double rtol = 0) {
-  // x' = x + h sum_j b_j U_j, l' likewise, R' = R + h sum_j b_j r_j
+  // x' = x + h sum_j b_j U_j, l' = l + h sum_j bm_j G_j, R' = R + h sum_j bm_j r_j (bm: the mass weights)
   const Eigen::Index n = y.x.rows(), d = y.x.cols();
   const auto b = [&](Eigen::Index j) { return h * tb.b[j]; };
   const Eigen::VectorXd& b_mass = tb.mass_weights();
