@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
   --mass-smoothing -1          >= 0: train on masses smoothed by a polynomial of this degree in time
   --restarts 1                 > 1: fit each method this often (other training seeds, one score) and evaluate the
                                average of the fits' drifts and growths (infer::model_average)
+  --select-restart 0|1         1: with --restarts > 1, evaluate only the fit with the lowest training objective on
+                               16 common minibatches (infer::mean_minibatch_loss) instead of the average
   --hidden 64,64,64            hidden widths of the drift and growth networks
   --score-hidden 64,64,64      hidden widths of the DSM score network (the paper at d > 10: 256,256,256)
   --score-lr 3e-3              its learning rate (the paper at d > 10: 1e-3)
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
   args.add("--dims", dims);
   args.add("--training-seed-offset", seed_offset);
   args.add("--restarts", o.restarts);
+  args.add("--select-restart", o.select_restart);
   args.add("--fate-snapshots", o.fate_snapshots);
   args.add("--activation", [&o](const std::string& v) { o.hidden_activation = upfi::nn::activation_from_string(v); });
   if (const auto code = args.parse(argc, argv)) return *code;
@@ -94,6 +97,11 @@ int main(int argc, char** argv) {
                   << r.fate_correlation << ", score " << r.score_seconds << " s, training " << r.training_seconds
                   << " s, final loss";
         for (const double loss : r.restart_losses) std::cerr << " " << loss;
+        if (r.selected_restart >= 0) {
+          std::cerr << ", selection loss";
+          for (const double loss : r.selection_losses) std::cerr << " " << loss;
+          std::cerr << " (fit " << r.selected_restart << " chosen)";
+        }
         std::cerr << ", cells";
         for (const auto c : r.cells) std::cerr << " " << c;
         std::cerr << ", growth corr " << r.growth_correlation << ", paths ending at x0 > 0: true "

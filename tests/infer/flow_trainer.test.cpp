@@ -412,6 +412,46 @@ TEST_SUITE("infer") {
                          std::invalid_argument);
   }
 
+  TEST_CASE("mean_minibatch_loss: the objective on draws fixed by the seed ranks a trained field below its start") {
+    const auto data = three_snapshots();
+    const auto start = small_upfi_field();
+    upfi::infer::flow_training_options o{.iterations = 40, .batch = 64, .learning_rate = 1e-2, .seed = 3};
+    upfi::infer::flow_trainer trainer(start, data, o);
+    (void)trainer.train();
+    // evaluated on other draws than the training ones (another seed), the same for both fields
+    upfi::infer::flow_training_options eval = o;
+    eval.seed = 77;
+    const auto trained = upfi::infer::mean_minibatch_loss(trainer.field(), data, eval, 6);
+    const auto untrained = upfi::infer::mean_minibatch_loss(start, data, eval, 6);
+    MESSAGE("mean loss on 6 held-aside minibatches: start " << untrained.total() << ", trained " << trained.total());
+    CHECK(trained.total() < untrained.total());
+    // the mean of the losses of minibatches 0 ... 5 of a trainer with these options, whatever its training state
+    const upfi::infer::flow_trainer fresh(trainer.field(), data, eval);
+    double divergence = 0, regulariser = 0;
+    for (long b = 0; b < 6; ++b) {
+      const auto t = fresh.loss(b);
+      divergence += t.divergence / 6;
+      regulariser += t.regulariser / 6;
+    }
+    CHECK(trained.divergence == doctest::Approx(divergence).epsilon(1e-12));
+    CHECK(trained.regulariser == doctest::Approx(regulariser).epsilon(1e-12));
+    CHECK(trained.regulariser > 0);
+    // the draws depend on the seed, not on the iteration count the options name, nor on the thread count
+    eval.iterations = 1;
+    CHECK(upfi::infer::mean_minibatch_loss(trainer.field(), data, eval, 6).total() == trained.total());
+    {
+      const upfi::core::thread_limit one(1);
+      CHECK(upfi::infer::mean_minibatch_loss(trainer.field(), data, eval, 6).total() == trained.total());
+    }
+    eval.seed = 78;
+    CHECK(upfi::infer::mean_minibatch_loss(trainer.field(), data, eval, 6).total() != trained.total());
+    CHECK_THROWS_WITH_AS((void)upfi::infer::mean_minibatch_loss(start, data, eval, 0),
+                         doctest::Contains("batches = 0; need at least 1"), std::invalid_argument);
+    eval.batch = 0;
+    CHECK_THROWS_WITH_AS((void)upfi::infer::mean_minibatch_loss(start, data, eval), doctest::Contains("batch >= 1"),
+                         std::invalid_argument);
+  }
+
   TEST_CASE("flow_trainer: invalid configurations and non-finite losses raise clear errors") {
     const auto data =
         upfi::core::snapshot_series<double>({0.0, 1.0}, {random_matrix(30, 2, 5), random_matrix(30, 2, 6)});

@@ -121,6 +121,25 @@ TEST_SUITE("problems") {
     CHECK(avg.restart_losses.size() == 2);
     CHECK(avg.restart_losses.front() == r.restart_losses.front());
     CHECK(avg.force.mean_norm != r.force.mean_norm);
+    // selection: only the member with the lowest objective on common minibatches is kept and evaluated
+    auto pick = twice;
+    pick.select_restart = true;
+    pick.restart_selection_batches = 3;
+    const auto chosen = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::tigon, pick);
+    REQUIRE(chosen.selection_losses.size() == 2);
+    const int best = chosen.selection_losses[0] <= chosen.selection_losses[1] ? 0 : 1;
+    MESSAGE("selection losses " << chosen.selection_losses[0] << ", " << chosen.selection_losses[1]);
+    CHECK(chosen.selected_restart == best);
+    CHECK(chosen.model.meta("selected_restart") == std::to_string(best));
+    CHECK_FALSE(chosen.model.has_array("parameters_1"));
+    CHECK(chosen.model.array("parameters") == avg.model.array(best == 0 ? "parameters" : "parameters_1"));
+    CHECK(chosen.restart_losses == avg.restart_losses);
+    CHECK((chosen.force.mean_norm == r.force.mean_norm) == (best == 0));  // member 0 is the single fit
+    CHECK(avg.selected_restart == -1);
+    CHECK(avg.selection_losses.empty());
+    pick.restart_selection_batches = 0;
+    CHECK_THROWS_WITH_AS((void)upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::tigon, pick),
+                         doctest::Contains("restart_selection_batches = 0"), std::invalid_argument);
     twice.restarts = 0;
     CHECK_THROWS_WITH_AS((void)upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::tigon, twice),
                          doctest::Contains("restarts = 0"), std::invalid_argument);

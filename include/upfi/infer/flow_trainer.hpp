@@ -472,4 +472,29 @@ class flow_trainer {
   bool m_average_installed = false;
 };
 
+/// @brief The training objective of `field` at its current parameters, averaged over `batches` minibatches: those of
+/// iterations 0 ... batches - 1 of the batch sequence that options.seed draws (options.batch rows per snapshot, the
+/// scheme, stepper, steps, divergence and regulariser of `options`; no training happens). The draws depend only on
+/// options and the data, not on how the field was trained, so fields fitted from different seeds (restarts, for
+/// instance) compare on the same minibatches when evaluated with one options.seed.
+/// @throws std::invalid_argument if batches < 1, or what flow_trainer's constructor throws for these options;
+/// upfi::core::error if a loss term is not finite (naming the minibatch as the iteration, and the interval).
+template <class Field>
+[[nodiscard]] flow_loss_terms mean_minibatch_loss(Field field, const core::snapshot_series<double>& data,
+                                                  const flow_training_options& options, long batches = 16) {
+  if (batches < 1) {
+    core::detail::throw_invalid_argument("upfi::infer::mean_minibatch_loss: batches = ", batches, "; need at least 1");
+  }
+  const flow_trainer<Field> evaluator(std::move(field), data, options);
+  flow_loss_terms mean;
+  for (long b = 0; b < batches; ++b) {
+    const flow_loss_terms t = evaluator.loss(b);
+    mean.divergence += t.divergence;
+    mean.regulariser += t.regulariser;
+  }
+  mean.divergence /= static_cast<double>(batches);
+  mean.regulariser /= static_cast<double>(batches);
+  return mean;
+}
+
 }  // namespace upfi::infer

@@ -86,6 +86,11 @@ struct bistable_benchmark_options {
   /// > 1: the method is fitted this many times (member j uses training seed `seed + 100003 j` for its networks and
   /// minibatches; all share one score) and the evaluated model is their infer::model_average
   int restarts = 1;
+  /// with restarts > 1: evaluate the average of the fits (false), or only the fit whose training objective
+  /// (infer::mean_minibatch_loss over restart_selection_batches minibatches, drawn from seed `seed + 31` for every
+  /// member alike) is lowest (true)
+  bool select_restart = false;
+  long restart_selection_batches = 16;
   std::vector<Eigen::Index> hidden = {64, 64, 64};
   /// hidden-layer activation of the drift, growth and potential networks (the paper's baselines use ReLU, Table 6)
   nn::activation hidden_activation = nn::activation::silu;
@@ -123,7 +128,10 @@ struct bistable_benchmark_result {
   double score_seconds = 0, training_seconds = 0;
   infer::flow_training_report report;  ///< member 0's, when there are restarts
   std::vector<double> restart_losses;  ///< every member's final training loss (total of the last report)
-  std::vector<Eigen::Index> cells;     ///< snapshot sizes of the simulated data
+  /// with select_restart: every member's selection loss (mean minibatch loss on common draws), and the member chosen
+  std::vector<double> selection_losses;
+  int selected_restart = -1;        ///< -1: no selection (one fit, or their average)
+  std::vector<Eigen::Index> cells;  ///< snapshot sizes of the simulated data
   /// the trained parameters (meta: method, dimension, hidden, activation, diffusion, restarts, and score: "none" for
   /// the deterministic baselines, else the kernel score's or the DSM network's settings); member j > 0 of a model
   /// average is stored as "parameters_j"
@@ -168,6 +176,10 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
     core::detail::throw_invalid_argument("upfi::problems::run_bistable_benchmark: restarts = ", o.restarts,
                                          "; need at least 1");
   }
+  if (o.select_restart && o.restart_selection_batches < 1) {
+    core::detail::throw_invalid_argument("upfi::problems::run_bistable_benchmark: restart_selection_batches = ",
+                                         o.restart_selection_batches, "; need at least 1");
+  }
   const Eigen::Index d = o.dimension;
   const sde::bistable truth(d);
   const auto initial = [d](Eigen::Index n, const core::counter_rng& rng) { return detail::bistable_start(n, d, rng); };
@@ -205,6 +217,20 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
       if (j == 0) result.report = std::move(report);
       members.push_back(trainer.field());
     }
+    if (o.select_restart && members.size() > 1) {
+      // every member on the same minibatches (one seed), so the losses compare fits, not draws
+      infer::flow_training_options eval = to;
+      eval.seed = o.seed + 31;
+      for (const auto& m : members) {
+        result.selection_losses.push_back(
+            infer::mean_minibatch_loss(m, train_data, eval, o.restart_selection_batches).total());
+      }
+      const auto best = std::min_element(result.selection_losses.begin(), result.selection_losses.end());
+      result.selected_restart = static_cast<int>(best - result.selection_losses.begin());
+      auto chosen = std::move(members[static_cast<std::size_t>(result.selected_restart)]);
+      members.clear();
+      members.push_back(std::move(chosen));
+    }
     result.training_seconds = detail::seconds_since(t_start);
     result.model.set_meta("method", method_name(method));
     result.model.set_meta("dimension", std::to_string(d));
@@ -212,6 +238,8 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
     result.model.set_meta("activation", nn::to_string(o.hidden_activation));
     result.model.set_meta("diffusion", std::to_string(model_sigma * model_sigma / 2));
     result.model.set_meta("restarts", std::to_string(o.restarts));
+    if (result.selected_restart >= 0)
+      result.model.set_meta("selected_restart", std::to_string(result.selected_restart));
     result.model.set_meta("score", score_meta);
     for (std::size_t j = 0; j < members.size(); ++j) {
       infer::add_parameters(result.model, members[j], j == 0 ? "parameters" : "parameters_" + std::to_string(j));
