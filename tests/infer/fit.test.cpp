@@ -118,16 +118,16 @@ TEST_CASE("fitted_model: model file round trip, reproducible simulation, bad fil
 
   auto broken = upfi::infer::model_file::parse(text, "model");
   broken.set_meta("format", "something else");
-  CHECK_THROWS_WITH_AS(fitted_model::from_file(broken),
+  CHECK_THROWS_WITH_AS((void)fitted_model::from_file(broken),
                        "upfi::infer::fitted_model::from_file: format 'something else' is not 'upfi-fit 1'",
                        std::invalid_argument);
   broken = upfi::infer::model_file::parse(text, "model");
   broken.set_meta("scale", "-1");
-  CHECK_THROWS_WITH_AS(fitted_model::from_file(broken),
+  CHECK_THROWS_WITH_AS((void)fitted_model::from_file(broken),
                        "upfi::infer::fitted_model::from_file: scale and span must be > 0", std::invalid_argument);
   broken = upfi::infer::model_file::parse(text, "model");
   broken.set_meta("hidden", "16,x");
-  CHECK_THROWS_WITH_AS(fitted_model::from_file(broken),
+  CHECK_THROWS_WITH_AS((void)fitted_model::from_file(broken),
                        "upfi::infer::parse_layer_widths: bad widths '16,x' (expected positive integers separated by "
                        "commas, e.g. 64,64,64)",
                        std::invalid_argument);
