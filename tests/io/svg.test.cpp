@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <regex>
 #include <set>
 #include <string>
@@ -58,7 +59,8 @@ TEST_CASE("nice_ticks: round 1-2-5 steps covering the range") {
   CHECK(small.back() == doctest::Approx(6e-4));
   CHECK(upfi::io::nice_ticks(2, 2) == std::vector<double>{2});
   CHECK(message_of([] { (void)upfi::io::nice_ticks(1, 0); }).find("bad range [1, 0]") != std::string::npos);
-  CHECK(message_of([] { (void)upfi::io::nice_ticks(0, NAN); }).find("bad range") != std::string::npos);
+  CHECK(message_of([] { (void)upfi::io::nice_ticks(0, std::numeric_limits<double>::quiet_NaN()); }).find("bad range") !=
+        std::string::npos);
 }
 
 TEST_CASE("viridis: anchors at the ends, clamped, grey for NaN; palette repeats after 8") {
@@ -66,7 +68,7 @@ TEST_CASE("viridis: anchors at the ends, clamped, grey for NaN; palette repeats 
   CHECK(upfi::io::viridis(1) == color{253, 231, 37});
   CHECK(upfi::io::viridis(-3) == upfi::io::viridis(0));
   CHECK(upfi::io::viridis(7) == upfi::io::viridis(1));
-  CHECK(upfi::io::viridis(NAN) == color{128, 128, 128});
+  CHECK(upfi::io::viridis(std::numeric_limits<double>::quiet_NaN()) == color{128, 128, 128});
   CHECK(upfi::io::viridis(0.5).hex() == "#21908d");
   CHECK(upfi::io::palette(9) == upfi::io::palette(1));
   CHECK(upfi::io::palette(0) != upfi::io::palette(1));
@@ -128,7 +130,7 @@ TEST_CASE("svg_plot: lines, arrows, coloured scatter and heat map") {
 TEST_CASE("svg_plot: bad input names the layer and the entry") {
   const Eigen::VectorXd x{{0.0, 1.0, 2.0}};
   const Eigen::VectorXd y2{{0.0, 1.0}};
-  const Eigen::VectorXd bad{{0.0, NAN, 2.0}};
+  const Eigen::VectorXd bad{{0.0, std::numeric_limits<double>::quiet_NaN(), 2.0}};
   svg_plot p;
   CHECK(message_of([&] { p.scatter(x, y2, color{}); }) == "upfi::io::svg_plot: scatter y has 2 entries, expected 3");
   CHECK(message_of([&] { p.line(bad, x, color{}); }) == "upfi::io::svg_plot: line x[1] is not finite: nan");

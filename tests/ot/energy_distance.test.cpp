@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <numbers>
 #include <vector>
 
@@ -71,7 +72,7 @@ TEST_SUITE("ot/energy_distance") {
     CHECK(std::abs(mean_ratio - 1) < 4 * sem);
     CHECK_THROWS_WITH_AS((void)upfi::ot::mean_pairwise_distance<double>(Eigen::MatrixXd::Zero(1, 2)),
                          "upfi::ot::mean_pairwise_distance: need at least two points, got 1", std::invalid_argument);
-    p(1, 0) = NAN;
+    p(1, 0) = std::numeric_limits<double>::quiet_NaN();
     CHECK_THROWS_WITH_AS((void)upfi::ot::mean_pairwise_distance<double>(p),
                          "upfi::ot::mean_pairwise_distance: non-finite coordinates", std::invalid_argument);
   }

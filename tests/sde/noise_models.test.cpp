@@ -62,10 +62,10 @@ TEST_SUITE("sde/noise_models") {
     CHECK(n.diffusion_tensor(0, Eigen::Vector2d::Zero()).isApprox(d, 1e-14));
     Eigen::Matrix2d not_pd;
     not_pd << 1, 2, 2, 1;
-    CHECK_THROWS_AS(upfi::sde::constant_matrix::from_diffusion(not_pd), std::invalid_argument);
+    CHECK_THROWS_AS((void)upfi::sde::constant_matrix::from_diffusion(not_pd), std::invalid_argument);
     Eigen::Matrix2d asym;
     asym << 1, 0.1, 0, 1;
-    CHECK_THROWS_WITH_AS(upfi::sde::constant_matrix::from_diffusion(asym),
+    CHECK_THROWS_WITH_AS((void)upfi::sde::constant_matrix::from_diffusion(asym),
                          "upfi::sde::constant_matrix::from_diffusion: D is not symmetric", std::invalid_argument);
   }
 

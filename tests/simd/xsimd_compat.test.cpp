@@ -20,7 +20,8 @@ TEST_SUITE("simd/xsimd_compat") {
     alignas(simd::default_arch::alignment()) std::array<T, w> lanes{};
     for (std::size_t i = 0; i < w; ++i) lanes[i] = static_cast<T>((i * 7 + 3) % 11) - T(5);
     const auto b = simd::batch<T>::load_aligned(lanes.data());
-    CHECK(simd::reduce_add(b) == doctest::Approx(std::accumulate(lanes.begin(), lanes.end(), T(0))));
+    CHECK(static_cast<double>(simd::reduce_add(b)) ==
+          doctest::Approx(static_cast<double>(std::accumulate(lanes.begin(), lanes.end(), T(0)))));
     CHECK(simd::reduce_max(b) == *std::max_element(lanes.begin(), lanes.end()));
     CHECK(simd::reduce_min(b) == *std::min_element(lanes.begin(), lanes.end()));
   }
