@@ -102,6 +102,8 @@ int main(int argc, char** argv) {
           for (const double loss : r.selection_losses) std::cerr << " " << loss;
           std::cerr << " (fit " << r.selected_restart << " chosen)";
         }
+        std::cerr << ", cosine / L2 per snapshot";
+        for (const auto& e : r.force_per_snapshot) std::cerr << " " << e.cosine << "/" << e.mean_norm;
         std::cerr << ", cells";
         for (const auto c : r.cells) std::cerr << " " << c;
         std::cerr << ", growth corr " << r.growth_correlation << ", paths ending at x0 > 0: true "

@@ -74,6 +74,18 @@ TEST_SUITE("problems") {
     CHECK(r.report.history.size() == 2);
     CHECK(r.path_energy > 0);
     CHECK(std::abs(r.growth_correlation) <= 1.0);  // TIGON++ has growth
+    // the per-snapshot force errors pool to the reported ones: cell-weighted means over the snapshots
+    REQUIRE(r.force_per_snapshot.size() == r.cells.size());
+    double cosine = 0, l2 = 0, cells = 0;
+    for (std::size_t k = 0; k < r.cells.size(); ++k) {
+      const auto n = static_cast<double>(r.cells[k]);
+      cosine += n * r.force_per_snapshot[k].cosine;
+      l2 += n * r.force_per_snapshot[k].mean_norm;
+      cells += n;
+    }
+    CHECK(cosine / cells == doctest::Approx(r.force.cosine).epsilon(1e-12));
+    CHECK(l2 / cells == doctest::Approx(r.force.mean_norm).epsilon(1e-12));
+    CHECK(r.force_per_snapshot.front().mean_norm != r.force_per_snapshot.back().mean_norm);
     CHECK(std::string(upfi::problems::method_name(upfi::problems::bistable_method::fitness_ode)) == "fitness-ODE");
     CHECK(r.model.meta("activation") == "silu");
     // the hidden activation reaches the networks: the same seeds give another fit, and the model file records it

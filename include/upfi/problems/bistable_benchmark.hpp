@@ -107,7 +107,10 @@ struct bistable_benchmark_options {
 /// @brief Metrics and timings of one run.
 struct bistable_benchmark_result {
   double path_energy = 0;
-  metrics::force_error force;
+  metrics::force_error force;  ///< over the cells of every snapshot, each at its time
+  /// the same errors per snapshot (the last, largest snapshot dominates the pooled value; a time-dependent field is
+  /// never evaluated at the last time during training with left-point steps, so there it is an extrapolation)
+  std::vector<metrics::force_error> force_per_snapshot;
   double fate_correlation = 0;
   /// Pearson correlation of the true birth rate and the fitted growth over the cells of every snapshot (0 for PFI,
   /// which has no growth): a diagnostic beyond the paper's table
@@ -336,6 +339,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
     v_true.bottomRows(x.rows()) = vt;
     v_hat.bottomRows(x.rows()) = fitted.v;
     growth.push_back(std::move(fitted.g));
+    result.force_per_snapshot.push_back(metrics::force_errors(vt, fitted.v));
   }
   result.force = metrics::force_errors(v_true, v_hat);
   if (method != bistable_method::pfi) {
