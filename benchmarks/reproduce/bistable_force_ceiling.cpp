@@ -8,7 +8,8 @@
 // a perfect deterministic model pays the distance between u* and f. This program estimates that floor: on each data
 // realisation it builds the kernel score of the snapshots (the benchmark's protocol-A score) and prints the force
 // errors (mean cosine distance and mean L2, the columns of Table 1) of u* against f, pooled over all snapshots and per
-// snapshot. Markdown rows on stdout (docs/results.md, "What a deterministic model can score"). Not part of CI.
+// snapshot. Markdown rows on stdout (docs/results.md, Table 1 baselines, "The poor drift direction is the baselines'
+// fit, not the metric"). Not part of CI.
 #include <upfi/core/memory.hpp>
 #include <upfi/metrics/errors.hpp>
 #include <upfi/problems/bistable_benchmark.hpp>
