@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   --hidden 64,64,64            hidden widths of the drift and growth networks
   --score-hidden 64,64,64      hidden widths of the DSM score network (the paper at d > 10: 256,256,256)
   --score-lr 3e-3              its learning rate (the paper at d > 10: 1e-3)
+  --score-rule scott           kernel score bandwidth rule (scott, silverman, held_out)
   --activation silu            their hidden-layer activation (relu, silu, tanh, elu, softplus)
   --fate-snapshots 1,2,3       the inner snapshots whose cells are fate queries (default: all)
   --fate-queries 100           query cells per snapshot
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
   args.add("--select-restart", o.select_restart);
   args.add("--fate-snapshots", o.fate_snapshots);
   args.add("--activation", [&o](const std::string& v) { o.hidden_activation = upfi::nn::activation_from_string(v); });
+  args.add("--score-rule", [&o](const std::string& v) { o.score_rule = upfi::score::bandwidth_rule_named(v); });
   if (const auto code = args.parse(argc, argv)) return *code;
   std::cout << "| d | method | path energy | force cosine | force L2 | fate corr. | s / run |\n"
             << "|---|---|---|---|---|---|---|\n";
@@ -70,16 +73,10 @@ int main(int argc, char** argv) {
     o.dimension = d;
     for (const auto& name : methods) {
       upfi::problems::bistable_method method{};
-      if (name == "upfi") {
-        method = upfi::problems::bistable_method::upfi;
-      } else if (name == "pfi") {
-        method = upfi::problems::bistable_method::pfi;
-      } else if (name == "tigon") {
-        method = upfi::problems::bistable_method::tigon;
-      } else if (name == "fitness") {
-        method = upfi::problems::bistable_method::fitness_ode;
-      } else {
-        std::cerr << "bistable_table: unknown method " << name << " (upfi, pfi, tigon, fitness)\n";
+      try {
+        method = upfi::problems::bistable_method_named(name);
+      } catch (const std::invalid_argument& e) {
+        std::cerr << "bistable_table: " << e.what() << "\n";
         return 2;
       }
       std::vector<double> energy, cosine, l2, fate, secs;

@@ -86,7 +86,23 @@ TEST_SUITE("problems") {
     CHECK(cosine / cells == doctest::Approx(r.force.cosine).epsilon(1e-12));
     CHECK(l2 / cells == doctest::Approx(r.force.mean_norm).epsilon(1e-12));
     CHECK(r.force_per_snapshot.front().mean_norm != r.force_per_snapshot.back().mean_norm);
+    // the fitted drift at the data is what the force errors scored: the truth's drift on each snapshot against it
+    const auto data = upfi::problems::bistable_snapshots(o);
+    REQUIRE(r.drift_at_data.size() == data.size());
+    for (std::size_t k = 0; k < data.size(); ++k) {
+      Eigen::MatrixXd f;
+      upfi::problems::detail::drift_on_cloud(upfi::sde::bistable(2), data.time(k), data.cloud(k), f);
+      CHECK(upfi::metrics::force_errors(f, r.drift_at_data[k]).mean_norm == r.force_per_snapshot[k].mean_norm);
+    }
+    CHECK_THROWS_WITH_AS((void)upfi::problems::detail::force_errors_by_snapshot({Eigen::MatrixXd::Ones(2, 2)}, {}),
+                         "upfi::problems::force_errors_by_snapshot: 1 reference and 0 fitted fields",
+                         std::invalid_argument);
     CHECK(std::string(upfi::problems::method_name(upfi::problems::bistable_method::fitness_ode)) == "fitness-ODE");
+    CHECK(upfi::problems::bistable_method_named("fitness") == upfi::problems::bistable_method::fitness_ode);
+    CHECK(upfi::problems::bistable_method_named("tigon") == upfi::problems::bistable_method::tigon);
+    CHECK_THROWS_WITH_AS((void)upfi::problems::bistable_method_named("TIGON"),
+                         "upfi::problems::bistable_method_named: unknown method 'TIGON' (upfi, pfi, tigon, fitness)",
+                         std::invalid_argument);
     CHECK(r.model.meta("activation") == "silu");
     // the hidden activation reaches the networks: the same seeds give another fit, and the model file records it
     auto relu = o;

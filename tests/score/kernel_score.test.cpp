@@ -199,5 +199,13 @@ TEST_SUITE("score/kernel") {
     CHECK_THROWS_AS(k.evaluate(0.0, Eigen::MatrixXd::Zero(2, 3), s), std::invalid_argument);
     CHECK_THROWS_AS(kernel_score(ok, {.bandwidth = -1}), std::invalid_argument);
     CHECK_THROWS_AS(kernel_score(ok, {.held_out_fraction = 1.0}), std::invalid_argument);
+    // the rules' names round-trip; another name is refused with the list
+    using upfi::score::bandwidth_rule;
+    for (const auto r : {bandwidth_rule::scott, bandwidth_rule::silverman, bandwidth_rule::held_out}) {
+      CHECK(upfi::score::bandwidth_rule_named(upfi::score::to_string(r)) == r);
+    }
+    CHECK_THROWS_WITH_AS((void)upfi::score::bandwidth_rule_named("cv"),
+                         "upfi::score::bandwidth_rule_named: unknown rule 'cv' (scott, silverman, held_out)",
+                         std::invalid_argument);
   }
 }

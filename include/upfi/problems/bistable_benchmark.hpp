@@ -63,6 +63,17 @@ enum class bistable_method { upfi, pfi, tigon, fitness_ode };
   return "?";
 }
 
+/// @brief The method named "upfi", "pfi", "tigon" or "fitness" (command-line spelling).
+/// @throws std::invalid_argument for any other name.
+[[nodiscard]] inline bistable_method bistable_method_named(const std::string& name) {
+  if (name == "upfi") return bistable_method::upfi;
+  if (name == "pfi") return bistable_method::pfi;
+  if (name == "tigon") return bistable_method::tigon;
+  if (name == "fitness") return bistable_method::fitness_ode;
+  core::detail::throw_invalid_argument("upfi::problems::bistable_method_named: unknown method '", name,
+                                       "' (upfi, pfi, tigon, fitness)");
+}
+
 /// @brief Options of run_bistable_benchmark (defaults: the paper's protocol at d <= 10 with our training schedule).
 struct bistable_benchmark_options {
   Eigen::Index dimension = 2;
@@ -83,6 +94,9 @@ struct bistable_benchmark_options {
   int mass_smoothing = -1;
   Eigen::Index score_samples =
       2000;  ///< kernel score: at most this many points per snapshot (kernel_score::max_samples)
+  /// kernel score: its bandwidth rule (Scott's smooths the narrow wells of this system: docs/results.md, "the
+  /// deterministic ceiling")
+  score::bandwidth_rule score_rule = score::bandwidth_rule::scott;
   /// > 1: the method is fitted this many times (member j uses training seed `seed + 100003 j` for its networks and
   /// minibatches; all share one score) and the evaluated model is their infer::model_average
   int restarts = 1;
@@ -111,6 +125,8 @@ struct bistable_benchmark_result {
   /// the same errors per snapshot (the last, largest snapshot dominates the pooled value; a time-dependent field is
   /// never evaluated at the last time during training with left-point steps, so there it is an extrapolation)
   std::vector<metrics::force_error> force_per_snapshot;
+  /// the fitted drift (a deterministic baseline's transport velocity) at the cells of each snapshot, at its time
+  std::vector<Eigen::MatrixXd> drift_at_data;
   double fate_correlation = 0;
   /// Pearson correlation of the true birth rate and the fitted growth over the cells of every snapshot (0 for PFI,
   /// which has no growth): a diagnostic beyond the paper's table
@@ -297,8 +313,10 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
       score::kernel_score_options ko;
       ko.max_samples = o.score_samples;
       ko.seed = o.data_seed;
+      ko.rule = o.score_rule;
       std::ostringstream meta;
       meta << "kernel, at most " << ko.max_samples << " samples per snapshot";
+      if (ko.rule != score::bandwidth_rule::scott) meta << ", bandwidth " << score::to_string(ko.rule);
       score_meta = meta.str();
       make(score::kernel_score(data, ko));
     }
@@ -326,22 +344,18 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
   }
 
   // force errors at the data (pooled snapshots, each at its time)
-  Eigen::MatrixXd v_true, v_hat;
+  std::vector<Eigen::MatrixXd> v_true(data.size());
   std::vector<Eigen::VectorXd> growth;
   for (std::size_t k = 0; k < data.size(); ++k) {
-    const Eigen::MatrixXd& x = data.cloud(k);
-    Eigen::MatrixXd vt;
     flow::flow_values fitted;
-    detail::drift_on_cloud(truth, data.time(k), x, vt);
-    values(data.time(k), x, fitted);
-    v_true.conservativeResize(v_true.rows() + x.rows(), d);
-    v_hat.conservativeResize(v_hat.rows() + x.rows(), d);
-    v_true.bottomRows(x.rows()) = vt;
-    v_hat.bottomRows(x.rows()) = fitted.v;
+    detail::drift_on_cloud(truth, data.time(k), data.cloud(k), v_true[k]);
+    values(data.time(k), data.cloud(k), fitted);
+    result.drift_at_data.push_back(std::move(fitted.v));
     growth.push_back(std::move(fitted.g));
-    result.force_per_snapshot.push_back(metrics::force_errors(vt, fitted.v));
   }
-  result.force = metrics::force_errors(v_true, v_hat);
+  auto force = detail::force_errors_by_snapshot(v_true, result.drift_at_data);
+  result.force = force.pooled;
+  result.force_per_snapshot = std::move(force.per_snapshot);
   if (method != bistable_method::pfi) {
     result.growth_correlation = detail::growth_correlation(
         data, growth, [&truth](double t, const double* x) { return truth.birth_rate(t, x); });

@@ -36,6 +36,7 @@
 #include <limits>
 #include <numbers>
 #include <numeric>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -47,6 +48,29 @@ enum class bandwidth_rule {
   silverman,  ///< h = (4 / (d + 2))^(1/(d+4)) n^(-1/(d+4))
   held_out    ///< minimiser of the cross-validated implicit score-matching loss, rescaled from the training size to n
 };
+
+/// @brief The rule's name: "scott", "silverman" or "held_out".
+[[nodiscard]] inline const char* to_string(bandwidth_rule r) noexcept {
+  switch (r) {
+    case bandwidth_rule::scott:
+      return "scott";
+    case bandwidth_rule::silverman:
+      return "silverman";
+    case bandwidth_rule::held_out:
+      return "held_out";
+  }
+  return "?";
+}
+
+/// @brief The rule named by to_string.
+/// @throws std::invalid_argument for any other name.
+[[nodiscard]] inline bandwidth_rule bandwidth_rule_named(const std::string& name) {
+  for (const auto r : {bandwidth_rule::scott, bandwidth_rule::silverman, bandwidth_rule::held_out}) {
+    if (name == to_string(r)) return r;
+  }
+  core::detail::throw_invalid_argument("upfi::score::bandwidth_rule_named: unknown rule '", name,
+                                       "' (scott, silverman, held_out)");
+}
 
 /// @brief Options of kernel_score.
 struct kernel_score_options {

@@ -7,6 +7,7 @@
 /// correlation, the uniform recording grid of the path energy distance, evenly spaced fate queries and the fate
 /// correlation convention.
 
+#include <upfi/core/error.hpp>
 #include <upfi/core/snapshot_series.hpp>
 #include <upfi/flow/probability_flow.hpp>
 #include <upfi/infer/simulate.hpp>
@@ -48,6 +49,41 @@ void drift_on_cloud(const Model& model, double t, const Eigen::MatrixXd& x, Eige
     model.drift(t, row.data(), out.data());
     v.row(r) = out.transpose();
   }
+}
+
+// force errors of fitted[k] against reference[k] (the fields at the cells of snapshot k): pooled over every snapshot's
+// cells, and per snapshot. The pooled errors are computed on the concatenation, not from the per-snapshot ones
+// (relative_l2 weighs by the reference's norm, and the cosine skips zero vectors).
+struct snapshot_force_errors {
+  metrics::force_error pooled;
+  std::vector<metrics::force_error> per_snapshot;
+};
+inline snapshot_force_errors force_errors_by_snapshot(const std::vector<Eigen::MatrixXd>& reference,
+                                                      const std::vector<Eigen::MatrixXd>& fitted) {
+  if (reference.size() != fitted.size() || reference.empty()) {
+    core::detail::throw_invalid_argument("upfi::problems::force_errors_by_snapshot: ", reference.size(),
+                                         " reference and ", fitted.size(), " fitted fields");
+  }
+  snapshot_force_errors e;
+  Eigen::Index rows = 0;
+  for (std::size_t k = 0; k < reference.size(); ++k) {
+    e.per_snapshot.push_back(metrics::force_errors(reference[k], fitted[k]));  // checks the shapes
+    rows += reference[k].rows();
+  }
+  const Eigen::Index d = reference.front().cols();
+  Eigen::MatrixXd all_reference(rows, d), all_fitted(rows, d);
+  Eigen::Index row = 0;
+  for (std::size_t k = 0; k < reference.size(); ++k) {
+    if (reference[k].cols() != d) {
+      core::detail::throw_invalid_argument("upfi::problems::force_errors_by_snapshot: snapshot ", k, " has ",
+                                           reference[k].cols(), " columns, snapshot 0 ", d);
+    }
+    all_reference.middleRows(row, reference[k].rows()) = reference[k];
+    all_fitted.middleRows(row, fitted[k].rows()) = fitted[k];
+    row += reference[k].rows();
+  }
+  e.pooled = metrics::force_errors(all_reference, all_fitted);
+  return e;
 }
 
 // a trained field's drift v and growth g on a cloud (one evaluation gives both; g = 0 without growth), the score left

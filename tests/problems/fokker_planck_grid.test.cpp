@@ -1,0 +1,285 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#include <upfi/core/parallel.hpp>
+#include <upfi/problems/fokker_planck_grid.hpp>
+#include <upfi/problems/ou_growth_moments.hpp>
+#include <upfi/sde/bistable.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+namespace {
+// dX = (A x + e) dt + sqrt(2 D) dB with net growth g(x) = x^T Gamma x / 2 + c^T x + b (birth g+, death g-)
+struct ou_quadratic {
+  Eigen::MatrixXd a, gamma;
+  Eigen::VectorXd e, c;
+  double b = 0;
+  [[nodiscard]] Eigen::Index dimension() const { return a.rows(); }
+  template <class T>
+  void drift(double, const T* x, T* v) const {
+    for (Eigen::Index i = 0; i < a.rows(); ++i) {
+      v[i] = e[i];
+      for (Eigen::Index j = 0; j < a.rows(); ++j) v[i] += a(i, j) * x[j];
+    }
+  }
+  [[nodiscard]] double g(const double* x) const {
+    const Eigen::Map<const Eigen::VectorXd> y(x, a.rows());
+    return 0.5 * y.dot(gamma * y) + c.dot(y) + b;
+  }
+  template <class T>
+  [[nodiscard]] T birth_rate(double, const T* x) const {
+    return std::max(g(x), 0.0);
+  }
+  template <class T>
+  [[nodiscard]] T death_rate(double, const T* x) const {
+    return std::max(-g(x), 0.0);
+  }
+};
+
+ou_quadratic rotating_ou() {
+  ou_quadratic m;
+  m.a = (Eigen::MatrixXd(2, 2) << -1.0, 0.6, -0.6, -1.0).finished();
+  m.e = Eigen::Vector2d(0.5, 0.0);
+  m.gamma = (Eigen::MatrixXd(2, 2) << -0.5, 0.1, 0.1, -0.3).finished();
+  m.c = Eigen::Vector2d(0.8, 0.0);
+  m.b = -0.2;
+  return m;
+}
+
+// the grid solution of rotating_ou at t = 1 from 1 x N((-1.5, 0.5), 0.2 I), box [-5, 4] x [-4, 4]
+upfi::problems::fokker_planck_grid<ou_quadratic> solve_rotating_ou(Eigen::Index cells_per_axis,
+                                                                   const Eigen::Vector2d& diffusion) {
+  upfi::problems::fokker_planck_grid_options o;
+  o.lower = Eigen::Vector2d(-5, -4);
+  o.upper = Eigen::Vector2d(4, 4);
+  o.cells = {cells_per_axis};
+  o.autonomous = true;
+  upfi::problems::fokker_planck_grid grid(rotating_ou(), diffusion, o);
+  grid.initialize(
+      [](const double* x) { return std::exp(-((x[0] + 1.5) * (x[0] + 1.5) + (x[1] - 0.5) * (x[1] - 0.5)) / 0.4); });
+  grid.advance_to(1.0);
+  return grid;
+}
+
+// largest absolute error of mass, mean and covariance against the closed form
+double moment_error(const upfi::problems::fokker_planck_grid<ou_quadratic>& grid,
+                    const upfi::problems::gaussian_population& exact) {
+  return std::max({std::abs(grid.mass() - exact.mass), (grid.mean() - exact.mean).cwiseAbs().maxCoeff(),
+                   (grid.covariance() - exact.covariance).cwiseAbs().maxCoeff()});
+}
+
+// a 1-D gradient system dX = -V'(X) dt + sqrt(2 D) dB, V = x^4 / 4 + x^2 / 2
+struct single_well {
+  [[nodiscard]] Eigen::Index dimension() const { return 1; }
+  template <class T>
+  void drift(double, const T* x, T* v) const {
+    v[0] = -(x[0] * x[0] * x[0] + x[0]);
+  }
+};
+
+// a drift that is not finite on part of the box
+struct singular_drift {
+  [[nodiscard]] Eigen::Index dimension() const { return 1; }
+  template <class T>
+  void drift(double, const T* x, T* v) const {
+    v[0] = x[0] > 0.5 ? std::numeric_limits<double>::infinity() : -x[0];
+  }
+};
+
+struct four_dimensional {
+  [[nodiscard]] Eigen::Index dimension() const { return 4; }
+  template <class T>
+  void drift(double, const T* x, T* v) const {
+    for (int k = 0; k < 4; ++k) v[k] = -x[k];
+  }
+};
+
+// no drift in three dimensions
+struct still {
+  [[nodiscard]] Eigen::Index dimension() const { return 3; }
+  template <class T>
+  void drift(double, const T*, T* v) const {
+    v[0] = v[1] = v[2] = 0;
+  }
+};
+
+upfi::problems::fokker_planck_grid_options box_1d(Eigen::Index cells) {
+  upfi::problems::fokker_planck_grid_options o;
+  o.lower = Eigen::VectorXd::Constant(1, -3);
+  o.upper = Eigen::VectorXd::Constant(1, 3);
+  o.cells = {cells};
+  o.autonomous = true;
+  return o;
+}
+
+double standard_normal(const double* x) { return std::exp(-x[0] * x[0] / 2); }
+}  // namespace
+
+TEST_SUITE("problems") {
+  TEST_CASE("fokker_planck_grid: OU with quadratic growth matches Proposition 2.1 at second order") {
+    const Eigen::Vector2d diffusion(0.25, 0.4);
+    const auto m = rotating_ou();
+    const upfi::problems::gaussian_population start{1.0, Eigen::Vector2d(-1.5, 0.5),
+                                                    0.2 * Eigen::MatrixXd::Identity(2, 2)};
+    const auto exact = upfi::problems::ou_growth_moments(m.a, m.e, Eigen::MatrixXd(diffusion.asDiagonal()), m.gamma,
+                                                         m.c, m.b, start, 1.0, 4000);
+    std::vector<double> errors;
+    for (const Eigen::Index n : {45, 90, 180}) {
+      const auto grid = solve_rotating_ou(n, diffusion);
+      errors.push_back(moment_error(grid, exact));
+      CAPTURE(n);
+      CHECK(grid.values().minCoeff() >= 0);
+      CHECK(grid.boundary_mass() < 1e-6);
+    }
+    MESSAGE("moment errors at h = 0.2, 0.1, 0.05 (x-axis): " << errors[0] << ", " << errors[1] << ", " << errors[2]
+                                                             << "; exact mass " << exact.mass);
+    // the population changes: a test that only checked the start would fail here
+    CHECK(std::abs(exact.mass - 1) > 0.1);
+    CHECK(errors[2] < 2e-3);
+    CHECK(std::log2(errors[1] / errors[2]) > 1.7);  // second order
+    CHECK(std::log2(errors[0] / errors[1]) > 1.7);
+  }
+
+  TEST_CASE("fokker_planck_grid: without growth the mass is conserved and the result does not depend on threads") {
+    auto m = rotating_ou();
+    m.gamma.setZero();
+    m.c.setZero();
+    m.b = 0;
+    upfi::problems::fokker_planck_grid_options o;
+    o.lower = Eigen::Vector2d(-5, -4);
+    o.upper = Eigen::Vector2d(4, 4);
+    o.cells = {90, 80};
+    const auto run = [&](int threads) {
+      upfi::core::thread_limit limit(threads);
+      upfi::problems::fokker_planck_grid grid(m, Eigen::VectorXd::Constant(1, 0.3), o);  // time-dependent path
+      grid.initialize([](const double* x) { return std::exp(-(x[0] * x[0] + x[1] * x[1]) / 0.4); }, 2.5, 0.25);
+      grid.advance_to(0.75);
+      grid.advance_to(1.25);
+      return grid;
+    };
+    const auto one = run(1), two = run(2);
+    CHECK(one.time() == 1.25);
+    CHECK(one.steps() > 10);
+    CHECK(one.mass() == doctest::Approx(2.5).epsilon(1e-12));
+    CHECK(one.values().minCoeff() >= 0);
+    CHECK((one.values().array() == two.values().array()).all());
+    // the mean follows dmu/dt = A mu + e from 0 over one time unit
+    const upfi::problems::gaussian_population start{2.5, Eigen::Vector2d::Zero(),
+                                                    0.2 * Eigen::MatrixXd::Identity(2, 2)};
+    const auto exact = upfi::problems::ou_growth_moments(m.a, m.e, 0.3 * Eigen::MatrixXd::Identity(2, 2), m.gamma, m.c,
+                                                         0.0, start, 1.0, 2000);
+    CHECK((one.mean() - exact.mean).cwiseAbs().maxCoeff() < 5e-3);
+    CHECK((one.covariance() - exact.covariance).cwiseAbs().maxCoeff() < 5e-3);
+  }
+
+  TEST_CASE("fokker_planck_grid: a gradient system relaxes to exp(-V / D), whose score is -V' / D") {
+    const double diffusion = 0.3;
+    upfi::problems::fokker_planck_grid grid(single_well{}, Eigen::VectorXd::Constant(1, diffusion), box_1d(240));
+    grid.initialize(standard_normal);
+    grid.advance_to(8.0);
+    Eigen::VectorXd x(7);
+    x << -1.2, -0.7, -0.3, 0.0, 0.25, 0.8, 1.3;
+    const Eigen::MatrixXd s = grid.score(x);
+    const Eigen::ArrayXd exact = -(x.array().cube() + x.array()) / diffusion;
+    CAPTURE(s.transpose());
+    CHECK((s.col(0).array() - exact).abs().maxCoeff() < 1e-2);  // measured 4e-3 on values up to 12
+    // the density is the normalised Boltzmann weight
+    const auto boltzmann = [diffusion](double y) { return std::exp(-(std::pow(y, 4) / 4 + y * y / 2) / diffusion); };
+    double z = 0;
+    for (int i = 0; i < 60000; ++i) z += boltzmann(-3 + (i + 0.5) * 1e-4) * 1e-4;
+    const Eigen::VectorXd p = grid.density(x);
+    for (Eigen::Index i = 0; i < x.size(); ++i) CHECK(p[i] == doctest::Approx(boltzmann(x[i]) / z).epsilon(2e-3));
+  }
+
+  TEST_CASE("fokker_planck_grid: three dimensions, pure diffusion spreads a Gaussian as 2 D t") {
+    upfi::problems::fokker_planck_grid_options o;
+    o.lower = Eigen::Vector3d::Constant(-3);
+    o.upper = Eigen::Vector3d::Constant(3);
+    o.cells = {40};
+    o.autonomous = true;
+    upfi::problems::fokker_planck_grid grid(still{}, Eigen::Vector3d(0.1, 0.2, 0.05), o);
+    grid.initialize([](const double* x) { return std::exp(-(x[0] * x[0] + x[1] * x[1] + x[2] * x[2]) / 0.5); });
+    grid.advance_to(0.5);
+    const Eigen::Vector3d expected = Eigen::Vector3d::Constant(0.25) + 2 * 0.5 * Eigen::Vector3d(0.1, 0.2, 0.05);
+    CHECK((grid.covariance().diagonal() - expected).cwiseAbs().maxCoeff() < 2e-3);
+    CHECK(std::abs(grid.covariance()(0, 1)) < 1e-12);
+    CHECK(grid.mass() == doctest::Approx(1).epsilon(1e-12));
+    // the score of the Gaussian at a point: -(x - mu) / variance per axis
+    const Eigen::MatrixXd s = grid.score(Eigen::RowVector3d(0.3, -0.2, 0.4));
+    for (Eigen::Index k = 0; k < 3; ++k) {
+      const double exact = -(k == 0 ? 0.3 : k == 1 ? -0.2 : 0.4) / expected[k];
+      CHECK(s(0, k) == doctest::Approx(exact).epsilon(0.02));
+    }
+  }
+
+  TEST_CASE("fokker_planck_grid: the bistable benchmark's mass and branch split") {
+    // the growth sends mass to the dividing branch x0 > 0, where the birth rate is about 5
+    upfi::problems::fokker_planck_grid_options o;
+    o.lower = Eigen::Vector2d::Constant(-2.4);
+    o.upper = Eigen::Vector2d::Constant(2.4);
+    o.cells = {120};
+    o.autonomous = true;
+    const upfi::sde::bistable truth(2);
+    upfi::problems::fokker_planck_grid grid(truth, Eigen::VectorXd::Constant(1, 0.125), o);
+    grid.initialize([](const double* x) { return std::exp(-(x[0] * x[0] + x[1] * x[1]) / 0.02); });
+    grid.advance_to(1.0);
+    double positive = 0;
+    const Eigen::MatrixXd c = grid.centres();
+    for (Eigen::Index i = 0; i < grid.size(); ++i) positive += c(i, 0) > 0 ? grid.values()[i] : 0.0;
+    positive *= grid.cell_volume() / grid.mass();
+    MESSAGE("bistable d = 2 at t = 1: mass " << grid.mass() << ", fraction at x0 > 0 " << positive << ", "
+                                             << grid.steps() << " steps, boundary mass " << grid.boundary_mass());
+    // by symmetry half of the cells would sit at x0 > 0 without growth; births there multiply them about 75-fold
+    // (rate ~5 for most of the unit interval) against ~1.1-fold on the other branch
+    CHECK(positive > 0.9);
+    CHECK(grid.mass() > 20);
+    CHECK(grid.mass() < 60);
+    CHECK(grid.boundary_mass() < 1e-8);
+  }
+
+  TEST_CASE("fokker_planck_grid: invalid configurations and inputs raise clear errors") {
+    using upfi::problems::fokker_planck_grid;
+    const Eigen::VectorXd d1 = Eigen::VectorXd::Constant(1, 0.3);
+    CHECK_THROWS_WITH_AS((void)fokker_planck_grid(four_dimensional{}, d1, box_1d(10)), doctest::Contains("dimension 4"),
+                         std::invalid_argument);
+    auto o = box_1d(10);
+    o.cells = {2};
+    CHECK_THROWS_WITH_AS((void)fokker_planck_grid(single_well{}, d1, o), doctest::Contains("need at least 3"),
+                         std::invalid_argument);
+    o = box_1d(10);
+    o.upper[0] = -3;
+    CHECK_THROWS_WITH_AS((void)fokker_planck_grid(single_well{}, d1, o), doctest::Contains("upper > lower"),
+                         std::invalid_argument);
+    o = box_1d(10);
+    o.cfl = 1.5;
+    CHECK_THROWS_WITH_AS((void)fokker_planck_grid(single_well{}, d1, o), doctest::Contains("cfl"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)fokker_planck_grid(single_well{}, Eigen::VectorXd::Constant(1, -0.1), box_1d(10)),
+                         doctest::Contains("diffusion"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)fokker_planck_grid(rotating_ou(), d1, box_1d(10)),
+                         doctest::Contains("the box corners have 1 and 1 coordinates; the model has 2"),
+                         std::invalid_argument);
+
+    fokker_planck_grid grid(single_well{}, d1, box_1d(30));
+    CHECK_THROWS_WITH_AS(grid.initialize([](const double* x) { return x[0]; }), doctest::Contains("finite and >= 0"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(grid.initialize([](const double*) { return 0.0; }), doctest::Contains("zero on every cell"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(grid.initialize(standard_normal, -1.0), doctest::Contains("mass"), std::invalid_argument);
+    grid.initialize(standard_normal, 1.0, 1.0);
+    CHECK_THROWS_WITH_AS(grid.advance_to(0.5), doctest::Contains("before the current time"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)grid.density(Eigen::MatrixXd::Constant(1, 1, 3.5)), doctest::Contains("outside the box"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)grid.score(Eigen::MatrixXd::Zero(1, 2)), doctest::Contains("2 columns"),
+                         std::invalid_argument);
+
+    fokker_planck_grid singular(singular_drift{}, d1, box_1d(30));
+    singular.initialize(standard_normal);
+    CHECK_THROWS_WITH_AS(singular.advance_to(0.1), doctest::Contains("drift is not finite"), std::runtime_error);
+  }
+}
