@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   --score-hidden 64,64,64      hidden widths of the DSM score network (the paper at d > 10: 256,256,256)
   --score-lr 3e-3              its learning rate (the paper at d > 10: 1e-3)
   --score-rule scott           kernel score bandwidth rule (scott, silverman, held_out)
+  --exact-score-cells 0        > 0: UPFI and PFI use the exact score (Fokker-Planck grid, this many cells per axis;
+                               d <= 3), an oracle that separates the trainer's error from the score's
   --activation silu            their hidden-layer activation (relu, silu, tanh, elu, softplus)
   --fate-snapshots 1,2,3       the inner snapshots whose cells are fate queries (default: all)
   --fate-queries 100           query cells per snapshot
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
   args.add("--fate-snapshots", o.fate_snapshots);
   args.add("--activation", [&o](const std::string& v) { o.hidden_activation = upfi::nn::activation_from_string(v); });
   args.add("--score-rule", [&o](const std::string& v) { o.score_rule = upfi::score::bandwidth_rule_named(v); });
+  args.add("--exact-score-cells", o.exact_score_cells);
   if (const auto code = args.parse(argc, argv)) return *code;
   std::cout << "| d | method | path energy | force cosine | force L2 | fate corr. | s / run |\n"
             << "|---|---|---|---|---|---|---|\n";

@@ -127,6 +127,18 @@ TEST_SUITE("problems") {
     const auto dsm = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::upfi, stochastic);
     CHECK(dsm.model.meta("score") == "dsm 8,4, lr 0.001, 3 iterations, ensemble 1");
     CHECK(std::isfinite(dsm.path_energy));
+    // the exact score (an oracle from the Fokker-Planck grid) reaches the fit: another fit than the kernel score's
+    auto exact = stochastic;
+    exact.dsm_iterations = 0;
+    exact.exact_score_cells = 48;
+    const auto oracle = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::pfi, exact);
+    CHECK(oracle.model.meta("score") == "exact (Fokker-Planck grid, 48 cells per axis on [-2.4, 2.4], 41 frames)");
+    CHECK(std::isfinite(oracle.path_energy));
+    CHECK(oracle.force.mean_norm != kernel.force.mean_norm);
+    exact.dimension = 4;
+    CHECK_THROWS_WITH_AS((void)upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::upfi, exact),
+                         doctest::Contains("the exact score needs cells >= 0, d <= 3 and no DSM score"),
+                         std::invalid_argument);
     // fates from the first inner snapshot only: its queries, one row each
     o.fate_snapshots = {1};
     const auto first = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::tigon, o);

@@ -1,10 +1,12 @@
 // SPDX-FileCopyrightText: The upfi authors
 // SPDX-License-Identifier: MIT
+#include <upfi/concepts/score.hpp>
 #include <upfi/core/parallel.hpp>
 #include <upfi/problems/fokker_planck_grid.hpp>
 #include <upfi/problems/ou_growth_moments.hpp>
 #include <upfi/sde/bistable.hpp>
 
+#include <Eigen/LU>
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -240,6 +242,93 @@ TEST_SUITE("problems") {
     CHECK(grid.mass() > 20);
     CHECK(grid.mass() < 60);
     CHECK(grid.boundary_mass() < 1e-8);
+  }
+
+  TEST_CASE("fokker_planck_score: the exact score in space and time, its VJP, and its errors") {
+    // with quadratic growth the OU population stays Gaussian (Proposition 2.1): score -Sigma(t)^-1 (x - mu(t))
+    const Eigen::Vector2d diffusion(0.25, 0.4);
+    const auto m = rotating_ou();
+    const upfi::problems::gaussian_population start{1.0, Eigen::Vector2d(-1.5, 0.5),
+                                                    0.2 * Eigen::MatrixXd::Identity(2, 2)};
+    const auto gaussian_score = [&](double t, const Eigen::MatrixXd& x) {
+      const auto g = upfi::problems::ou_growth_moments(m.a, m.e, Eigen::MatrixXd(diffusion.asDiagonal()), m.gamma, m.c,
+                                                       m.b, start, t, 4000);
+      const Eigen::MatrixXd precision = g.covariance.inverse();
+      return Eigen::MatrixXd(-(x.rowwise() - g.mean.transpose()) * precision);  // precision is symmetric
+    };
+    upfi::problems::fokker_planck_grid_options o;
+    o.lower = Eigen::Vector2d(-5, -4);
+    o.upper = Eigen::Vector2d(4, 4);
+    o.cells = {90};
+    o.autonomous = true;
+    upfi::problems::fokker_planck_grid grid(m, diffusion, o);
+    grid.initialize(
+        [](const double* x) { return std::exp(-((x[0] + 1.5) * (x[0] + 1.5) + (x[1] - 0.5) * (x[1] - 0.5)) / 0.4); });
+    const upfi::problems::fokker_planck_score score(grid, {0.5, 0.75, 1.0});
+    static_assert(upfi::ScoreModelWithVjp<decltype(score)>);
+    CHECK(score.dimension() == 2);
+    CHECK(score.grid().time() == 1.0);
+
+    const auto exact_075 = upfi::problems::ou_growth_moments(m.a, m.e, Eigen::MatrixXd(diffusion.asDiagonal()), m.gamma,
+                                                             m.c, m.b, start, 0.75, 4000);
+    Eigen::MatrixXd x(4, 2);  // within about one standard deviation of the mean at t = 0.75
+    x << 0.0, 0.0, 0.3, -0.2, -0.25, 0.35, 0.1, 0.4;
+    x.rowwise() += exact_075.mean.transpose();
+    Eigen::MatrixXd s;
+    score.evaluate(0.75, x, s);
+    const Eigen::MatrixXd truth = gaussian_score(0.75, x);
+    CAPTURE(s);
+    CAPTURE(truth);
+    CHECK((s - truth).cwiseAbs().maxCoeff() < 0.03 * truth.cwiseAbs().maxCoeff() + 0.01);
+
+    // between frames: linear in time, and close to the exact score there
+    Eigen::MatrixXd s1, s2, mid;
+    score.evaluate(1.0, x, s2);
+    score.evaluate(0.875, x, mid);
+    CHECK((mid - 0.5 * (s + s2)).cwiseAbs().maxCoeff() < 1e-12);
+    // ... and nearer the exact score at that time than either frame (the mean moves by about 0.1 between them)
+    const Eigen::MatrixXd truth_mid = gaussian_score(0.875, x);
+    const double error_mid = (mid - truth_mid).cwiseAbs().maxCoeff();
+    CHECK(error_mid < (s - truth_mid).cwiseAbs().maxCoeff());
+    CHECK(error_mid < (s2 - truth_mid).cwiseAbs().maxCoeff());
+
+    // the VJP: c^T ds/dx = -c^T Sigma^-1 (exactly the interpolant's slope inside a cell)
+    Eigen::MatrixXd cot(4, 2), vjp;
+    cot << 1.0, 0.0, 0.0, 1.0, 0.5, -2.0, -1.0, 0.3;
+    score.vjp_x(0.75, x, cot, vjp);
+    const Eigen::MatrixXd precision = exact_075.covariance.inverse();
+    const Eigen::MatrixXd vjp_truth = -cot * precision;
+    CAPTURE(vjp);
+    CHECK((vjp - vjp_truth).cwiseAbs().maxCoeff() < 0.1 * precision.cwiseAbs().maxCoeff());
+    // against central differences of evaluate() at a larger step (same cell: the interpolant is multilinear)
+    for (Eigen::Index k = 0; k < 2; ++k) {
+      Eigen::MatrixXd xp = x, xm = x;
+      xp.col(k).array() += 1e-4;
+      xm.col(k).array() -= 1e-4;
+      score.evaluate(0.75, xp, s1);
+      score.evaluate(0.75, xm, s2);
+      const Eigen::VectorXd fd = ((s1 - s2).cwiseProduct(cot)).rowwise().sum() / 2e-4;
+      CHECK((fd - vjp.col(k)).cwiseAbs().maxCoeff() < 1e-6 * (1 + fd.cwiseAbs().maxCoeff()));
+    }
+
+    // copies share the frames
+    const auto copy = score;
+    CHECK(copy.times().data() == score.times().data());
+
+    using upfi::problems::fokker_planck_score;
+    CHECK_THROWS_WITH_AS(score.evaluate(0.25, x, s), doctest::Contains("outside the frames' range [0.5, 1]"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(score.vjp_x(0.75, x, Eigen::MatrixXd::Zero(3, 2), vjp),
+                         doctest::Contains("cotangent is 3 x 2"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(score.evaluate(0.75, Eigen::MatrixXd::Constant(1, 2, 4.5), s),
+                         doctest::Contains("outside the box"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)fokker_planck_score(grid, {0.5, 0.5}), doctest::Contains("strictly increasing"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)fokker_planck_score(grid, {}), doctest::Contains("no frame times"),
+                         std::invalid_argument);
+    grid.advance_to(0.2);
+    CHECK_THROWS_WITH_AS((void)fokker_planck_score(grid, {0.1, 0.5}), doctest::Contains("before the grid's time 0.2"),
+                         std::invalid_argument);
   }
 
   TEST_CASE("fokker_planck_grid: invalid configurations and inputs raise clear errors") {

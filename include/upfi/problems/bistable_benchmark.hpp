@@ -28,6 +28,7 @@
 #include <upfi/nn/activation.hpp>
 #include <upfi/nn/mlp.hpp>
 #include <upfi/problems/detail/benchmark_support.hpp>
+#include <upfi/problems/fokker_planck_grid.hpp>
 #include <upfi/score/dsm.hpp>
 #include <upfi/score/ensemble.hpp>
 #include <upfi/score/kernel_score.hpp>
@@ -97,6 +98,10 @@ struct bistable_benchmark_options {
   /// kernel score: its bandwidth rule (Scott's smooths the narrow wells of this system: docs/results.md, "the
   /// deterministic ceiling")
   score::bandwidth_rule score_rule = score::bandwidth_rule::scott;
+  /// > 0 (d <= 3): UPFI and PFI use the exact score instead of an estimate, an oracle: the Fokker-Planck equation with
+  /// growth solved on this many cells per axis of [-2.4, 2.4]^d (problems::fokker_planck_score, frames every 0.025).
+  /// Separates the trainer's error from the score's (docs/results.md). 240 resolves the wells at d = 2.
+  Eigen::Index exact_score_cells = 0;
   /// > 1: the method is fitted this many times (member j uses training seed `seed + 100003 j` for its networks and
   /// minibatches; all share one score) and the evaluated model is their infer::model_average
   int restarts = 1;
@@ -199,6 +204,12 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
     core::detail::throw_invalid_argument("upfi::problems::run_bistable_benchmark: restart_selection_batches = ",
                                          o.restart_selection_batches, "; need at least 1");
   }
+  if (o.exact_score_cells < 0 || (o.exact_score_cells > 0 && (o.dimension > 3 || o.dsm_iterations > 0))) {
+    core::detail::throw_invalid_argument(
+        "upfi::problems::run_bistable_benchmark: exact_score_cells = ", o.exact_score_cells, " with dimension ",
+        o.dimension, " and dsm_iterations ", o.dsm_iterations,
+        "; the exact score needs cells >= 0, d <= 3 and no DSM score");
+  }
   const Eigen::Index d = o.dimension;
   const sde::bistable truth(d);
   const auto initial = [d](Eigen::Index n, const core::counter_rng& rng) { return detail::bistable_start(n, d, rng); };
@@ -296,7 +307,28 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
     };
     model_sigma = truth.noise().sigma();
     to.scheme = infer::training_scheme::teacher_forcing;
-    if (o.dsm_iterations > 0) {
+    if (o.exact_score_cells > 0) {
+      fokker_planck_grid_options go;
+      go.lower = Eigen::VectorXd::Constant(d, -2.4);
+      go.upper = Eigen::VectorXd::Constant(d, 2.4);
+      go.cells = {o.exact_score_cells};
+      go.autonomous = true;
+      fokker_planck_grid grid(truth, Eigen::VectorXd::Constant(1, delta), go);
+      grid.initialize([d](const double* x) {  // X_0 ~ N(0, 0.01 I)
+        double r2 = 0;
+        for (Eigen::Index k = 0; k < d; ++k) r2 += x[k] * x[k];
+        return std::exp(-r2 / 0.02);
+      });
+      const double t_end = data.time(data.size() - 1);
+      const auto frames = static_cast<std::size_t>(std::ceil(t_end / 0.025 - 1e-9));
+      std::vector<double> times(frames + 1);
+      for (std::size_t j = 0; j <= frames; ++j) times[j] = t_end * static_cast<double>(j) / static_cast<double>(frames);
+      std::ostringstream meta;
+      meta << "exact (Fokker-Planck grid, " << o.exact_score_cells << " cells per axis on [-2.4, 2.4], " << frames + 1
+           << " frames)";
+      score_meta = meta.str();
+      make(fokker_planck_score(std::move(grid), std::move(times)));
+    } else if (o.dsm_iterations > 0) {
       score::dsm_options dso;
       dso.iterations = o.dsm_iterations;
       dso.hidden = o.score_hidden;

@@ -32,6 +32,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -111,6 +112,8 @@ class fokker_planck_grid {
   [[nodiscard]] double spacing(Eigen::Index axis) const { return m_h.at(static_cast<std::size_t>(axis)); }
   [[nodiscard]] double cell_volume() const noexcept { return m_volume; }
   [[nodiscard]] double time() const noexcept { return m_t; }
+  /// @brief The options the grid was made with (box, cells, cfl, autonomous).
+  [[nodiscard]] const fokker_planck_grid_options& options() const noexcept { return m_options; }
   /// @brief Runge-Kutta steps taken so far.
   [[nodiscard]] long steps() const noexcept { return m_steps; }
   /// @brief The density at the cell centres (cell index: axis 0 fastest).
@@ -235,42 +238,70 @@ class fokker_planck_grid {
   /// @brief The density at the rows of x (n x d), interpolated multilinearly between cell centres (constant in the
   /// half cell beside a wall).
   /// @throws std::invalid_argument if x has the wrong number of columns or a row lies outside the box.
-  [[nodiscard]] Eigen::VectorXd density(const Eigen::MatrixXd& x) const {
-    check_points(x, "density");
-    Eigen::VectorXd out(x.rows());
-    for (Eigen::Index r = 0; r < x.rows(); ++r) {
-      out[r] = interpolate(x, r, [this](Eigen::Index i) { return m_rho[i]; });
-    }
-    return out;
+  [[nodiscard]] Eigen::VectorXd density(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
+    return interpolate_at(m_rho, x, "density").col(0);
   }
 
-  /// @brief The score grad log rho at the rows of x (n x d): central differences of log rho between cell centres
-  /// (one-sided at the walls), interpolated multilinearly. Meaningful where the density is well resolved; log rho is
-  /// floored at the smallest normal double, so outside the population's support it is not.
-  /// @throws std::invalid_argument as density().
-  [[nodiscard]] Eigen::MatrixXd score(const Eigen::MatrixXd& x) const {
-    check_points(x, "score");
+  /// @brief The score grad log rho at the cell centres (size() x d, rows in the order of centres()): central
+  /// differences of log rho (one-sided at the walls). Log rho is floored at the smallest normal double, so outside
+  /// the population's support the values are not meaningful.
+  [[nodiscard]] Eigen::MatrixXd score_at_centres() const {
     Eigen::VectorXd log_rho(m_size);
     for (Eigen::Index i = 0; i < m_size; ++i) {
       log_rho[i] = std::log(std::max(m_rho[i], std::numeric_limits<double>::min()));
     }
-    Eigen::MatrixXd out(x.rows(), m_d);
+    Eigen::MatrixXd out(m_size, m_d);
     for (Eigen::Index k = 0; k < m_d; ++k) {
       const auto ku = static_cast<std::size_t>(k);
       const Eigen::Index s = m_stride[ku], n = m_n[ku];
       const double h = m_h[ku];
-      const auto derivative = [&, s, n, h, k](Eigen::Index i) {
+      for (Eigen::Index i = 0; i < m_size; ++i) {
         const Eigen::Index j = index_on(i, k);
-        if (j == 0) return (log_rho[i + s] - log_rho[i]) / h;
-        if (j + 1 == n) return (log_rho[i] - log_rho[i - s]) / h;
-        return (log_rho[i + s] - log_rho[i - s]) / (2 * h);
-      };
-      for (Eigen::Index r = 0; r < x.rows(); ++r) out(r, k) = interpolate(x, r, derivative);
+        if (j == 0) {
+          out(i, k) = (log_rho[i + s] - log_rho[i]) / h;
+        } else if (j + 1 == n) {
+          out(i, k) = (log_rho[i] - log_rho[i - s]) / h;
+        } else {
+          out(i, k) = (log_rho[i + s] - log_rho[i - s]) / (2 * h);
+        }
+      }
     }
     return out;
   }
 
+  /// @brief The score grad log rho at the rows of x (n x d): score_at_centres() interpolated multilinearly.
+  /// Meaningful where the density is well resolved.
+  /// @throws std::invalid_argument as density().
+  [[nodiscard]] Eigen::MatrixXd score(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
+    return interpolate_at(score_at_centres(), x, "score");
+  }
+
+  /// @brief Cell-centre values (size() x c, rows in the order of centres()) interpolated multilinearly at the rows of
+  /// x (n x d; constant in the half cell beside a wall): n x c.
+  /// @throws std::invalid_argument if values does not have size() rows, x has the wrong number of columns or a row
+  /// of x lies outside the box.
+  [[nodiscard]] Eigen::MatrixXd interpolate(const Eigen::Ref<const Eigen::MatrixXd>& values,
+                                            const Eigen::Ref<const Eigen::MatrixXd>& x) const {
+    return interpolate_at(values, x, "interpolate");
+  }
+
  private:
+  [[nodiscard]] Eigen::MatrixXd interpolate_at(const Eigen::Ref<const Eigen::MatrixXd>& values,
+                                               const Eigen::Ref<const Eigen::MatrixXd>& x, const char* what) const {
+    if (values.rows() != m_size) {
+      core::detail::throw_invalid_argument("upfi::problems::fokker_planck_grid::", what, ": ", values.rows(),
+                                           " values per column; the grid has ", m_size, " cells");
+    }
+    check_points(x, what);
+    Eigen::MatrixXd out(x.rows(), values.cols());
+    for (Eigen::Index r = 0; r < x.rows(); ++r) {
+      for (Eigen::Index c = 0; c < values.cols(); ++c) {
+        out(r, c) = interpolate_row(x, r, [&values, c](Eigen::Index i) { return values(i, c); });
+      }
+    }
+    return out;
+  }
+
   // coordinate of cell i along axis k
   [[nodiscard]] Eigen::Index index_on(Eigen::Index i, Eigen::Index k) const {
     const auto ku = static_cast<std::size_t>(k);
@@ -284,7 +315,7 @@ class fokker_planck_grid {
     }
   }
 
-  void check_points(const Eigen::MatrixXd& x, const char* what) const {
+  void check_points(const Eigen::Ref<const Eigen::MatrixXd>& x, const char* what) const {
     if (x.cols() != m_d) {
       core::detail::throw_invalid_argument("upfi::problems::fokker_planck_grid::", what, ": points have ", x.cols(),
                                            " columns; the grid has dimension ", m_d);
@@ -302,7 +333,8 @@ class fokker_planck_grid {
 
   // multilinear interpolation of the cell-centre values value(i) at row r of x
   template <class Value>
-  [[nodiscard]] double interpolate(const Eigen::MatrixXd& x, Eigen::Index r, const Value& value) const {
+  [[nodiscard]] double interpolate_row(const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::Index r,
+                                       const Value& value) const {
     std::array<Eigen::Index, 3> base{};
     std::array<double, 3> w{};
     for (Eigen::Index k = 0; k < m_d; ++k) {
@@ -426,6 +458,110 @@ class fokker_planck_grid {
   double m_coefficients_time = std::numeric_limits<double>::quiet_NaN();
   double m_t = 0;
   long m_steps = 0;
+};
+
+/// @brief The score of a Fokker-Planck solution as a score model (upfi::ScoreModelWithVjp): the grid's
+/// score_at_centres() stored at frame times, interpolated multilinearly in space and linearly in time. An oracle for
+/// the two-stage pipelines (the exact score in place of an estimated one, in d <= 3), e.g.
+/// `bistable_benchmark_options::exact_score_cells`.
+template <class Model>
+class fokker_planck_score {
+ public:
+  /// @brief Advances `grid` through `times` (strictly increasing, the first >= grid.time()), storing the score at
+  /// each; the grid is kept at the last time.
+  /// @throws std::invalid_argument on empty, non-finite or unsorted times, or a first time before the grid's.
+  fokker_planck_score(fokker_planck_grid<Model> grid, std::vector<double> times)
+      : m_state(std::make_shared<state>(std::move(grid), std::move(times))) {
+    auto& g = m_state->grid;
+    const auto& ts = m_state->times;
+    auto& frames = m_state->frames;
+    constexpr const char* who = "upfi::problems::fokker_planck_score";
+    if (ts.empty()) core::detail::throw_invalid_argument(who, ": no frame times");
+    for (std::size_t k = 0; k < ts.size(); ++k) {
+      if (!std::isfinite(ts[k]) || (k > 0 && !(ts[k] > ts[k - 1]))) {
+        core::detail::throw_invalid_argument(who, ": frame time ", k, " = ", ts[k],
+                                             "; times must be finite and strictly increasing");
+      }
+    }
+    if (ts.front() < g.time()) {
+      core::detail::throw_invalid_argument(who, ": the first frame time ", ts.front(), " is before the grid's time ",
+                                           g.time());
+    }
+    frames.reserve(ts.size());
+    for (const double t : ts) {
+      g.advance_to(t);
+      frames.push_back(g.score_at_centres());
+    }
+    double h = std::numeric_limits<double>::infinity();
+    for (Eigen::Index k = 0; k < g.dimension(); ++k) h = std::min(h, g.spacing(k));
+    m_state->delta = 1e-3 * h;
+  }
+
+  [[nodiscard]] Eigen::Index dimension() const noexcept { return m_state->grid.dimension(); }
+  [[nodiscard]] const std::vector<double>& times() const noexcept { return m_state->times; }
+  /// @brief The grid, at the last frame time.
+  [[nodiscard]] const fokker_planck_grid<Model>& grid() const noexcept { return m_state->grid; }
+
+  /// @brief out = the score at the rows of x (n x d) at time t in [times().front(), times().back()].
+  /// @throws std::invalid_argument if t is outside the frames' range or a point outside the box.
+  void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd& out) const {
+    const auto [k, w] = bracket(t, "evaluate");
+    const auto& st = *m_state;
+    out = st.grid.interpolate(st.frames[k], x);
+    if (w > 0) out = (1 - w) * out + w * st.grid.interpolate(st.frames[k + 1], x);
+  }
+
+  /// @brief out(n, :) = cot(n, :) ds/dx at row n of x: central differences of the interpolant (exact inside a cell,
+  /// where it is multilinear; the mean of the two sides on a cell boundary). Displaced points are kept in the box.
+  void vjp_x(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::MatrixXd>& cot,
+             Eigen::MatrixXd& out) const {
+    if (cot.rows() != x.rows() || cot.cols() != dimension()) {
+      core::detail::throw_invalid_argument("upfi::problems::fokker_planck_score::vjp_x: cotangent is ", cot.rows(),
+                                           " x ", cot.cols(), "; expected ", x.rows(), " x ", dimension());
+    }
+    (void)bracket(t, "vjp_x");
+    const auto& o = m_state->grid.options();
+    const double delta = m_state->delta;
+    out.resize(x.rows(), dimension());
+    Eigen::MatrixXd plus, minus, s_plus, s_minus;
+    for (Eigen::Index k = 0; k < dimension(); ++k) {
+      plus = x;
+      minus = x;
+      plus.col(k).array() = (x.col(k).array() + delta).min(o.upper[k]);
+      minus.col(k).array() = (x.col(k).array() - delta).max(o.lower[k]);
+      evaluate(t, plus, s_plus);
+      evaluate(t, minus, s_minus);
+      const Eigen::ArrayXd width = plus.col(k).array() - minus.col(k).array();
+      out.col(k) = ((s_plus - s_minus).cwiseProduct(cot)).rowwise().sum().array() / width;
+    }
+  }
+
+ private:
+  // frame k and weight w of frame k + 1 for time t
+  [[nodiscard]] std::pair<std::size_t, double> bracket(double t, const char* what) const {
+    const auto& ts = m_state->times;
+    const double front = ts.front(), back = ts.back();
+    const double slack = 1e-12 * std::max({1.0, std::abs(front), std::abs(back)});
+    if (!(t >= front - slack && t <= back + slack)) {
+      core::detail::throw_invalid_argument("upfi::problems::fokker_planck_score::", what, ": t = ", t,
+                                           " is outside the frames' range [", front, ", ", back, "]");
+    }
+    if (ts.size() == 1 || t <= front) return {0, 0.0};
+    if (t >= back) return {ts.size() - 1, 0.0};
+    const auto it = std::upper_bound(ts.begin(), ts.end(), t);
+    const auto k = static_cast<std::size_t>(it - ts.begin()) - 1;
+    return {k, (t - ts[k]) / (ts[k + 1] - ts[k])};
+  }
+
+  // shared and immutable once built: copies of the score (a field holds one by value) are cheap
+  struct state {
+    state(fokker_planck_grid<Model> g, std::vector<double> t) : grid(std::move(g)), times(std::move(t)) {}
+    fokker_planck_grid<Model> grid;
+    std::vector<double> times;
+    std::vector<Eigen::MatrixXd> frames;  // score_at_centres() at each time
+    double delta = 0;                     // central-difference step of vjp_x
+  };
+  std::shared_ptr<state> m_state;
 };
 
 }  // namespace upfi::problems
