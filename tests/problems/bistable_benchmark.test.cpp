@@ -132,7 +132,7 @@ TEST_SUITE("problems") {
     exact.dsm_iterations = 0;
     exact.exact_score_cells = 48;
     const auto oracle = upfi::problems::run_bistable_benchmark(upfi::problems::bistable_method::pfi, exact);
-    CHECK(oracle.model.meta("score") == "exact (Fokker-Planck grid, 48 cells per axis on [-2.4, 2.4], 41 frames)");
+    CHECK(oracle.model.meta("score") == "exact (Fokker-Planck grid, 48 cells per axis on [-2.4, 2.4], 49 frames)");
     CHECK(std::isfinite(oracle.path_energy));
     CHECK(oracle.force.mean_norm != kernel.force.mean_norm);
     exact.dimension = 4;

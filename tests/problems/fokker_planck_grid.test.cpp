@@ -311,6 +311,19 @@ TEST_SUITE("problems") {
       CHECK((fd - vjp.col(k)).cwiseAbs().maxCoeff() < 1e-6 * (1 + fd.cwiseAbs().maxCoeff()));
     }
 
+    // outside_box::nearest: a point beyond the box gets the score at the nearest point of the box, flat across it
+    const upfi::problems::fokker_planck_score nearest(score.grid(), {1.0}, upfi::problems::outside_box::nearest);
+    Eigen::MatrixXd beyond(2, 2), inside(2, 2), s_beyond, s_inside;
+    beyond << 4.5, 0.2, -7.0, -5.5;
+    inside << 4.0, 0.2, -5.0, -4.0;
+    nearest.evaluate(1.0, beyond, s_beyond);
+    nearest.evaluate(1.0, inside, s_inside);
+    CHECK((s_beyond - s_inside).cwiseAbs().maxCoeff() == 0);
+    nearest.vjp_x(1.0, beyond, Eigen::MatrixXd::Ones(2, 2), vjp);
+    CHECK(vjp.allFinite());
+    CHECK(vjp(1, 0) == 0);  // beyond the box on both axes
+    CHECK(vjp(1, 1) == 0);
+
     // copies share the frames
     const auto copy = score;
     CHECK(copy.times().data() == score.times().data());

@@ -99,8 +99,10 @@ struct bistable_benchmark_options {
   /// deterministic ceiling")
   score::bandwidth_rule score_rule = score::bandwidth_rule::scott;
   /// > 0 (d <= 3): UPFI and PFI use the exact score instead of an estimate, an oracle: the Fokker-Planck equation with
-  /// growth solved on this many cells per axis of [-2.4, 2.4]^d (problems::fokker_planck_score, frames every 0.025).
-  /// Separates the trainer's error from the score's (docs/results.md). 240 resolves the wells at d = 2.
+  /// growth solved on this many cells per axis of [-2.4, 2.4]^d (problems::fokker_planck_score; frames at most 0.025
+  /// apart, at the stage times of Euler, Heun, midpoint and RK4 steps).
+  /// Separates the trainer's error from the score's (docs/results.md). 240 resolves the wells at d = 2. Cells pushed
+  /// out of the box get the score at its nearest point (outside_box::nearest).
   Eigen::Index exact_score_cells = 0;
   /// > 1: the method is fitted this many times (member j uses training seed `seed + 100003 j` for its networks and
   /// minibatches; all share one score) and the evaluated model is their infer::model_average
@@ -319,15 +321,19 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
         for (Eigen::Index k = 0; k < d; ++k) r2 += x[k] * x[k];
         return std::exp(-r2 / 0.02);
       });
+      // uniform frames, at most 0.025 apart, on which the stages of Euler, Heun, midpoint and RK4 steps land (snapshots
+      // uniform in time: their stage times are multiples of half a step; others are interpolated)
       const double t_end = data.time(data.size() - 1);
-      const auto frames = static_cast<std::size_t>(std::ceil(t_end / 0.025 - 1e-9));
+      const auto per_pass = static_cast<std::size_t>(2 * (data.size() - 1)) * static_cast<std::size_t>(to.steps);
+      const std::size_t frames =
+          per_pass * static_cast<std::size_t>(std::ceil(t_end / 0.025 / static_cast<double>(per_pass) - 1e-9));
       std::vector<double> times(frames + 1);
       for (std::size_t j = 0; j <= frames; ++j) times[j] = t_end * static_cast<double>(j) / static_cast<double>(frames);
       std::ostringstream meta;
       meta << "exact (Fokker-Planck grid, " << o.exact_score_cells << " cells per axis on [-2.4, 2.4], " << frames + 1
            << " frames)";
       score_meta = meta.str();
-      make(fokker_planck_score(std::move(grid), std::move(times)));
+      make(fokker_planck_score(std::move(grid), std::move(times), outside_box::nearest));  // early iterates stray
     } else if (o.dsm_iterations > 0) {
       score::dsm_options dso;
       dso.iterations = o.dsm_iterations;

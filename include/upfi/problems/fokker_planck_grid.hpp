@@ -464,14 +464,20 @@ class fokker_planck_grid {
 /// score_at_centres() stored at frame times, interpolated multilinearly in space and linearly in time. An oracle for
 /// the two-stage pipelines (the exact score in place of an estimated one, in d <= 3), e.g.
 /// `bistable_benchmark_options::exact_score_cells`.
+///
+/// Points outside the box are an error by default; with `outside_box::nearest` they get the score at the nearest
+/// point of the box (a trainer's early iterates can push cells past any finite box, where the density is ~0 anyway).
+enum class outside_box { error, nearest };
+
 template <class Model>
 class fokker_planck_score {
  public:
   /// @brief Advances `grid` through `times` (strictly increasing, the first >= grid.time()), storing the score at
   /// each; the grid is kept at the last time.
   /// @throws std::invalid_argument on empty, non-finite or unsorted times, or a first time before the grid's.
-  fokker_planck_score(fokker_planck_grid<Model> grid, std::vector<double> times)
-      : m_state(std::make_shared<state>(std::move(grid), std::move(times))) {
+  fokker_planck_score(fokker_planck_grid<Model> grid, std::vector<double> times,
+                      outside_box outside = outside_box::error)
+      : m_state(std::make_shared<state>(std::move(grid), std::move(times))), m_outside(outside) {
     auto& g = m_state->grid;
     const auto& ts = m_state->times;
     auto& frames = m_state->frames;
@@ -507,12 +513,23 @@ class fokker_planck_score {
   void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd& out) const {
     const auto [k, w] = bracket(t, "evaluate");
     const auto& st = *m_state;
-    out = st.grid.interpolate(st.frames[k], x);
-    if (w > 0) out = (1 - w) * out + w * st.grid.interpolate(st.frames[k + 1], x);
+    const auto& o = st.grid.options();
+    const bool clamp =
+        m_outside == outside_box::nearest &&
+        ((x.rowwise() - o.lower.transpose()).array() < 0 || (x.rowwise() - o.upper.transpose()).array() > 0).any();
+    Eigen::MatrixXd clamped;
+    if (clamp) {
+      clamped =
+          x.cwiseMax(o.lower.transpose().replicate(x.rows(), 1)).cwiseMin(o.upper.transpose().replicate(x.rows(), 1));
+    }
+    const Eigen::Ref<const Eigen::MatrixXd> at = clamp ? Eigen::Ref<const Eigen::MatrixXd>(clamped) : x;
+    out = st.grid.interpolate(st.frames[k], at);
+    if (w > 0) out = (1 - w) * out + w * st.grid.interpolate(st.frames[k + 1], at);
   }
 
   /// @brief out(n, :) = cot(n, :) ds/dx at row n of x: central differences of the interpolant (exact inside a cell,
-  /// where it is multilinear; the mean of the two sides on a cell boundary). Displaced points are kept in the box.
+  /// where it is multilinear; the mean of the two sides on a cell boundary). Displaced points are kept in the box;
+  /// with outside_box::nearest the derivative across the box's face is 0 beyond it.
   void vjp_x(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::MatrixXd>& cot,
              Eigen::MatrixXd& out) const {
     if (cot.rows() != x.rows() || cot.cols() != dimension()) {
@@ -532,7 +549,8 @@ class fokker_planck_score {
       evaluate(t, plus, s_plus);
       evaluate(t, minus, s_minus);
       const Eigen::ArrayXd width = plus.col(k).array() - minus.col(k).array();
-      out.col(k) = ((s_plus - s_minus).cwiseProduct(cot)).rowwise().sum().array() / width;
+      // width <= 0 only for a point beyond the box along k (outside_box::nearest), where the score is flat along k
+      out.col(k) = (width > 0).select(((s_plus - s_minus).cwiseProduct(cot)).rowwise().sum().array() / width, 0.0);
     }
   }
 
@@ -562,6 +580,7 @@ class fokker_planck_score {
     double delta = 0;                     // central-difference step of vjp_x
   };
   std::shared_ptr<state> m_state;
+  outside_box m_outside = outside_box::error;
 };
 
 }  // namespace upfi::problems
