@@ -110,14 +110,7 @@ int main(int argc, char** argv) {
       for (std::size_t k = 0; k < data.size(); ++k) std::printf(" %lld", static_cast<long long>(data.cloud(k).rows()));
       std::printf(")\n\n");
       if (dim == 2) {
-        upfi::problems::fokker_planck_grid_options go;
-        go.lower = Eigen::Vector2d::Constant(-2.4);
-        go.upper = Eigen::Vector2d::Constant(2.4);
-        go.cells = {grid_cells};
-        go.autonomous = true;
-        upfi::problems::fokker_planck_grid grid(truth, Eigen::VectorXd::Constant(1, delta), go);
-        // X_0 ~ N(0, 0.01 I), mass 1 (the masses of the data are N_k / N_0)
-        grid.initialize([](const double* x) { return std::exp(-(x[0] * x[0] + x[1] * x[1]) / 0.02); });
+        auto grid = upfi::problems::bistable_density(2, grid_cells);  // the start N(0, 0.01 I), mass 1
         std::string masses;
         for (std::size_t k = 0; k < data.size(); ++k) {
           grid.advance_to(data.time(k));

@@ -186,6 +186,26 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
                        o.cells, times, o.data_seed);
 }
 
+/// @brief The benchmark's population density without sampling: a Fokker-Planck grid for the bistable system in
+/// dimension d (1 to 3) on [-2.4, 2.4]^d with `cells` per axis, D = sigma^2 / 2, initialised at t = 0 to the start
+/// N(0, 0.01 I) with mass 1 (the data's masses are N_k / N_0). Advance it to get the exact density, mass and score.
+/// @throws std::invalid_argument as fokker_planck_grid (d > 3, fewer than 3 cells).
+[[nodiscard]] inline fokker_planck_grid<sde::bistable> bistable_density(Eigen::Index dimension, Eigen::Index cells) {
+  const sde::bistable truth(dimension);
+  fokker_planck_grid_options go;
+  go.lower = Eigen::VectorXd::Constant(dimension, -2.4);
+  go.upper = Eigen::VectorXd::Constant(dimension, 2.4);
+  go.cells = {cells};
+  go.autonomous = true;
+  fokker_planck_grid grid(truth, Eigen::VectorXd::Constant(1, truth.noise().sigma() * truth.noise().sigma() / 2), go);
+  grid.initialize([dimension](const double* x) {
+    double r2 = 0;
+    for (Eigen::Index k = 0; k < dimension; ++k) r2 += x[k] * x[k];
+    return std::exp(-r2 / 0.02);
+  });
+  return grid;
+}
+
 /// @brief Runs one method on one data realisation; `progress` (optional) sees the training reports.
 /// @throws std::invalid_argument if a fate snapshot is not an inner snapshot (1 ... snapshots - 2) or restarts < 1;
 /// what the parts throw (invalid options, non-finite losses).
@@ -310,17 +330,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
     model_sigma = truth.noise().sigma();
     to.scheme = infer::training_scheme::teacher_forcing;
     if (o.exact_score_cells > 0) {
-      fokker_planck_grid_options go;
-      go.lower = Eigen::VectorXd::Constant(d, -2.4);
-      go.upper = Eigen::VectorXd::Constant(d, 2.4);
-      go.cells = {o.exact_score_cells};
-      go.autonomous = true;
-      fokker_planck_grid grid(truth, Eigen::VectorXd::Constant(1, delta), go);
-      grid.initialize([d](const double* x) {  // X_0 ~ N(0, 0.01 I)
-        double r2 = 0;
-        for (Eigen::Index k = 0; k < d; ++k) r2 += x[k] * x[k];
-        return std::exp(-r2 / 0.02);
-      });
+      auto grid = bistable_density(d, o.exact_score_cells);
       // uniform frames, at most 0.025 apart, on which the stages of Euler, Heun, midpoint and RK4 steps land (snapshots
       // uniform in time: their stage times are multiples of half a step; others are interpolated)
       const double t_end = data.time(data.size() - 1);
