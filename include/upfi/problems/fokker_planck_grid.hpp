@@ -19,6 +19,9 @@
 /// score estimators, snapshot simulators and the deterministic ceiling of force metrics can be checked
 /// (benchmarks/reproduce/bistable_force_ceiling). The box must hold the population: the walls reflect, and
 /// `boundary_mass()` reports how much sits in the outermost layer of cells.
+///
+/// `fokker_planck_score` (below) turns a solution into a score model over a range of times, the exact score that the
+/// two-stage pipelines can train on in place of an estimate.
 
 #include <upfi/concepts/sde.hpp>
 #include <upfi/core/error.hpp>
