@@ -296,10 +296,14 @@ class fokker_planck_grid {
                                            " values per column; the grid has ", m_size, " cells");
     }
     check_points(x, what);
-    Eigen::MatrixXd out(x.rows(), values.cols());
+    Eigen::MatrixXd out = Eigen::MatrixXd::Zero(x.rows(), values.cols());
+    std::array<Eigen::Index, 8> corner{};
+    std::array<double, 8> weight{};
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
-      for (Eigen::Index c = 0; c < values.cols(); ++c) {
-        out(r, c) = interpolate_row(x, r, [&values, c](Eigen::Index i) { return values(i, c); });
+      const int corners = interpolation_corners(x, r, corner, weight);  // once per row, shared by every column
+      for (int c = 0; c < corners; ++c) {
+        const auto cu = static_cast<std::size_t>(c);
+        out.row(r) += weight[cu] * values.row(corner[cu]);
       }
     }
     return out;
@@ -334,10 +338,10 @@ class fokker_planck_grid {
     }
   }
 
-  // multilinear interpolation of the cell-centre values value(i) at row r of x
-  template <class Value>
-  [[nodiscard]] double interpolate_row(const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::Index r,
-                                       const Value& value) const {
+  // the cells and weights of the multilinear interpolation at row r of x (between cell centres, constant in the half
+  // cell beside a wall): writes the corners with non-zero weight, returns how many
+  int interpolation_corners(const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::Index r,
+                            std::array<Eigen::Index, 8>& corner, std::array<double, 8>& weight) const {
     std::array<Eigen::Index, 3> base{};
     std::array<double, 3> w{};
     for (Eigen::Index k = 0; k < m_d; ++k) {
@@ -348,19 +352,23 @@ class fokker_planck_grid {
       base[ku] = j;
       w[ku] = c - static_cast<double>(j);
     }
-    double sum = 0;
-    for (int corner = 0; corner < (1 << m_d); ++corner) {
+    int count = 0;
+    for (int c = 0; c < (1 << m_d); ++c) {
       Eigen::Index i = 0;
-      double weight = 1;
+      double wc = 1;
       for (Eigen::Index k = 0; k < m_d; ++k) {
         const auto ku = static_cast<std::size_t>(k);
-        const bool up = ((corner >> k) & 1) != 0;
+        const bool up = ((c >> k) & 1) != 0;
         i += (base[ku] + (up ? 1 : 0)) * m_stride[ku];
-        weight *= up ? w[ku] : 1 - w[ku];
+        wc *= up ? w[ku] : 1 - w[ku];
       }
-      if (weight != 0) sum += weight * value(i);
+      if (wc != 0) {
+        corner[static_cast<std::size_t>(count)] = i;
+        weight[static_cast<std::size_t>(count)] = wc;
+        ++count;
+      }
     }
-    return sum;
+    return count;
   }
 
   // Scharfetter-Gummel weights of one face: flux = left rho_left - right rho_right
@@ -517,15 +525,13 @@ class fokker_planck_score {
     const auto [k, w] = bracket(t, "evaluate");
     const auto& st = *m_state;
     const auto& o = st.grid.options();
-    const bool clamp =
-        m_outside == outside_box::nearest &&
-        ((x.rowwise() - o.lower.transpose()).array() < 0 || (x.rowwise() - o.upper.transpose()).array() > 0).any();
-    Eigen::MatrixXd clamped;
-    if (clamp) {
+    Eigen::MatrixXd clamped;  // outside_box::nearest: the nearest point of the box
+    if (m_outside == outside_box::nearest) {
       clamped =
           x.cwiseMax(o.lower.transpose().replicate(x.rows(), 1)).cwiseMin(o.upper.transpose().replicate(x.rows(), 1));
     }
-    const Eigen::Ref<const Eigen::MatrixXd> at = clamp ? Eigen::Ref<const Eigen::MatrixXd>(clamped) : x;
+    const Eigen::Ref<const Eigen::MatrixXd> at =
+        m_outside == outside_box::nearest ? Eigen::Ref<const Eigen::MatrixXd>(clamped) : x;
     out = st.grid.interpolate(st.frames[k], at);
     if (w > 0) out = (1 - w) * out + w * st.grid.interpolate(st.frames[k + 1], at);
   }
