@@ -380,6 +380,21 @@ TEST_SUITE("problems") {
     CHECK_THROWS_WITH_AS((void)grid.score(Eigen::MatrixXd::Zero(1, 2)), doctest::Contains("2 columns"),
                          std::invalid_argument);
 
+    // two fields at once: the same as the combination of the single interpolations (corners shared, same weights)
+    const Eigen::MatrixXd first = grid.score_at_centres();
+    const Eigen::MatrixXd second = first.array().square().matrix();
+    const Eigen::MatrixXd at = Eigen::VectorXd::LinSpaced(7, -2.9, 2.9);
+    const Eigen::MatrixXd both = grid.interpolate(first, second, 0.3, at);
+    CHECK((both - (0.7 * grid.interpolate(first, at) + 0.3 * grid.interpolate(second, at))).cwiseAbs().maxCoeff() <
+          1e-12);
+    CHECK((grid.interpolate(first, second, 1.0, at) - grid.interpolate(second, at)).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK_THROWS_WITH_AS((void)grid.interpolate(first, Eigen::MatrixXd::Zero(30, 2), 0.5, at),
+                         doctest::Contains("the two fields are 30 x 1 and 30 x 2"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)grid.interpolate(first, second, 1.5, at), doctest::Contains("weight 1.5"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)grid.interpolate(first, second, std::nan(""), at), doctest::Contains("not in [0, 1]"),
+                         std::invalid_argument);
+
     fokker_planck_grid singular(singular_drift{}, d1, box_1d(30));
     singular.initialize(standard_normal);
     CHECK_THROWS_WITH_AS(singular.advance_to(0.1), doctest::Contains("drift is not finite"), std::runtime_error);

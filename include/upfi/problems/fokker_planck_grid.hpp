@@ -242,7 +242,7 @@ class fokker_planck_grid {
   /// half cell beside a wall).
   /// @throws std::invalid_argument if x has the wrong number of columns or a row lies outside the box.
   [[nodiscard]] Eigen::VectorXd density(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
-    return interpolate_at(m_rho, x, "density").col(0);
+    return interpolate_at(m_rho, nullptr, 0, x, "density").col(0);
   }
 
   /// @brief The score grad log rho at the cell centres (size() x d, rows in the order of centres()): central
@@ -276,7 +276,7 @@ class fokker_planck_grid {
   /// Meaningful where the density is well resolved.
   /// @throws std::invalid_argument as density().
   [[nodiscard]] Eigen::MatrixXd score(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
-    return interpolate_at(score_at_centres(), x, "score");
+    return interpolate_at(score_at_centres(), nullptr, 0, x, "score");
   }
 
   /// @brief Cell-centre values (size() x c, rows in the order of centres()) interpolated multilinearly at the rows of
@@ -285,11 +285,31 @@ class fokker_planck_grid {
   /// of x lies outside the box.
   [[nodiscard]] Eigen::MatrixXd interpolate(const Eigen::Ref<const Eigen::MatrixXd>& values,
                                             const Eigen::Ref<const Eigen::MatrixXd>& x) const {
-    return interpolate_at(values, x, "interpolate");
+    return interpolate_at(values, nullptr, 0, x, "interpolate");
+  }
+
+  /// @brief (1 - w) interpolate(first, x) + w interpolate(second, x) for two fields of the same shape (e.g. frames
+  /// at two times, w the fraction of the interval), the corners and weights of each row found once for both.
+  /// @throws std::invalid_argument as interpolate(), if the two fields differ in shape, or if w is not in [0, 1].
+  [[nodiscard]] Eigen::MatrixXd interpolate(const Eigen::Ref<const Eigen::MatrixXd>& first,
+                                            const Eigen::Ref<const Eigen::MatrixXd>& second, double w,
+                                            const Eigen::Ref<const Eigen::MatrixXd>& x) const {
+    if (second.rows() != first.rows() || second.cols() != first.cols()) {
+      core::detail::throw_invalid_argument("upfi::problems::fokker_planck_grid::interpolate: the two fields are ",
+                                           first.rows(), " x ", first.cols(), " and ", second.rows(), " x ",
+                                           second.cols());
+    }
+    if (!(w >= 0 && w <= 1)) {
+      core::detail::throw_invalid_argument("upfi::problems::fokker_planck_grid::interpolate: weight ", w,
+                                           " of the second field is not in [0, 1]");
+    }
+    return interpolate_at(first, &second, w, x, "interpolate");
   }
 
  private:
+  // values (and, if second is not null, (1 - w) values + w second) interpolated at the rows of x
   [[nodiscard]] Eigen::MatrixXd interpolate_at(const Eigen::Ref<const Eigen::MatrixXd>& values,
+                                               const Eigen::Ref<const Eigen::MatrixXd>* second, double w,
                                                const Eigen::Ref<const Eigen::MatrixXd>& x, const char* what) const {
     if (values.rows() != m_size) {
       core::detail::throw_invalid_argument("upfi::problems::fokker_planck_grid::", what, ": ", values.rows(),
@@ -303,7 +323,11 @@ class fokker_planck_grid {
       const int corners = interpolation_corners(x, r, corner, weight);  // once per row, shared by every column
       for (int c = 0; c < corners; ++c) {
         const auto cu = static_cast<std::size_t>(c);
-        out.row(r) += weight[cu] * values.row(corner[cu]);
+        if (second == nullptr) {
+          out.row(r) += weight[cu] * values.row(corner[cu]);
+        } else {
+          out.row(r) += weight[cu] * ((1 - w) * values.row(corner[cu]) + w * second->row(corner[cu]));
+        }
       }
     }
     return out;
@@ -532,8 +556,7 @@ class fokker_planck_score {
     }
     const Eigen::Ref<const Eigen::MatrixXd> at =
         m_outside == outside_box::nearest ? Eigen::Ref<const Eigen::MatrixXd>(clamped) : x;
-    out = st.grid.interpolate(st.frames[k], at);
-    if (w > 0) out = (1 - w) * out + w * st.grid.interpolate(st.frames[k + 1], at);
+    out = w > 0 ? st.grid.interpolate(st.frames[k], st.frames[k + 1], w, at) : st.grid.interpolate(st.frames[k], at);
   }
 
   /// @brief out(n, :) = cot(n, :) ds/dx at row n of x: central differences of the interpolant (exact inside a cell,
