@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: MIT
 //
 // The `upfi` command-line program: simulate built-in systems, fit UPFI / PFI to a CSV of snapshots, validate by
-// leave-one-out, push cells forward (trajectories, growth rates, fates) and draw SVG pictures. Run `upfi help`.
+// leave-one-out and choose the noise level with it, push cells forward (trajectories, growth rates, fates) and draw
+// SVG pictures. Run `upfi help`.
 //
 // Outputs go to a folder (--out). They are written into a hidden staging folder first and moved into place only
 // when the command has succeeded, so a failed run never leaves files that look complete. Errors print one line
@@ -46,6 +47,11 @@ commands:
   evaluate DATA.csv --out DIR [fit options] [--max-cells N]
       Leave-one-out at every inner time: W1 of the model's prediction against the held-out cells, next to the
       static-OT interpolation baseline. Writes DIR/evaluate.json and DIR/evaluate.csv.
+  calibrate DATA.csv --out DIR [--grid D,D,...] [fit options] [--max-cells N]
+      Chooses the noise D: the leave-one-out of evaluate for every D of the grid (data units; default: 1/4, 1/2,
+      1, 2 and 4 times the automatic D), scored by the energy distance between the fitted SDE's prediction and the
+      held-out cells. Prints the curve and the best D; writes DIR/calibration.csv, DIR/calibration.json and
+      DIR/calibration.svg. A flat curve means the data do not pin D down (PFI's time-dependent drift absorbs any D).
   predict MODEL CELLS.csv --out DIR [--to T] [--frames F] [--seed S] [--fates K --data DATA.csv]
       Pushes the cells of each time in CELLS.csv forward to T with the fitted SDE. Writes DIR/trajectories.csv
       (path, time, log-mass, coordinates), DIR/growth.csv (growth rate per cell) and, with --fates, DIR/fates.csv
@@ -621,6 +627,121 @@ int run_evaluate(int argc, char** argv) {
   return 0;
 }
 
+// --grid D,D,... in data units; by default 1/4 ... 4 times fit_snapshots' automatic D (D_z = 0.05).
+std::vector<double> diffusion_grid(const arguments& a, const upfi::core::snapshot_series<double>& data) {
+  std::vector<double> grid;
+  if (!a.has("--grid")) {
+    const auto s = upfi::infer::data_scaling::of(data);
+    for (const double f : {0.25, 0.5, 1.0, 2.0, 4.0}) grid.push_back(f * 0.05 * s.scale * s.scale / s.span);
+    return grid;
+  }
+  std::istringstream in(a.text("--grid", ""));
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const auto v = upfi::core::detail::parse_finite(item);
+    if (!v || !(*v > 0)) {
+      throw usage_error("--grid needs positive numbers like 0.01,0.03,0.1, got '" + a.text("--grid", "") + "'");
+    }
+    grid.push_back(*v);
+  }
+  if (grid.empty()) throw usage_error("--grid needs positive numbers like 0.01,0.03,0.1, got ''");
+  return grid;
+}
+
+int run_calibrate(int argc, char** argv) {
+  std::set<std::string> flags = fit_flags;
+  flags.insert("--max-cells");
+  flags.insert("--grid");
+  const arguments a(argc, argv, 2, flags, {"--quiet"});
+  if (a.positional().size() != 1) throw usage_error("calibrate needs one data file");
+  if (!a.has("--out")) throw usage_error("calibrate needs --out DIR");
+  if (a.has("--diffusion")) throw usage_error("calibrate chooses the diffusion: give the candidates with --grid");
+  const upfi::core::thread_limit threads(static_cast<int>(a.integer("--threads", upfi::core::max_threads(), 1)));
+  const auto o = fit_options_of(a);
+  const auto data = read_data(a.positional()[0], a);
+  if (data.size() < 3) throw std::runtime_error("calibrate needs three or more time points (leave one out)");
+  const auto grid = diffusion_grid(a, data);
+  progress_bar bar(a.has("--quiet"));
+  staged_output out(a.text("--out", ""));
+  upfi::infer::leave_one_out_options lo;
+  lo.max_cells = a.integer("--max-cells", lo.max_cells, 0);
+  lo.seed = o.seed;
+  std::map<std::pair<std::size_t, std::size_t>, std::function<void(const upfi::infer::fit_progress&)>> reporters;
+  const auto scan = upfi::infer::scan_diffusion(
+      data, o, grid, lo, [&](std::size_t i, std::size_t k, const upfi::infer::fit_progress& p) {
+        auto& r = reporters[{i, k}];
+        if (!r) {
+          std::ostringstream name;
+          name.precision(4);
+          name << "D = " << grid[i] << ", hold out t = " << data.time(k) << ": ";
+          r = fit_reporter(bar, name.str());
+        }
+        r(p);
+      });
+  std::string csv = "diffusion,energy,w1\n";
+  std::string curve = "[";
+  std::printf("| D | energy distance (mean) | W1 (mean) |\n|---|---|---|\n");
+  Eigen::VectorXd log_d(static_cast<Eigen::Index>(grid.size())), energy(log_d.size());
+  for (std::size_t i = 0; i < scan.curve.size(); ++i) {
+    const auto& p = scan.curve[i];
+    std::ostringstream line;
+    line.precision(10);
+    line << p.diffusion << ',' << p.energy << ',' << p.w1 << '\n';
+    csv += line.str();
+    std::string held = "[";
+    for (std::size_t h = 0; h < p.scores.size(); ++h) {
+      json_object r;
+      r.add("time", p.scores[h].time)
+          .add("energy_model", p.scores[h].energy_model)
+          .add("w1_model", p.scores[h].w1_model)
+          .add("mass_model", p.scores[h].mass_model)
+          .add("mass_observed", p.scores[h].mass_observed);
+      held += (h > 0 ? ", " : "") + r.str(4);
+    }
+    json_object c;
+    c.add("diffusion", p.diffusion).add("energy", p.energy).add("w1", p.w1).raw("held_out", held + "]");
+    curve += (i > 0 ? ", " : "") + c.str(2);
+    std::printf("| %.4g%s | %.5f | %.4f |\n", p.diffusion, i == scan.best_index ? " (best)" : "", p.energy, p.w1);
+    log_d[static_cast<Eigen::Index>(i)] = std::log10(p.diffusion);
+    energy[static_cast<Eigen::Index>(i)] = p.energy;
+  }
+  write_text(out("calibration.csv"), csv);
+  const bool flat = scan.relative_spread() < 0.1;
+  json_object j;
+  j.add("command", "calibrate")
+      .add("data", a.positional()[0])
+      .add("method", upfi::infer::fit_method_name(o.method))
+      .add("iterations", static_cast<double>(o.iterations))
+      .add("max_cells", static_cast<double>(lo.max_cells))
+      .add("seed", static_cast<double>(o.seed))
+      .add("best_diffusion", scan.best())
+      .add("relative_spread", scan.relative_spread())
+      .raw("flat", flat ? "true" : "false")
+      .raw("best_on_edge", scan.best_on_edge() ? "true" : "false")
+      .raw("curve", curve + "]");
+  write_text(out("calibration.json"), j.str() + "\n");
+  // sorted by D for the line
+  std::vector<Eigen::Index> order(static_cast<std::size_t>(log_d.size()));
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<Eigen::Index>(i);
+  std::sort(order.begin(), order.end(), [&](Eigen::Index x, Eigen::Index y) { return log_d[x] < log_d[y]; });
+  const Eigen::VectorXd xs = log_d(order), ys = energy(order);
+  upfi::io::svg_plot plot({.title = "diffusion calibration (leave-one-out)",
+                           .x_label = "log10 D (data units)",
+                           .y_label = "energy distance to held-out cells"});
+  plot.line(xs, ys, upfi::io::palette(0), "mean over held-out times");
+  plot.scatter(xs, ys, upfi::io::palette(0), "", 3, 1.0);
+  plot.save(out("calibration.svg"));
+  out.commit();
+  std::printf("best D = %.6g (relative spread of the curve %.2f) -> %s\n", scan.best(), scan.relative_spread(),
+              a.text("--out", "").c_str());
+  if (flat) {
+    bar.note("note: the curve is flat (relative spread below 0.1): the data do not pin D down" +
+             std::string(o.method == fit_method::pfi ? " (PFI's time-dependent drift absorbs any D)" : ""));
+  }
+  if (scan.best_on_edge()) bar.note("note: the best D is at the edge of the grid; extend --grid beyond it");
+  return 0;
+}
+
 int run_predict(int argc, char** argv) {
   const arguments a(argc, argv, 2,
                     {"--out", "--to", "--frames", "--seed", "--fates", "--data", "--threads", "--paths", "--embedding",
@@ -754,6 +875,7 @@ int main(int argc, char** argv) {
     if (command == "simulate") return run_simulate(argc, argv);
     if (command == "fit") return run_fit(argc, argv);
     if (command == "evaluate") return run_evaluate(argc, argv);
+    if (command == "calibrate") return run_calibrate(argc, argv);
     if (command == "predict") return run_predict(argc, argv);
     if (command == "plot") return run_plot(argc, argv);
     if (command == "help" || command == "--help" || command == "-h") {

@@ -131,6 +131,30 @@ done
 grep -q '"w1_ot_interpolation"' eval/evaluate.json || fail "evaluate.json"
 grep -q '"energy_model"' eval/evaluate.json || fail "evaluate.json: energy distances"
 
+# calibrate: one row per grid value, the evaluate protocol at each D (the same numbers), any thread count
+"$upfi" calibrate b.csv --out cal $small --max-cells 80 --grid 0.05,0.2 --threads 1 >cal.txt
+[ "$(head -n 1 cal/calibration.csv)" = "diffusion,energy,w1" ] || fail "calibration.csv header"
+[ "$(($(wc -l <cal/calibration.csv) - 1))" -eq 2 ] || fail "calibrate: 2 grid values expected"
+for f in calibration.json calibration.svg; do [ -s "cal/$f" ] || fail "calibrate did not write $f"; done
+best=$(sed -n 's/^  "best_diffusion": \(.*\),$/\1/p' cal/calibration.json)
+lowest=$(awk -F, 'NR > 1 && (NR == 2 || $2 < e) { e = $2; d = $1 } END { print d }' cal/calibration.csv)
+[ -n "$best" ] && [ "$best" = "$lowest" ] || fail "calibrate: best_diffusion '$best' is not the lowest energy's D '$lowest'"
+grep -q "^best D = " cal.txt || fail "calibrate: no 'best D' line"
+grep -q '"held_out": \[' cal/calibration.json || fail "calibration.json: held-out scores"
+"$upfi" calibrate b.csv --out cal2 $small --max-cells 80 --grid 0.05,0.2 --threads 2 >/dev/null
+cmp -s cal/calibration.csv cal2/calibration.csv || fail "calibrate: the curve differs between 1 and 2 threads"
+"$upfi" evaluate b.csv --out eval02 $small --max-cells 80 --diffusion 0.2 >/dev/null
+awk -F, 'NR == FNR { if (FNR > 1) { s += $7; n++ } next } FNR > 1 && $1 == 0.2 { e = $2 }
+         END { r = (s / n - e) / e; exit !(n == 3 && e > 0 && r < 1e-6 && r > -1e-6) }' eval02/evaluate.csv \
+  cal/calibration.csv || fail "calibrate: the D = 0.2 row is not evaluate's mean energy distance at --diffusion 0.2"
+expect_error 2 "upfi: --grid needs positive numbers like 0.01,0.03,0.1, got '0.1,-1' (run 'upfi help')" \
+  "$upfi" calibrate b.csv --out c --grid 0.1,-1
+expect_error 2 "upfi: calibrate chooses the diffusion: give the candidates with --grid (run 'upfi help')" \
+  "$upfi" calibrate b.csv --out c --diffusion 0.1
+printf 'time,x0,x1\n0,1,2\n0,2,3\n1,1,1\n1,2,2\n' >two.csv
+expect_error 1 "upfi: calibrate needs three or more time points (leave one out)" \
+  "$upfi" calibrate two.csv --out c --quiet
+
 # bad input: one line naming file and line, exit 1, nothing left in the output folder
 printf 'time,x0,x1\n0,1,2\n0,abc,3\n1,1,1\n1,2,2\n' >bad.csv
 set +e

@@ -312,3 +312,71 @@ TEST_CASE("fit_snapshots + leave_one_out on OU with growth: growth recovered, he
     CHECK(s.mass_model == doctest::Approx(s.mass_observed).epsilon(0.15));
   }
 }
+
+TEST_CASE(
+    "scan_diffusion on OU with growth from a narrow start: the leave-one-out curve is lowest at the true D "
+    "[slow]") {
+  // Cells start at covariance 0.02 I and spread to the stationary 0.25 I: only the true D = 0.25 lets an autonomous
+  // drift reproduce that spreading at the held-out times (data seeds 71-74: the truth wins at 150 and 250
+  // iterations; D / 10 scores 2.0-2.2x the truth's energy distance, 10 D 11-13x).
+  upfi::test::ou_growth_truth truth;
+  truth.start.covariance = 0.02 * Eigen::MatrixXd::Identity(2, 2);
+  const auto data = upfi::test::ou_growth_snapshots(truth, {0.0, 0.4, 0.8, 1.2}, 600, 71);
+  fit_options o;
+  o.hidden = {32, 32};
+  o.iterations = 150;
+  o.report_every = 50;
+  o.seed = 3;
+  std::vector<std::size_t> seen;
+  const std::vector<double> grid = {0.025, 0.25, 2.5};
+  const auto scan = upfi::infer::scan_diffusion(data, o, grid, {.max_cells = 1000, .seed = 2},
+                                                [&](std::size_t i, std::size_t k, const upfi::infer::fit_progress&) {
+                                                  if (seen.empty() || seen.back() != 10 * i + k)
+                                                    seen.push_back(10 * i + k);
+                                                });
+  // every grid value runs the leave-one-out of both inner snapshots, in grid order
+  CHECK(seen == std::vector<std::size_t>{1, 2, 11, 12, 21, 22});
+  REQUIRE(scan.curve.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto& p = scan.curve[i];
+    CHECK(p.diffusion == grid[i]);
+    REQUIRE(p.scores.size() == 2);
+    CHECK(p.energy == doctest::Approx(0.5 * (p.scores[0].energy_model + p.scores[1].energy_model)).epsilon(1e-12));
+    CHECK(p.w1 == doctest::Approx(0.5 * (p.scores[0].w1_model + p.scores[1].w1_model)).epsilon(1e-12));
+    MESSAGE("D = " << p.diffusion << ": energy " << p.energy << ", W1 " << p.w1);
+  }
+  CHECK(scan.best() == 0.25);
+  CHECK_FALSE(scan.best_on_edge());
+  CHECK(scan.curve[0].energy > 1.5 * scan.curve[1].energy);
+  CHECK(scan.curve[2].energy > 5 * scan.curve[1].energy);
+  CHECK(scan.relative_spread() > 4);
+  // one point: the leave-one-out of fit_snapshots with that D, nothing else
+  o.diffusion = 0.25;
+  const auto direct = upfi::infer::leave_one_out(data, o, {.max_cells = 1000, .seed = 2});
+  CHECK(direct[0].energy_model == scan.curve[1].scores[0].energy_model);
+  CHECK(direct[1].w1_model == scan.curve[1].scores[1].w1_model);
+}
+
+TEST_CASE("scan_diffusion: invalid grids are named before any fit") {
+  const auto data = drifting_clouds();
+  const auto o = tiny(fit_method::upfi);
+  CHECK_THROWS_WITH_AS((void)upfi::infer::scan_diffusion(data, o, {}), "upfi::infer::scan_diffusion: the grid is empty",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS((void)upfi::infer::scan_diffusion(data, o, {0.1, 0.0}),
+                       "upfi::infer::scan_diffusion: grid value 1 = 0 must be finite and > 0", std::invalid_argument);
+  CHECK_THROWS_WITH_AS((void)upfi::infer::scan_diffusion(data, o, {std::nan("")}),
+                       "upfi::infer::scan_diffusion: grid value 0 = nan must be finite and > 0", std::invalid_argument);
+  CHECK_THROWS_WITH_AS((void)upfi::infer::scan_diffusion(data.select(std::vector<std::size_t>{0, 1}), o, {0.1}),
+                       "upfi::infer::leave_one_out: need at least three snapshots, got 2", std::invalid_argument);
+  // the edge and spread of a curve
+  upfi::infer::diffusion_scan s;
+  s.curve = {{0.1, 2.0, 0, {}}, {0.2, 1.0, 0, {}}, {0.4, 1.5, 0, {}}};
+  s.best_index = 1;
+  CHECK_FALSE(s.best_on_edge());
+  CHECK(s.relative_spread() == doctest::Approx(1.0));
+  s.best_index = 2;
+  CHECK(s.best_on_edge());
+  s.curve = {{0.1, 2.0, 0, {}}};
+  s.best_index = 0;
+  CHECK_FALSE(s.best_on_edge());  // a single value has no edge to extend
+}

@@ -59,7 +59,7 @@ enum class score_estimator {
 struct fit_options {
   fit_method method = fit_method::upfi;
   /// D of the isotropic noise model (dX = ... + sqrt(2 D) dB), in coordinates^2 per time unit; 0: D_z = 0.05 in
-  /// the normalised units (a mild noise level; calibrate it with infer::calibrate_diffusion when it matters).
+  /// the normalised units (a mild noise level; choose it with infer::scan_diffusion when it matters).
   double diffusion = 0;
   std::vector<Eigen::Index> hidden = {64, 64, 64};
   score_estimator score = score_estimator::kernel;

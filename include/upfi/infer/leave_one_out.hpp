@@ -5,7 +5,8 @@
 /// @brief Leave-one-out validation at held-out times (algorithms.md §8.7): for every inner snapshot k, fit on the
 /// series without it, push the cells of snapshot k-1 to t_k with the fitted SDE (weighted by their growth), and
 /// measure the exact W1 (and the energy distance) to the held-out cells, next to the static-OT interpolation baseline
-/// and the neighbouring snapshots (the protocol of data/README.md).
+/// and the neighbouring snapshots (the protocol of data/README.md). scan_diffusion repeats it over a grid of noise
+/// levels D and picks the one whose fitted SDE predicts the held-out snapshots best.
 
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/core/error.hpp>
@@ -17,10 +18,12 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <vector>
 
 namespace upfi::infer {
@@ -96,6 +99,77 @@ struct held_out_score {
     r.w1_previous = metrics::wasserstein1(previous, held_out);
     r.w1_next = metrics::wasserstein1(next, held_out);
     out.push_back(r);
+  }
+  return out;
+}
+
+/// @brief One noise level of a scan_diffusion: the leave-one-out scores of fit_snapshots with that D.
+struct diffusion_scan_point {
+  double diffusion = 0;                ///< D in the data's units (coordinates^2 per time unit)
+  double energy = 0;                   ///< mean over the held-out times of held_out_score::energy_model
+  double w1 = 0;                       ///< mean of held_out_score::w1_model
+  std::vector<held_out_score> scores;  ///< one per held-out time
+};
+
+/// @brief The leave-one-out curve over the grid and its minimiser (smallest mean energy distance).
+struct diffusion_scan {
+  std::vector<diffusion_scan_point> curve;  ///< in grid order
+  std::size_t best_index = 0;
+  [[nodiscard]] double best() const { return curve.at(best_index).diffusion; }
+  /// @brief (max - min) / min of the mean energy distances: a small value means a flat curve, a D the data do not
+  /// pin down.
+  [[nodiscard]] double relative_spread() const {
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (const auto& p : curve) {
+      lo = std::min(lo, p.energy);
+      hi = std::max(hi, p.energy);
+    }
+    return (hi - lo) / std::max(lo, 1e-300);
+  }
+  /// @brief True when the best D is the smallest or the largest of the grid (with two or more distinct values):
+  /// the minimum may lie beyond it, so the grid should be extended.
+  [[nodiscard]] bool best_on_edge() const {
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (const auto& p : curve) {
+      lo = std::min(lo, p.diffusion);
+      hi = std::max(hi, p.diffusion);
+    }
+    return lo < hi && (best() == lo || best() == hi);
+  }
+};
+
+/// @brief Chooses the noise level of fit_snapshots by leave-one-out prediction: for every D of `grid` (data units),
+/// runs leave_one_out with `fit.diffusion = D` and scores D by the mean energy distance between the fitted SDE's
+/// growth-weighted prediction and the held-out cells. The whole curve is returned: with an autonomous drift (UPFI's)
+/// a wrong D leaves a misfit at the held-out times; a time-dependent drift (PFI's) can absorb any D, and the curve
+/// is then flat (diffusion_scan::relative_spread). The same seed gives the same Brownian increments for every D, so
+/// the curve is smooth in D. `progress` (optional) sees the grid index, the held-out index and the fit's reports.
+/// @throws std::invalid_argument on an empty grid or a value that is not finite and > 0; what leave_one_out throws.
+[[nodiscard]] inline diffusion_scan scan_diffusion(
+    const core::snapshot_series<double>& data, fit_options fit, const std::vector<double>& grid,
+    const leave_one_out_options& o = {},
+    const std::function<void(std::size_t, std::size_t, const fit_progress&)>& progress = {}) {
+  constexpr const char* who = "upfi::infer::scan_diffusion";
+  if (grid.empty()) core::detail::throw_invalid_argument(who, ": the grid is empty");
+  for (std::size_t i = 0; i < grid.size(); ++i) {
+    if (!(std::isfinite(grid[i]) && grid[i] > 0)) {
+      core::detail::throw_invalid_argument(who, ": grid value ", i, " = ", grid[i], " must be finite and > 0");
+    }
+  }
+  diffusion_scan out;
+  for (std::size_t i = 0; i < grid.size(); ++i) {
+    fit.diffusion = grid[i];
+    diffusion_scan_point p;
+    p.diffusion = grid[i];
+    p.scores = leave_one_out(data, fit, o, [&](std::size_t k, const fit_progress& r) {
+      if (progress) progress(i, k, r);
+    });
+    for (const auto& s : p.scores) {
+      p.energy += s.energy_model / static_cast<double>(p.scores.size());
+      p.w1 += s.w1_model / static_cast<double>(p.scores.size());
+    }
+    out.curve.push_back(std::move(p));
+    if (out.curve.back().energy < out.curve[out.best_index].energy) out.best_index = i;
   }
   return out;
 }
