@@ -560,6 +560,19 @@ int run_fit(int argc, char** argv) {
   return 0;
 }
 
+// The settings that evaluate.json and calibration.json share.
+json_object leave_one_out_json(const char* command, const arguments& a, const upfi::infer::fit_options& o,
+                               const upfi::infer::leave_one_out_options& lo) {
+  json_object j;
+  j.add("command", command)
+      .add("data", a.positional()[0])
+      .add("method", upfi::infer::fit_method_name(o.method))
+      .add("iterations", static_cast<double>(o.iterations))
+      .add("max_cells", static_cast<double>(lo.max_cells))
+      .add("seed", static_cast<double>(o.seed));
+  return j;
+}
+
 int run_evaluate(int argc, char** argv) {
   std::set<std::string> flags = fit_flags;
   flags.insert("--max-cells");
@@ -614,14 +627,8 @@ int run_evaluate(int argc, char** argv) {
   }
   rows += "]";
   write_text(out("evaluate.csv"), csv);
-  json_object j;
-  j.add("command", "evaluate")
-      .add("data", a.positional()[0])
-      .add("method", upfi::infer::fit_method_name(o.method))
-      .add("iterations", static_cast<double>(o.iterations))
-      .add("max_cells", static_cast<double>(lo.max_cells))
-      .add("seed", static_cast<double>(o.seed))
-      .raw("held_out", rows);
+  json_object j = leave_one_out_json("evaluate", a, o, lo);
+  j.raw("held_out", rows);
   write_text(out("evaluate.json"), j.str() + "\n");
   out.commit();
   return 0;
@@ -707,14 +714,8 @@ int run_calibrate(int argc, char** argv) {
   }
   write_text(out("calibration.csv"), csv);
   const bool flat = scan.relative_spread() < 0.1;
-  json_object j;
-  j.add("command", "calibrate")
-      .add("data", a.positional()[0])
-      .add("method", upfi::infer::fit_method_name(o.method))
-      .add("iterations", static_cast<double>(o.iterations))
-      .add("max_cells", static_cast<double>(lo.max_cells))
-      .add("seed", static_cast<double>(o.seed))
-      .add("best_diffusion", scan.best())
+  json_object j = leave_one_out_json("calibrate", a, o, lo);
+  j.add("best_diffusion", scan.best())
       .add("relative_spread", scan.relative_spread())
       .raw("flat", flat ? "true" : "false")
       .raw("best_on_edge", scan.best_on_edge() ? "true" : "false")
