@@ -311,6 +311,18 @@ TEST_SUITE("problems") {
       CHECK((fd - vjp.col(k)).cwiseAbs().maxCoeff() < 1e-6 * (1 + fd.cwiseAbs().maxCoeff()));
     }
 
+    // between frames the VJP is that of the blend of the two frames (central differences at t = 0.875)
+    score.vjp_x(0.875, x, cot, vjp);
+    for (Eigen::Index k = 0; k < 2; ++k) {
+      Eigen::MatrixXd xp = x, xm = x;
+      xp.col(k).array() += 1e-4;
+      xm.col(k).array() -= 1e-4;
+      score.evaluate(0.875, xp, s1);
+      score.evaluate(0.875, xm, s2);
+      const Eigen::VectorXd fd = ((s1 - s2).cwiseProduct(cot)).rowwise().sum() / 2e-4;
+      CHECK((fd - vjp.col(k)).cwiseAbs().maxCoeff() < 1e-6 * (1 + fd.cwiseAbs().maxCoeff()));
+    }
+
     // outside_box::nearest: a point beyond the box gets the score at the nearest point of the box, flat across it
     const upfi::problems::fokker_planck_score nearest(score.grid(), {1.0}, upfi::problems::outside_box::nearest);
     Eigen::MatrixXd beyond(2, 2), inside(2, 2), s_beyond, s_inside;
@@ -341,6 +353,68 @@ TEST_SUITE("problems") {
                          std::invalid_argument);
     grid.advance_to(0.2);
     CHECK_THROWS_WITH_AS((void)fokker_planck_score(grid, {0.1, 0.5}), doctest::Contains("before the grid's time 0.2"),
+                         std::invalid_argument);
+  }
+
+  TEST_CASE("fokker_planck_grid::interpolate_vjp: the exact slope of the blended interpolant, 0 beside a wall") {
+    upfi::problems::fokker_planck_grid_options o;
+    o.lower = Eigen::Vector3d::Constant(-3);
+    o.upper = Eigen::Vector3d::Constant(3);
+    o.cells = {12};  // centres at -2.75, -2.25, ..., 2.75
+    o.autonomous = true;
+    const upfi::problems::fokker_planck_grid grid(still{}, Eigen::Vector3d(0.1, 0.2, 0.05), o);
+    const Eigen::MatrixXd c = grid.centres();
+    Eigen::MatrixXd first(grid.size(), 2), second(grid.size(), 2);
+    first.col(0) = c.col(0).array().sin() + c.col(1).array() * c.col(2).array();
+    first.col(1) = (c.col(0).array() - 0.5 * c.col(2).array()).square();
+    second.col(0) = c.col(1).array().cos() * c.col(0).array();
+    second.col(1) = c.col(2).array().exp();
+    // rows 0-3 inside the cells between centres (away from their faces); row 4 lies in the half cell beside the
+    // lower wall along x0, row 5 beside the upper wall along x2
+    Eigen::MatrixXd x(6, 3), cot(6, 2);
+    x << -2.33, 0.42, 1.87, -0.71, -2.33, 0.42, 0.42, 1.87, -0.71, 1.87, -0.71, -2.33, -2.9, 0.42, -0.71, 1.87, -2.33,
+        2.9;
+    cot << 1.0, 0.0, 0.0, 1.0, 0.5, -2.0, -1.0, 0.3, 0.7, 0.7, -0.4, 1.1;
+    for (const double w : {0.0, 0.3, 1.0}) {
+      CAPTURE(w);
+      const Eigen::MatrixXd vjp = grid.interpolate_vjp(first, second, w, x, cot);
+      REQUIRE(vjp.rows() == 6);
+      REQUIRE(vjp.cols() == 3);
+      for (Eigen::Index k = 0; k < 3; ++k) {
+        Eigen::MatrixXd xp = x, xm = x;
+        xp.col(k).array() += 1e-5;
+        xm.col(k).array() -= 1e-5;
+        // multilinear in each cell: the central difference is exact up to rounding
+        const Eigen::VectorXd fd =
+            ((grid.interpolate(first, second, w, xp) - grid.interpolate(first, second, w, xm)).cwiseProduct(cot))
+                .rowwise()
+                .sum() /
+            2e-5;
+        CAPTURE(k);
+        CHECK((fd - vjp.col(k)).cwiseAbs().maxCoeff() < 1e-8 * (1 + fd.cwiseAbs().maxCoeff()));
+      }
+      CHECK(vjp(4, 0) == 0);  // constant along x0 beside the lower wall ...
+      CHECK(vjp(4, 1) != 0);  // ... but not along the other axes
+      CHECK(vjp(5, 2) == 0);
+      CHECK(vjp(5, 0) != 0);
+    }
+    // one field: pass it twice
+    const Eigen::MatrixXd single = grid.interpolate_vjp(first, first, 0.6, x, cot);
+    CHECK((single - grid.interpolate_vjp(first, second, 0.0, x, cot)).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK_THROWS_WITH_AS((void)grid.interpolate_vjp(first, second, 0.5, x, Eigen::MatrixXd::Zero(6, 3)),
+                         "upfi::problems::fokker_planck_grid::interpolate_vjp: cotangent is 6 x 3; expected 6 x 2",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)grid.interpolate_vjp(first, second.leftCols(1), 0.5, x, cot),
+                         "upfi::problems::fokker_planck_grid::interpolate_vjp: the two fields are 1728 x 2 and "
+                         "1728 x 1; the grid has 1728 cells",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)grid.interpolate_vjp(first, second, -0.5, x, cot),
+                         "upfi::problems::fokker_planck_grid::interpolate_vjp: weight -0.5 of the second field is not "
+                         "in [0, 1]",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)grid.interpolate_vjp(first, second, 0.5, Eigen::MatrixXd::Constant(1, 3, 3.5),
+                                                    Eigen::MatrixXd::Zero(1, 2)),
+                         doctest::Contains("interpolate_vjp: point 0 has coordinate 0 = 3.5 outside the box"),
                          std::invalid_argument);
   }
 

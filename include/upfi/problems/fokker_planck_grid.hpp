@@ -306,6 +306,64 @@ class fokker_planck_grid {
     return interpolate_at(first, &second, w, x, "interpolate");
   }
 
+  /// @brief The VJP of interpolate(first, second, w, x) with respect to x: row n is cot(n, :) times the Jacobian of
+  /// the blended interpolant at x_n (n x d). Exact: the interpolant is multilinear inside a cell (on a cell face, the
+  /// derivative of the cell that interpolate() reads) and constant along an axis in the half cell beside a wall,
+  /// where the derivative along that axis is 0. Pass the same field twice (any w) for a single field.
+  /// @throws std::invalid_argument as interpolate(first, second, w, x), or if cot is not x.rows() x first.cols().
+  [[nodiscard]] Eigen::MatrixXd interpolate_vjp(const Eigen::Ref<const Eigen::MatrixXd>& first,
+                                                const Eigen::Ref<const Eigen::MatrixXd>& second, double w,
+                                                const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                                const Eigen::Ref<const Eigen::MatrixXd>& cot) const {
+    constexpr const char* who = "upfi::problems::fokker_planck_grid::interpolate_vjp";
+    if (second.rows() != first.rows() || second.cols() != first.cols() || first.rows() != m_size) {
+      core::detail::throw_invalid_argument(who, ": the two fields are ", first.rows(), " x ", first.cols(), " and ",
+                                           second.rows(), " x ", second.cols(), "; the grid has ", m_size, " cells");
+    }
+    if (!(w >= 0 && w <= 1)) {
+      core::detail::throw_invalid_argument(who, ": weight ", w, " of the second field is not in [0, 1]");
+    }
+    check_points(x, "interpolate_vjp");
+    if (cot.rows() != x.rows() || cot.cols() != first.cols()) {
+      core::detail::throw_invalid_argument(who, ": cotangent is ", cot.rows(), " x ", cot.cols(), "; expected ",
+                                           x.rows(), " x ", first.cols());
+    }
+    Eigen::MatrixXd out = Eigen::MatrixXd::Zero(x.rows(), m_d);
+    std::array<Eigen::Index, 3> base{};
+    std::array<double, 3> frac{}, slope{};
+    for (Eigen::Index r = 0; r < x.rows(); ++r) {
+      for (Eigen::Index k = 0; k < m_d; ++k) {
+        const auto ku = static_cast<std::size_t>(k);
+        const double u = (x(r, k) - m_options.lower[k]) / m_h[ku] - 0.5;  // in centre units, as interpolation_corners
+        const double c = std::clamp(u, 0.0, static_cast<double>(m_n[ku] - 1));
+        base[ku] = std::min(static_cast<Eigen::Index>(c), m_n[ku] - 2);
+        frac[ku] = c - static_cast<double>(base[ku]);
+        // the half cell beside a wall (u < 0 or u >= n - 1) is constant along k
+        slope[ku] = u >= 0 && u < static_cast<double>(m_n[ku] - 1) ? 1 / m_h[ku] : 0.0;
+      }
+      // every corner, also those of zero weight: their value still enters the slope across the cell
+      for (int c = 0; c < (1 << m_d); ++c) {
+        Eigen::Index i = 0;
+        for (Eigen::Index k = 0; k < m_d; ++k) {
+          i += (base[static_cast<std::size_t>(k)] + ((c >> k) & 1)) * m_stride[static_cast<std::size_t>(k)];
+        }
+        const double value = ((1 - w) * first.row(i) + w * second.row(i)).dot(cot.row(r));
+        for (Eigen::Index k = 0; k < m_d; ++k) {
+          const auto ku = static_cast<std::size_t>(k);
+          if (slope[ku] == 0) continue;
+          double g = ((c >> k) & 1) != 0 ? slope[ku] : -slope[ku];
+          for (Eigen::Index j = 0; j < m_d; ++j) {
+            if (j == k) continue;
+            const auto ju = static_cast<std::size_t>(j);
+            g *= ((c >> j) & 1) != 0 ? frac[ju] : 1 - frac[ju];
+          }
+          out(r, k) += g * value;
+        }
+      }
+    }
+    return out;
+  }
+
  private:
   // values (and, if second is not null, (1 - w) values + w second) interpolated at the rows of x
   [[nodiscard]] Eigen::MatrixXd interpolate_at(const Eigen::Ref<const Eigen::MatrixXd>& values,
@@ -533,9 +591,6 @@ class fokker_planck_score {
       g.advance_to(t);
       frames.push_back(g.score_at_centres());
     }
-    double h = std::numeric_limits<double>::infinity();
-    for (Eigen::Index k = 0; k < g.dimension(); ++k) h = std::min(h, g.spacing(k));
-    m_state->delta = 1e-3 * h;
   }
 
   [[nodiscard]] Eigen::Index dimension() const noexcept { return m_state->grid.dimension(); }
@@ -548,45 +603,45 @@ class fokker_planck_score {
   void evaluate(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd& out) const {
     const auto [k, w] = bracket(t, "evaluate");
     const auto& st = *m_state;
-    const auto& o = st.grid.options();
-    Eigen::MatrixXd clamped;  // outside_box::nearest: the nearest point of the box
-    if (m_outside == outside_box::nearest) {
-      clamped =
-          x.cwiseMax(o.lower.transpose().replicate(x.rows(), 1)).cwiseMin(o.upper.transpose().replicate(x.rows(), 1));
-    }
-    const Eigen::Ref<const Eigen::MatrixXd> at =
-        m_outside == outside_box::nearest ? Eigen::Ref<const Eigen::MatrixXd>(clamped) : x;
+    Eigen::MatrixXd clamped;
+    const auto at = inside(x, clamped);
     out = w > 0 ? st.grid.interpolate(st.frames[k], st.frames[k + 1], w, at) : st.grid.interpolate(st.frames[k], at);
   }
 
-  /// @brief out(n, :) = cot(n, :) ds/dx at row n of x: central differences of the interpolant (exact inside a cell,
-  /// where it is multilinear; the mean of the two sides on a cell boundary). Displaced points are kept in the box;
-  /// with outside_box::nearest the derivative across the box's face is 0 beyond it.
+  /// @brief out(n, :) = cot(n, :) ds/dx at row n of x, the exact derivative of the interpolant in one pass
+  /// (fokker_planck_grid::interpolate_vjp: multilinear inside a cell, constant along an axis in the half cell beside a
+  /// wall); with outside_box::nearest the derivative along an axis is 0 where the point lies beyond the box along it.
+  /// @throws std::invalid_argument as evaluate(), or if cot is not x.rows() x dimension().
   void vjp_x(double t, const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::MatrixXd>& cot,
              Eigen::MatrixXd& out) const {
     if (cot.rows() != x.rows() || cot.cols() != dimension()) {
       core::detail::throw_invalid_argument("upfi::problems::fokker_planck_score::vjp_x: cotangent is ", cot.rows(),
                                            " x ", cot.cols(), "; expected ", x.rows(), " x ", dimension());
     }
-    (void)bracket(t, "vjp_x");
-    const auto& o = m_state->grid.options();
-    const double delta = m_state->delta;
-    out.resize(x.rows(), dimension());
-    Eigen::MatrixXd plus, minus, s_plus, s_minus;
-    for (Eigen::Index k = 0; k < dimension(); ++k) {
-      plus = x;
-      minus = x;
-      plus.col(k).array() = (x.col(k).array() + delta).min(o.upper[k]);
-      minus.col(k).array() = (x.col(k).array() - delta).max(o.lower[k]);
-      evaluate(t, plus, s_plus);
-      evaluate(t, minus, s_minus);
-      const Eigen::ArrayXd width = plus.col(k).array() - minus.col(k).array();
-      // width <= 0 only for a point beyond the box along k (outside_box::nearest), where the score is flat along k
-      out.col(k) = (width > 0).select(((s_plus - s_minus).cwiseProduct(cot)).rowwise().sum().array() / width, 0.0);
+    const auto [k, w] = bracket(t, "vjp_x");
+    const auto& st = *m_state;
+    Eigen::MatrixXd clamped;
+    const auto at = inside(x, clamped);
+    out = st.grid.interpolate_vjp(st.frames[k], st.frames[w > 0 ? k + 1 : k], w, at, cot);
+    if (m_outside == outside_box::nearest) {
+      const auto& o = st.grid.options();
+      for (Eigen::Index c = 0; c < dimension(); ++c) {
+        out.col(c) = (x.col(c).array() < o.lower[c] || x.col(c).array() > o.upper[c]).select(0.0, out.col(c));
+      }
     }
   }
 
  private:
+  // x itself, or with outside_box::nearest the nearest points of the box (stored in clamped)
+  [[nodiscard]] Eigen::Ref<const Eigen::MatrixXd> inside(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                                         Eigen::MatrixXd& clamped) const {
+    if (m_outside != outside_box::nearest) return x;
+    const auto& o = m_state->grid.options();
+    clamped =
+        x.cwiseMax(o.lower.transpose().replicate(x.rows(), 1)).cwiseMin(o.upper.transpose().replicate(x.rows(), 1));
+    return clamped;
+  }
+
   // frame k and weight w of frame k + 1 for time t
   [[nodiscard]] std::pair<std::size_t, double> bracket(double t, const char* what) const {
     const auto& ts = m_state->times;
@@ -609,7 +664,6 @@ class fokker_planck_score {
     fokker_planck_grid<Model> grid;
     std::vector<double> times;
     std::vector<Eigen::MatrixXd> frames;  // score_at_centres() at each time
-    double delta = 0;                     // central-difference step of vjp_x
   };
   std::shared_ptr<state> m_state;
   outside_box m_outside = outside_box::error;
