@@ -300,27 +300,20 @@ TEST_SUITE("problems") {
     const Eigen::MatrixXd vjp_truth = -cot * precision;
     CAPTURE(vjp);
     CHECK((vjp - vjp_truth).cwiseAbs().maxCoeff() < 0.1 * precision.cwiseAbs().maxCoeff());
-    // against central differences of evaluate() at a larger step (same cell: the interpolant is multilinear)
-    for (Eigen::Index k = 0; k < 2; ++k) {
-      Eigen::MatrixXd xp = x, xm = x;
-      xp.col(k).array() += 1e-4;
-      xm.col(k).array() -= 1e-4;
-      score.evaluate(0.75, xp, s1);
-      score.evaluate(0.75, xm, s2);
-      const Eigen::VectorXd fd = ((s1 - s2).cwiseProduct(cot)).rowwise().sum() / 2e-4;
-      CHECK((fd - vjp.col(k)).cwiseAbs().maxCoeff() < 1e-6 * (1 + fd.cwiseAbs().maxCoeff()));
-    }
-
-    // between frames the VJP is that of the blend of the two frames (central differences at t = 0.875)
-    score.vjp_x(0.875, x, cot, vjp);
-    for (Eigen::Index k = 0; k < 2; ++k) {
-      Eigen::MatrixXd xp = x, xm = x;
-      xp.col(k).array() += 1e-4;
-      xm.col(k).array() -= 1e-4;
-      score.evaluate(0.875, xp, s1);
-      score.evaluate(0.875, xm, s2);
-      const Eigen::VectorXd fd = ((s1 - s2).cwiseProduct(cot)).rowwise().sum() / 2e-4;
-      CHECK((fd - vjp.col(k)).cwiseAbs().maxCoeff() < 1e-6 * (1 + fd.cwiseAbs().maxCoeff()));
+    // against central differences of evaluate() (same cell: the interpolant is multilinear), at a frame and between
+    // frames, where the VJP is that of the blend of the two frames
+    for (const double t : {0.75, 0.875}) {
+      CAPTURE(t);
+      score.vjp_x(t, x, cot, vjp);
+      for (Eigen::Index k = 0; k < 2; ++k) {
+        Eigen::MatrixXd xp = x, xm = x;
+        xp.col(k).array() += 1e-4;
+        xm.col(k).array() -= 1e-4;
+        score.evaluate(t, xp, s1);
+        score.evaluate(t, xm, s2);
+        const Eigen::VectorXd fd = ((s1 - s2).cwiseProduct(cot)).rowwise().sum() / 2e-4;
+        CHECK((fd - vjp.col(k)).cwiseAbs().maxCoeff() < 1e-6 * (1 + fd.cwiseAbs().maxCoeff()));
+      }
     }
 
     // outside_box::nearest: a point beyond the box gets the score at the nearest point of the box, flat across it
