@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace upfi::infer {
@@ -142,8 +143,9 @@ struct diffusion_scan {
 /// runs leave_one_out with `fit.diffusion = D` and scores D by the mean energy distance between the fitted SDE's
 /// growth-weighted prediction and the held-out cells. The whole curve is returned: with an autonomous drift (UPFI's)
 /// a wrong D leaves a misfit at the held-out times; a time-dependent drift (PFI's) can absorb any D, and the curve
-/// is then flat (diffusion_scan::relative_spread). The same seed gives the same Brownian increments for every D, so
-/// the curve is smooth in D. `progress` (optional) sees the grid index, the held-out index and the fit's reports.
+/// is then flat (diffusion_scan::relative_spread). Every D sees the same subsamples and Brownian increments (common
+/// random numbers), so the differences along the curve are not sampling noise of the push. `progress` (optional)
+/// sees the grid index, the held-out index and the fit's reports.
 /// @throws std::invalid_argument on an empty grid or a value that is not finite and > 0; what leave_one_out throws.
 [[nodiscard]] inline diffusion_scan scan_diffusion(
     const core::snapshot_series<double>& data, fit_options fit, const std::vector<double>& grid,
