@@ -332,15 +332,7 @@ class fokker_planck_grid {
     std::array<Eigen::Index, 3> base{};
     std::array<double, 3> frac{}, slope{};
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
-      for (Eigen::Index k = 0; k < m_d; ++k) {
-        const auto ku = static_cast<std::size_t>(k);
-        const double u = (x(r, k) - m_options.lower[k]) / m_h[ku] - 0.5;  // in centre units, as interpolation_corners
-        const double c = std::clamp(u, 0.0, static_cast<double>(m_n[ku] - 1));
-        base[ku] = std::min(static_cast<Eigen::Index>(c), m_n[ku] - 2);
-        frac[ku] = c - static_cast<double>(base[ku]);
-        // the half cell beside a wall (u < 0 or u >= n - 1) is constant along k
-        slope[ku] = u >= 0 && u < static_cast<double>(m_n[ku] - 1) ? 1 / m_h[ku] : 0.0;
-      }
+      locate(x, r, base, frac, &slope);
       // every corner, also those of zero weight: their value still enters the slope across the cell
       for (int c = 0; c < (1 << m_d); ++c) {
         Eigen::Index i = 0;
@@ -426,14 +418,7 @@ class fokker_planck_grid {
                             std::array<Eigen::Index, 8>& corner, std::array<double, 8>& weight) const {
     std::array<Eigen::Index, 3> base{};
     std::array<double, 3> w{};
-    for (Eigen::Index k = 0; k < m_d; ++k) {
-      const auto ku = static_cast<std::size_t>(k);
-      const double u = (x(r, k) - m_options.lower[k]) / m_h[ku] - 0.5;  // in centre units
-      const double c = std::clamp(u, 0.0, static_cast<double>(m_n[ku] - 1));
-      const auto j = std::min(static_cast<Eigen::Index>(c), m_n[ku] - 2);
-      base[ku] = j;
-      w[ku] = c - static_cast<double>(j);
-    }
+    locate(x, r, base, w);
     int count = 0;
     for (int c = 0; c < (1 << m_d); ++c) {
       Eigen::Index i = 0;
@@ -451,6 +436,21 @@ class fokker_planck_grid {
       }
     }
     return count;
+  }
+
+  // the interpolation cell of row r of x: per axis its lower centre index and the fraction towards the next centre
+  // (clamped to the half cell beside a wall, where the interpolant is constant), and, if slope is given, d frac / dx
+  // (1 / h between centres, 0 in the half cell beside a wall; on a face, the cell above it, as the corners use)
+  void locate(const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::Index r, std::array<Eigen::Index, 3>& base,
+              std::array<double, 3>& frac, std::array<double, 3>* slope = nullptr) const {
+    for (Eigen::Index k = 0; k < m_d; ++k) {
+      const auto ku = static_cast<std::size_t>(k);
+      const double u = (x(r, k) - m_options.lower[k]) / m_h[ku] - 0.5;  // in centre units
+      const double c = std::clamp(u, 0.0, static_cast<double>(m_n[ku] - 1));
+      base[ku] = std::min(static_cast<Eigen::Index>(c), m_n[ku] - 2);
+      frac[ku] = c - static_cast<double>(base[ku]);
+      if (slope != nullptr) (*slope)[ku] = u >= 0 && u < static_cast<double>(m_n[ku] - 1) ? 1 / m_h[ku] : 0.0;
+    }
   }
 
   // Scharfetter-Gummel weights of one face: flux = left rho_left - right rho_right
