@@ -355,6 +355,45 @@ TEST_CASE(
   const auto direct = upfi::infer::leave_one_out(data, o, {.max_cells = 1000, .seed = 2});
   CHECK(direct[0].energy_model == scan.curve[1].scores[0].energy_model);
   CHECK(direct[1].w1_model == scan.curve[1].scores[1].w1_model);
+  // the model-free baselines are computed once and shared by every D: the same numbers leave_one_out reports
+  for (const auto& p : scan.curve) {
+    for (std::size_t k = 0; k < 2; ++k) {
+      CHECK(p.scores[k].w1_ot_interpolation == direct[k].w1_ot_interpolation);
+      CHECK(p.scores[k].energy_ot_interpolation == direct[k].energy_ot_interpolation);
+      CHECK(p.scores[k].w1_previous == direct[k].w1_previous);
+      CHECK(p.scores[k].w1_next == direct[k].w1_next);
+      CHECK(p.scores[k].mass_observed == direct[k].mass_observed);
+      CHECK(p.scores[k].fit_seconds > 0);
+    }
+  }
+}
+
+TEST_CASE("held_out_baselines: the model-free scores of the leave-one-out, without a fit") {
+  // snapshot 1 is an exact copy of snapshot 0 and snapshot 2 the same cloud shifted by (1, 0): the previous
+  // snapshot matches the held-out cells exactly, the next one is off by the shift (W1 of a translation = its
+  // length), and the OT interpolation at s = 1/2 is the cloud shifted by (1/2, 0)
+  const Eigen::MatrixXd x = 0.5 * upfi::test::random_matrix(120, 2, 9);
+  const Eigen::MatrixXd shifted = x.rowwise() + Eigen::RowVector2d(1.0, 0.0);
+  const upfi::core::snapshot_series<double> data({0.0, 1.0, 2.0}, {x, x, shifted});
+  for (const Eigen::Index max_cells : {Eigen::Index{0}, Eigen::Index{2000}}) {
+    const auto b = upfi::infer::held_out_baselines(data, {.max_cells = max_cells});
+    REQUIRE(b.size() == 1);
+    CHECK(b[0].index == 1);
+    CHECK(b[0].time == 1.0);
+    CHECK(b[0].cells == 120);
+    CHECK(b[0].w1_previous == doctest::Approx(0.0).scale(1.0).epsilon(1e-12));
+    CHECK(b[0].w1_next == doctest::Approx(1.0).epsilon(1e-9));
+    CHECK(b[0].w1_ot_interpolation == doctest::Approx(0.5).epsilon(1e-9));
+    CHECK(b[0].energy_ot_interpolation > 0);
+    CHECK(b[0].mass_observed == 1.0);
+    CHECK(b[0].w1_model == 0);  // no model
+    CHECK(b[0].mass_model == 0);
+  }
+  CHECK_THROWS_WITH_AS((void)upfi::infer::held_out_baselines(data.without(1)),
+                       "upfi::infer::held_out_baselines: need at least three snapshots, got 2", std::invalid_argument);
+  CHECK_THROWS_WITH_AS((void)upfi::infer::held_out_baselines(data, {.max_cells = -1}),
+                       "upfi::infer::held_out_baselines: need max_cells >= 0 and steps >= 1, got -1 and 20",
+                       std::invalid_argument);
 }
 
 TEST_CASE("scan_diffusion: invalid grids are named before any fit") {
@@ -367,7 +406,7 @@ TEST_CASE("scan_diffusion: invalid grids are named before any fit") {
   CHECK_THROWS_WITH_AS((void)upfi::infer::scan_diffusion(data, o, {std::nan("")}),
                        "upfi::infer::scan_diffusion: grid value 0 = nan must be finite and > 0", std::invalid_argument);
   CHECK_THROWS_WITH_AS((void)upfi::infer::scan_diffusion(data.select(std::vector<std::size_t>{0, 1}), o, {0.1}),
-                       "upfi::infer::leave_one_out: need at least three snapshots, got 2", std::invalid_argument);
+                       "upfi::infer::scan_diffusion: need at least three snapshots, got 2", std::invalid_argument);
   // the edge and spread of a curve
   upfi::infer::diffusion_scan s;
   s.curve = {{0.1, 2.0, 0, {}}, {0.2, 1.0, 0, {}}, {0.4, 1.5, 0, {}}};

@@ -53,55 +53,98 @@ struct held_out_score {
   double fit_seconds = 0;
 };
 
-/// @brief Runs the leave-one-out protocol for every inner snapshot (needs three or more snapshots). `progress`
-/// (optional) sees the held-out index and the fit's reports.
-/// @throws std::invalid_argument on fewer than three snapshots or bad options; what fit_snapshots throws.
-[[nodiscard]] inline std::vector<held_out_score> leave_one_out(
-    const core::snapshot_series<double>& data, const fit_options& fit, const leave_one_out_options& o = {},
-    const std::function<void(std::size_t, const fit_progress&)>& progress = {}) {
-  constexpr const char* who = "upfi::infer::leave_one_out";
+namespace detail {
+
+inline void check_leave_one_out(const char* who, const core::snapshot_series<double>& data,
+                                const leave_one_out_options& o) {
   if (data.size() < 3) core::detail::throw_invalid_argument(who, ": need at least three snapshots, got ", data.size());
   if (o.max_cells < 0 || o.steps < 1) {
     core::detail::throw_invalid_argument(who, ": need max_cells >= 0 and steps >= 1, got ", o.max_cells, " and ",
                                          o.steps);
   }
+}
+
+/// The (seeded) subsamples of snapshots k-1, k and k+1 that every score at held-out time k is computed on.
+struct held_out_clouds {
+  Eigen::MatrixXd previous, held_out, next;
+};
+
+inline held_out_clouds thinned_clouds(const core::snapshot_series<double>& data, std::size_t k,
+                                      const leave_one_out_options& o) {
   const auto thin = [&](const Eigen::MatrixXd& x, std::uint32_t stream) -> Eigen::MatrixXd {
     if (o.max_cells == 0) return x;
     return core::random_rows(x, o.max_cells, core::counter_rng(o.seed, stream));
   };
+  const auto stream = static_cast<std::uint32_t>(3 * k);
+  return {thin(data.cloud(k - 1), stream), thin(data.cloud(k), stream + 1), thin(data.cloud(k + 1), stream + 2)};
+}
+
+/// The leave-one-out with the model-free scores (`baselines`, from held_out_baselines with the same options)
+/// computed once: scan_diffusion reuses them for every D.
+inline std::vector<held_out_score> leave_one_out_with(
+    const core::snapshot_series<double>& data, const fit_options& fit, const leave_one_out_options& o,
+    const std::vector<held_out_score>& baselines,
+    const std::function<void(std::size_t, const fit_progress&)>& progress) {
+  std::vector<held_out_score> out;
+  for (std::size_t k = 1; k + 1 < data.size(); ++k) {
+    held_out_score r = baselines.at(k - 1);
+    const auto start = std::chrono::steady_clock::now();
+    const auto fitted = fit_snapshots(data.without(k), fit, [&](const fit_progress& p) {
+      if (progress) progress(k, p);
+    });
+    r.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto clouds = thinned_clouds(data, k, o);
+    model_simulation_options so;
+    so.dt = (data.time(k) - data.time(k - 1)) / o.steps;
+    so.seed = o.seed + 1000 * k;
+    const auto pushed = fitted.model.simulate(clouds.previous, {data.time(k - 1), data.time(k)}, so);
+    const Eigen::VectorXd w = pushed.log_masses.back().array().exp();
+    r.w1_model = metrics::wasserstein1(pushed.positions.back(), clouds.held_out, w);
+    r.energy_model = ot::energy_distance<double>(pushed.positions.back(), clouds.held_out, w);
+    r.mass_model = data.relative_mass(k - 1) * w.mean();
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+/// @brief The model-free scores of the leave-one-out protocol at every inner snapshot k: the static-OT (McCann)
+/// interpolation between snapshots k-1 and k+1 and the neighbouring snapshots themselves against the held-out cells,
+/// and the observed mass (the model fields stay 0). These are the baselines every leave_one_out reports, on the same
+/// subsamples; computing them alone costs no fit.
+/// @throws std::invalid_argument on fewer than three snapshots or bad options.
+[[nodiscard]] inline std::vector<held_out_score> held_out_baselines(const core::snapshot_series<double>& data,
+                                                                    const leave_one_out_options& o = {}) {
+  detail::check_leave_one_out("upfi::infer::held_out_baselines", data, o);
   std::vector<held_out_score> out;
   for (std::size_t k = 1; k + 1 < data.size(); ++k) {
     held_out_score r;
     r.index = k;
     r.time = data.time(k);
     r.cells = data.count(k);
-    const auto start = std::chrono::steady_clock::now();
-    const auto fitted = fit_snapshots(data.without(k), fit, [&](const fit_progress& p) {
-      if (progress) progress(k, p);
-    });
-    r.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const auto stream = static_cast<std::uint32_t>(3 * k);
-    const Eigen::MatrixXd previous = thin(data.cloud(k - 1), stream);
-    const Eigen::MatrixXd held_out = thin(data.cloud(k), stream + 1);
-    const Eigen::MatrixXd next = thin(data.cloud(k + 1), stream + 2);
-    model_simulation_options so;
-    so.dt = (data.time(k) - data.time(k - 1)) / o.steps;
-    so.seed = o.seed + 1000 * k;
-    const auto pushed = fitted.model.simulate(previous, {data.time(k - 1), data.time(k)}, so);
-    const Eigen::VectorXd w = pushed.log_masses.back().array().exp();
-    r.w1_model = metrics::wasserstein1(pushed.positions.back(), held_out, w);
-    r.mass_model = data.relative_mass(k - 1) * w.mean();
     r.mass_observed = data.relative_mass(k);
+    const auto clouds = detail::thinned_clouds(data, k, o);
     const double s = (data.time(k) - data.time(k - 1)) / (data.time(k + 1) - data.time(k - 1));
-    const auto interpolated = metrics::ot_interpolation(previous, next, s);
-    r.w1_ot_interpolation = metrics::wasserstein1(interpolated.points, held_out, interpolated.weights);
-    r.energy_model = ot::energy_distance<double>(pushed.positions.back(), held_out, w);
-    r.energy_ot_interpolation = ot::energy_distance<double>(interpolated.points, held_out, interpolated.weights);
-    r.w1_previous = metrics::wasserstein1(previous, held_out);
-    r.w1_next = metrics::wasserstein1(next, held_out);
+    const auto interpolated = metrics::ot_interpolation(clouds.previous, clouds.next, s);
+    r.w1_ot_interpolation = metrics::wasserstein1(interpolated.points, clouds.held_out, interpolated.weights);
+    r.energy_ot_interpolation = ot::energy_distance<double>(interpolated.points, clouds.held_out, interpolated.weights);
+    r.w1_previous = metrics::wasserstein1(clouds.previous, clouds.held_out);
+    r.w1_next = metrics::wasserstein1(clouds.next, clouds.held_out);
     out.push_back(r);
   }
   return out;
+}
+
+/// @brief Runs the leave-one-out protocol for every inner snapshot (needs three or more snapshots): held_out_baselines
+/// plus, at each k, the model fitted without snapshot k. `progress` (optional) sees the held-out index and the fit's
+/// reports.
+/// @throws std::invalid_argument on fewer than three snapshots or bad options; what fit_snapshots throws.
+[[nodiscard]] inline std::vector<held_out_score> leave_one_out(
+    const core::snapshot_series<double>& data, const fit_options& fit, const leave_one_out_options& o = {},
+    const std::function<void(std::size_t, const fit_progress&)>& progress = {}) {
+  detail::check_leave_one_out("upfi::infer::leave_one_out", data, o);
+  return detail::leave_one_out_with(data, fit, o, held_out_baselines(data, o), progress);
 }
 
 /// @brief One noise level of a scan_diffusion: the leave-one-out scores of fit_snapshots with that D.
@@ -158,12 +201,14 @@ struct diffusion_scan {
       core::detail::throw_invalid_argument(who, ": grid value ", i, " = ", grid[i], " must be finite and > 0");
     }
   }
+  detail::check_leave_one_out(who, data, o);
+  const auto baselines = held_out_baselines(data, o);  // model-free: the same for every D
   diffusion_scan out;
   for (std::size_t i = 0; i < grid.size(); ++i) {
     fit.diffusion = grid[i];
     diffusion_scan_point p;
     p.diffusion = grid[i];
-    p.scores = leave_one_out(data, fit, o, [&](std::size_t k, const fit_progress& r) {
+    p.scores = detail::leave_one_out_with(data, fit, o, baselines, [&](std::size_t k, const fit_progress& r) {
       if (progress) progress(i, k, r);
     });
     for (const auto& s : p.scores) {
