@@ -560,6 +560,41 @@ int run_fit(int argc, char** argv) {
   return 0;
 }
 
+// What evaluate and calibrate share: one data file with three or more times, --out, the fit options, and the
+// leave-one-out's subsampling (--max-cells) with the fit's seed. `check` sees the arguments before anything runs;
+// the command makes its progress bar and staged output once its own checks have passed.
+struct leave_one_out_command {
+  arguments a;
+  upfi::core::thread_limit threads;
+  upfi::infer::fit_options o;
+  upfi::core::snapshot_series<double> data;
+  upfi::infer::leave_one_out_options lo;
+
+  leave_one_out_command(const std::string& name, int argc, char** argv, const std::set<std::string>& extra_flags,
+                        const std::function<void(const arguments&)>& check = {})
+      : a(parsed(name, argc, argv, extra_flags, check)),
+        threads(static_cast<int>(a.integer("--threads", upfi::core::max_threads(), 1))),
+        o(fit_options_of(a)),
+        data(read_data(a.positional()[0], a)) {
+    if (data.size() < 3) throw std::runtime_error(name + " needs three or more time points (leave one out)");
+    lo.max_cells = a.integer("--max-cells", lo.max_cells, 0);
+    lo.seed = o.seed;
+  }
+
+ private:
+  static arguments parsed(const std::string& name, int argc, char** argv, const std::set<std::string>& extra_flags,
+                          const std::function<void(const arguments&)>& check) {
+    std::set<std::string> flags = fit_flags;
+    flags.insert("--max-cells");
+    flags.insert(extra_flags.begin(), extra_flags.end());
+    arguments a(argc, argv, 2, flags, {"--quiet"});
+    if (a.positional().size() != 1) throw usage_error(name + " needs one data file");
+    if (!a.has("--out")) throw usage_error(name + " needs --out DIR");
+    if (check) check(a);
+    return a;
+  }
+};
+
 // The settings that evaluate.json and calibration.json share.
 json_object leave_one_out_json(const char* command, const arguments& a, const upfi::infer::fit_options& o,
                                const upfi::infer::leave_one_out_options& lo) {
@@ -574,20 +609,13 @@ json_object leave_one_out_json(const char* command, const arguments& a, const up
 }
 
 int run_evaluate(int argc, char** argv) {
-  std::set<std::string> flags = fit_flags;
-  flags.insert("--max-cells");
-  const arguments a(argc, argv, 2, flags, {"--quiet"});
-  if (a.positional().size() != 1) throw usage_error("evaluate needs one data file");
-  if (!a.has("--out")) throw usage_error("evaluate needs --out DIR");
-  const upfi::core::thread_limit threads(static_cast<int>(a.integer("--threads", upfi::core::max_threads(), 1)));
-  const auto o = fit_options_of(a);
-  const auto data = read_data(a.positional()[0], a);
-  if (data.size() < 3) throw std::runtime_error("evaluate needs three or more time points (leave one out)");
+  leave_one_out_command run("evaluate", argc, argv, {});
+  const auto& a = run.a;
+  const auto& data = run.data;
+  const auto& o = run.o;
+  const auto& lo = run.lo;
   progress_bar bar(a.has("--quiet"));
   staged_output out(a.text("--out", ""));
-  upfi::infer::leave_one_out_options lo;
-  lo.max_cells = a.integer("--max-cells", lo.max_cells, 0);
-  lo.seed = o.seed;
   std::map<std::size_t, std::function<void(const upfi::infer::fit_progress&)>> reporters;
   const auto scores = upfi::infer::leave_one_out(data, o, lo, [&](std::size_t k, const upfi::infer::fit_progress& p) {
     auto& r = reporters[k];
@@ -656,23 +684,16 @@ std::vector<double> diffusion_grid(const arguments& a, const upfi::core::snapsho
 }
 
 int run_calibrate(int argc, char** argv) {
-  std::set<std::string> flags = fit_flags;
-  flags.insert("--max-cells");
-  flags.insert("--grid");
-  const arguments a(argc, argv, 2, flags, {"--quiet"});
-  if (a.positional().size() != 1) throw usage_error("calibrate needs one data file");
-  if (!a.has("--out")) throw usage_error("calibrate needs --out DIR");
-  if (a.has("--diffusion")) throw usage_error("calibrate chooses the diffusion: give the candidates with --grid");
-  const upfi::core::thread_limit threads(static_cast<int>(a.integer("--threads", upfi::core::max_threads(), 1)));
-  const auto o = fit_options_of(a);
-  const auto data = read_data(a.positional()[0], a);
-  if (data.size() < 3) throw std::runtime_error("calibrate needs three or more time points (leave one out)");
+  leave_one_out_command run("calibrate", argc, argv, {"--grid"}, [](const arguments& args) {
+    if (args.has("--diffusion")) throw usage_error("calibrate chooses the diffusion: give the candidates with --grid");
+  });
+  const auto& a = run.a;
+  const auto& data = run.data;
+  const auto& o = run.o;
+  const auto& lo = run.lo;
   const auto grid = diffusion_grid(a, data);
   progress_bar bar(a.has("--quiet"));
   staged_output out(a.text("--out", ""));
-  upfi::infer::leave_one_out_options lo;
-  lo.max_cells = a.integer("--max-cells", lo.max_cells, 0);
-  lo.seed = o.seed;
   std::map<std::pair<std::size_t, std::size_t>, std::function<void(const upfi::infer::fit_progress&)>> reporters;
   const auto scan = upfi::infer::scan_diffusion(
       data, o, grid, lo, [&](std::size_t i, std::size_t k, const upfi::infer::fit_progress& p) {
