@@ -709,7 +709,7 @@ int run_calibrate(int argc, char** argv) {
   std::string csv = "diffusion,energy,w1\n";
   std::string curve = "[";
   std::printf("| D | energy distance (mean) | W1 (mean) |\n|---|---|---|\n");
-  Eigen::VectorXd log_d(static_cast<Eigen::Index>(grid.size())), energy(log_d.size());
+  Eigen::VectorXd log_d(static_cast<Eigen::Index>(grid.size())), energy(log_d.size()), w1(log_d.size());
   for (std::size_t i = 0; i < scan.curve.size(); ++i) {
     const auto& p = scan.curve[i];
     std::ostringstream line;
@@ -729,38 +729,48 @@ int run_calibrate(int argc, char** argv) {
     json_object c;
     c.add("diffusion", p.diffusion).add("energy", p.energy).add("w1", p.w1).raw("held_out", held + "]");
     curve += (i > 0 ? ", " : "") + c.str(2);
-    std::printf("| %.4g%s | %.5f | %.4f |\n", p.diffusion, i == scan.best_index ? " (best)" : "", p.energy, p.w1);
+    std::printf("| %.4g | %.5f%s | %.4f%s |\n", p.diffusion, p.energy, i == scan.best_index ? " (best)" : "", p.w1,
+                p.diffusion == scan.best_w1() ? " (best)" : "");
     log_d[static_cast<Eigen::Index>(i)] = std::log10(p.diffusion);
     energy[static_cast<Eigen::Index>(i)] = p.energy;
+    w1[static_cast<Eigen::Index>(i)] = p.w1;
   }
   write_text(out("calibration.csv"), csv);
   const bool flat = scan.relative_spread() < 0.1;
   json_object j = leave_one_out_json("calibrate", a, o, lo);
   j.add("best_diffusion", scan.best())
+      .add("best_diffusion_w1", scan.best_w1())
       .add("relative_spread", scan.relative_spread())
       .raw("flat", flat ? "true" : "false")
       .raw("best_on_edge", scan.best_on_edge() ? "true" : "false")
+      .raw("best_w1_on_edge", scan.on_edge(scan.best_w1()) ? "true" : "false")
       .raw("curve", curve + "]");
   write_text(out("calibration.json"), j.str() + "\n");
   // sorted by D for the line
   std::vector<Eigen::Index> order(static_cast<std::size_t>(log_d.size()));
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<Eigen::Index>(i);
   std::sort(order.begin(), order.end(), [&](Eigen::Index x, Eigen::Index y) { return log_d[x] < log_d[y]; });
-  const Eigen::VectorXd xs = log_d(order), ys = energy(order);
+  // both criteria on one axis, each relative to its smallest value (their minimisers can differ)
+  const Eigen::VectorXd xs = log_d(order), ye = energy(order) / energy.minCoeff(), yw = w1(order) / w1.minCoeff();
   upfi::io::svg_plot plot({.title = "diffusion calibration (leave-one-out)",
                            .x_label = "log10 D (data units)",
-                           .y_label = "energy distance to held-out cells"});
-  plot.line(xs, ys, upfi::io::palette(0), "mean over held-out times");
-  plot.scatter(xs, ys, upfi::io::palette(0), "", 3, 1.0);
+                           .y_label = "mean score at held-out times / its smallest value"});
+  plot.line(xs, ye, upfi::io::palette(0), "energy distance");
+  plot.scatter(xs, ye, upfi::io::palette(0), "", 3, 1.0);
+  plot.line(xs, yw, upfi::io::palette(1), "W1");
+  plot.scatter(xs, yw, upfi::io::palette(1), "", 3, 1.0);
   plot.save(out("calibration.svg"));
   out.commit();
-  std::printf("best D = %.6g (relative spread of the curve %.2f) -> %s\n", scan.best(), scan.relative_spread(),
-              a.text("--out", "").c_str());
+  std::printf("best D = %.6g by energy distance (relative spread of the curve %.2f), %.6g by W1 -> %s\n", scan.best(),
+              scan.relative_spread(), scan.best_w1(), a.text("--out", "").c_str());
   if (flat) {
     bar.note("note: the curve is flat (relative spread below 0.1): the data do not pin D down" +
              std::string(o.method == fit_method::pfi ? " (PFI's time-dependent drift absorbs any D)" : ""));
   }
   if (scan.best_on_edge()) bar.note("note: the best D is at the edge of the grid; extend --grid beyond it");
+  if (!scan.best_on_edge() && scan.on_edge(scan.best_w1())) {
+    bar.note("note: the W1 minimum is at the edge of the grid; extend --grid beyond it to see where W1 turns");
+  }
   return 0;
 }
 

@@ -139,7 +139,11 @@ for f in calibration.json calibration.svg; do [ -s "cal/$f" ] || fail "calibrate
 best=$(sed -n 's/^  "best_diffusion": \(.*\),$/\1/p' cal/calibration.json)
 lowest=$(awk -F, 'NR > 1 && (NR == 2 || $2 < e) { e = $2; d = $1 } END { print d }' cal/calibration.csv)
 [ -n "$best" ] && [ "$best" = "$lowest" ] || fail "calibrate: best_diffusion '$best' is not the lowest energy's D '$lowest'"
-grep -q "^best D = " cal.txt || fail "calibrate: no 'best D' line"
+best_w1=$(sed -n 's/^  "best_diffusion_w1": \(.*\),$/\1/p' cal/calibration.json)
+lowest_w1=$(awk -F, 'NR > 1 && (NR == 2 || $3 < w) { w = $3; d = $1 } END { print d }' cal/calibration.csv)
+[ -n "$best_w1" ] && [ "$best_w1" = "$lowest_w1" ] ||
+  fail "calibrate: best_diffusion_w1 '$best_w1' is not the lowest W1's D '$lowest_w1'"
+grep -q "^best D = .* by energy distance .* by W1 -> cal$" cal.txt || fail "calibrate: no 'best D' line"
 grep -q '"held_out": \[' cal/calibration.json || fail "calibration.json: held-out scores"
 "$upfi" calibrate b.csv --out cal2 $small --max-cells 80 --grid 0.05,0.2 --threads 2 >/dev/null
 cmp -s cal/calibration.csv cal2/calibration.csv || fail "calibrate: the curve differs between 1 and 2 threads"

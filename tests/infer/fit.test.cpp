@@ -346,6 +346,7 @@ TEST_CASE(
     MESSAGE("D = " << p.diffusion << ": energy " << p.energy << ", W1 " << p.w1);
   }
   CHECK(scan.best() == 0.25);
+  CHECK(scan.best_w1() == 0.25);  // both criteria (energy 0.019 / 0.042 / 0.25, W1 0.14 / 0.20 / 0.81)
   CHECK_FALSE(scan.best_on_edge());
   CHECK(scan.curve[0].energy > 1.5 * scan.curve[1].energy);
   CHECK(scan.curve[2].energy > 5 * scan.curve[1].energy);
@@ -409,13 +410,18 @@ TEST_CASE("scan_diffusion: invalid grids are named before any fit") {
                        "upfi::infer::scan_diffusion: need at least three snapshots, got 2", std::invalid_argument);
   // the edge and spread of a curve
   upfi::infer::diffusion_scan s;
-  s.curve = {{0.1, 2.0, 0, {}}, {0.2, 1.0, 0, {}}, {0.4, 1.5, 0, {}}};
+  s.curve = {{0.1, 2.0, 0.3, {}}, {0.2, 1.0, 0.2, {}}, {0.4, 1.5, 0.1, {}}};
   s.best_index = 1;
   CHECK_FALSE(s.best_on_edge());
   CHECK(s.relative_spread() == doctest::Approx(1.0));
+  CHECK(s.best_w1() == 0.4);  // the W1 column has its own minimiser
+  CHECK(s.on_edge(0.4));
+  CHECK(s.on_edge(0.1));
+  CHECK_FALSE(s.on_edge(0.2));
   s.best_index = 2;
   CHECK(s.best_on_edge());
   s.curve = {{0.1, 2.0, 0, {}}};
   s.best_index = 0;
   CHECK_FALSE(s.best_on_edge());  // a single value has no edge to extend
+  CHECK(s.best_w1() == 0.1);
 }
