@@ -366,6 +366,18 @@ void score_vjp_x(const M& s, const score_record_t<M>* record, double t, const Ei
   s.vjp_x(t, x, cot, out);
 }
 
+// The drift's VJP for the cotangent cu + cv (cv empty = 0): sets dx (when asked) and adds to the head of grad_params.
+template <class Drift>
+void drift_vjp(const Drift& drift, const part_record_t<Drift>* record, double t,
+               const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::MatrixXd>& cu,
+               const Eigen::Ref<const Eigen::MatrixXd>& cv, Eigen::MatrixXd* dx, Eigen::VectorXd* grad_params) {
+  const Eigen::Index pd = drift.parameter_count();
+  const Eigen::MatrixXd c = cv.size() == 0 ? Eigen::MatrixXd(cu) : Eigen::MatrixXd(cu + cv);
+  Eigen::VectorXd gd = Eigen::VectorXd::Zero(grad_params != nullptr ? pd : 0);
+  vjp_part(drift, record, t, x, c, dx, grad_params != nullptr ? &gd : nullptr);
+  if (grad_params != nullptr) grad_params->head(pd) += gd;
+}
+
 template <class Growth>
 void growth_values(const Growth& growth, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::VectorXd& g,
                    part_record_t<Growth>* record = nullptr) {
@@ -515,13 +527,9 @@ class probability_flow : public detail::row_blocked_field<probability_flow<Drift
                 const Eigen::Ref<const Eigen::MatrixXd>& cu, const Eigen::Ref<const Eigen::MatrixXd>& cv,
                 const Eigen::Ref<const Eigen::VectorXd>& cg, Eigen::MatrixXd* grad_x,
                 Eigen::VectorXd* grad_params) const {
-    const Eigen::Index pd = m_drift.parameter_count();
-    const Eigen::MatrixXd c_drift = cv.size() == 0 ? Eigen::MatrixXd(cu) : Eigen::MatrixXd(cu + cv);
-    Eigen::VectorXd gd = Eigen::VectorXd::Zero(grad_params != nullptr ? pd : 0);
     Eigen::MatrixXd dx;
-    detail::vjp_part(m_drift, rec ? &rec->drift : nullptr, t, x, c_drift, grad_x != nullptr ? &dx : nullptr,
-                     grad_params != nullptr ? &gd : nullptr);
-    if (grad_params != nullptr) grad_params->head(pd) += gd;
+    detail::drift_vjp(m_drift, rec ? &rec->drift : nullptr, t, x, cu, cv, grad_x != nullptr ? &dx : nullptr,
+                      grad_params);
     if (grad_x != nullptr) {
       // u = v - c(x, s(x)): cbar = -cu
       Eigen::MatrixXd s, s_bar;

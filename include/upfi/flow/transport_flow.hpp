@@ -80,13 +80,9 @@ class transport_flow : public detail::row_blocked_field<transport_flow<Drift, Gr
                 const Eigen::Ref<const Eigen::MatrixXd>& cu, const Eigen::Ref<const Eigen::MatrixXd>& cv,
                 const Eigen::Ref<const Eigen::VectorXd>& cg, Eigen::MatrixXd* grad_x,
                 Eigen::VectorXd* grad_params) const {
-    const Eigen::Index pd = m_drift.parameter_count();
-    const Eigen::MatrixXd c = cv.size() == 0 ? Eigen::MatrixXd(cu) : Eigen::MatrixXd(cu + cv);
-    Eigen::VectorXd gd = Eigen::VectorXd::Zero(grad_params != nullptr ? pd : 0);
     Eigen::MatrixXd dx;
-    detail::vjp_part(m_drift, rec ? &rec->drift : nullptr, t, x, c, grad_x != nullptr ? &dx : nullptr,
-                     grad_params != nullptr ? &gd : nullptr);
-    if (grad_params != nullptr) grad_params->head(pd) += gd;
+    detail::drift_vjp(m_drift, rec ? &rec->drift : nullptr, t, x, cu, cv, grad_x != nullptr ? &dx : nullptr,
+                      grad_params);
     detail::growth_vjp(m_growth, t, x, cg, grad_x != nullptr ? &dx : nullptr, grad_params,
                        rec ? &rec->growth : nullptr);
     if (grad_x != nullptr) *grad_x = std::move(dx);
