@@ -170,10 +170,10 @@ struct diffusion_scan {
     }
     return (hi - lo) / std::max(lo, 1e-300);
   }
-  /// @brief The D with the smallest mean W1: the second criterion, reported beside best(). On OU with growth the two
-  /// agree; on the bistable benchmark W1 picks the true D and the energy distance twice it; on the simulated gene
-  /// networks W1 keeps falling toward smaller D than the energy distance (docs/results.md). When they differ, the
-  /// range between them is what the data say.
+  /// @brief The D with the smallest mean W1: the second criterion, reported beside best(). The two agree on OU with
+  /// growth and on two bistable data seeds of three (on the third W1 picks the true D, the energy distance twice
+  /// it); on the simulated gene networks W1 keeps falling toward smaller D than the energy distance
+  /// (docs/results.md). When they differ, the range between them is what the data say.
   [[nodiscard]] double best_w1() const {
     std::size_t b = 0;
     for (std::size_t i = 1; i < curve.size(); ++i) {
