@@ -44,10 +44,11 @@ commands:
   fit DATA.csv --out DIR [fit options] [--no-plots]
       Score + UPFI (or PFI) on a CSV of snapshots (header time,x0,x1,...). Writes DIR/model.upfi, DIR/fit.json,
       DIR/loss.csv and the pictures (snapshots, drift, growth, trajectories, loss) as SVG.
-  evaluate DATA.csv --out DIR [fit options] [--max-cells N]
+  evaluate DATA.csv --out DIR [fit options] [--max-cells N] [--fits F]
       Leave-one-out at every inner time: W1 of the model's prediction against the held-out cells, next to the
-      static-OT interpolation baseline. Writes DIR/evaluate.json and DIR/evaluate.csv.
-  calibrate DATA.csv --out DIR [--grid D,D,...] [fit options] [--max-cells N]
+      static-OT interpolation baseline. Writes DIR/evaluate.json and DIR/evaluate.csv. --fits F averages the
+      model's scores over F fits per held-out time (training seeds S, S+1, ...; F times the cost).
+  calibrate DATA.csv --out DIR [--grid D,D,...] [fit options] [--max-cells N] [--fits F]
       Chooses the noise D: the leave-one-out of evaluate for every D of the grid (data units; default: 1/4, 1/2,
       1, 2 and 4 times the automatic D), scored by the energy distance between the fitted SDE's prediction and the
       held-out cells. Prints the curve and the best D; writes DIR/calibration.csv, DIR/calibration.json and
@@ -578,6 +579,7 @@ struct leave_one_out_command {
         data(read_data(a.positional()[0], a)) {
     if (data.size() < 3) throw std::runtime_error(name + " needs three or more time points (leave one out)");
     lo.max_cells = a.integer("--max-cells", lo.max_cells, 0);
+    lo.fits = static_cast<int>(a.integer("--fits", lo.fits, 1));
     lo.seed = o.seed;
   }
 
@@ -586,6 +588,7 @@ struct leave_one_out_command {
                           const std::function<void(const arguments&)>& check) {
     std::set<std::string> flags = fit_flags;
     flags.insert("--max-cells");
+    flags.insert("--fits");
     flags.insert(extra_flags.begin(), extra_flags.end());
     arguments a(argc, argv, 2, flags, {"--quiet"});
     if (a.positional().size() != 1) throw usage_error(name + " needs one data file");
@@ -604,6 +607,7 @@ json_object leave_one_out_json(const char* command, const arguments& a, const up
       .add("method", upfi::infer::fit_method_name(o.method))
       .add("iterations", static_cast<double>(o.iterations))
       .add("max_cells", static_cast<double>(lo.max_cells))
+      .add("fits", static_cast<double>(lo.fits))
       .add("seed", static_cast<double>(o.seed));
   return j;
 }

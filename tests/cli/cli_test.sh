@@ -130,6 +130,9 @@ done
 [ "$(($(wc -l <eval/evaluate.csv) - 1))" -eq 3 ] || fail "evaluate: 3 held-out times expected"
 grep -q '"w1_ot_interpolation"' eval/evaluate.json || fail "evaluate.json"
 grep -q '"energy_model"' eval/evaluate.json || fail "evaluate.json: energy distances"
+grep -q '"fits": 1,' eval/evaluate.json || fail "evaluate.json: fits per held-out time"
+expect_error 2 "upfi: option --fits needs an integer >= 1, got '0' (run 'upfi help')" \
+  "$upfi" evaluate b.csv --out e --fits 0
 
 # calibrate: one row per grid value, the evaluate protocol at each D (the same numbers), any thread count
 "$upfi" calibrate b.csv --out cal $small --max-cells 80 --grid 0.05,0.2 --threads 1 >cal.txt

@@ -392,9 +392,32 @@ TEST_CASE("held_out_baselines: the model-free scores of the leave-one-out, witho
   }
   CHECK_THROWS_WITH_AS((void)upfi::infer::held_out_baselines(data.without(1)),
                        "upfi::infer::held_out_baselines: need at least three snapshots, got 2", std::invalid_argument);
-  CHECK_THROWS_WITH_AS((void)upfi::infer::held_out_baselines(data, {.max_cells = -1}),
-                       "upfi::infer::held_out_baselines: need max_cells >= 0 and steps >= 1, got -1 and 20",
+  CHECK_THROWS_WITH_AS(
+      (void)upfi::infer::held_out_baselines(data, {.max_cells = -1}),
+      "upfi::infer::held_out_baselines: need max_cells >= 0, steps >= 1 and fits >= 1, got -1, 20 and 1",
+      std::invalid_argument);
+  CHECK_THROWS_WITH_AS((void)upfi::infer::leave_one_out(data, tiny(fit_method::upfi), {.fits = 0}),
+                       "upfi::infer::leave_one_out: need max_cells >= 0, steps >= 1 and fits >= 1, got 2000, 20 and 0",
                        std::invalid_argument);
+}
+
+TEST_CASE("leave_one_out with several fits per held-out time: the mean of the single fits with consecutive seeds") {
+  const auto data = drifting_clouds();
+  auto o = tiny(fit_method::upfi);
+  const auto first = upfi::infer::leave_one_out(data, o, {.seed = 4});
+  o.seed += 1;
+  const auto second = upfi::infer::leave_one_out(data, o, {.seed = 4});
+  o.seed -= 1;
+  int reports = 0;
+  const auto both = upfi::infer::leave_one_out(data, o, {.seed = 4, .fits = 2},
+                                               [&](std::size_t, const upfi::infer::fit_progress&) { ++reports; });
+  REQUIRE(both.size() == 1);
+  CHECK(first[0].w1_model != second[0].w1_model);  // the seeds give different fits
+  CHECK(both[0].w1_model == doctest::Approx(0.5 * (first[0].w1_model + second[0].w1_model)).epsilon(1e-12));
+  CHECK(both[0].energy_model == doctest::Approx(0.5 * (first[0].energy_model + second[0].energy_model)).epsilon(1e-12));
+  CHECK(both[0].mass_model == doctest::Approx(0.5 * (first[0].mass_model + second[0].mass_model)).epsilon(1e-12));
+  CHECK(both[0].w1_ot_interpolation == first[0].w1_ot_interpolation);  // model-free scores: once
+  CHECK(reports > 0);
 }
 
 TEST_CASE("scan_diffusion: invalid grids are named before any fit") {

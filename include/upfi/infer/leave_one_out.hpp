@@ -35,6 +35,8 @@ struct leave_one_out_options {
                                   ///< O(N^2) memory); 0: all cells
   int steps = 20;                 ///< Euler-Maruyama steps of the push from t_{k-1} to t_k
   std::uint64_t seed = 0;         ///< subsampling and the model's Brownian paths
+  int fits = 1;  ///< fits per held-out time, with training seeds fit.seed, fit.seed + 1, ...: the model's scores
+                 ///< (W1, energy distance, mass) are their means, which tames fit-to-fit scatter (fits x the cost)
 };
 
 /// @brief The scores at one held-out time.
@@ -58,9 +60,9 @@ namespace detail {
 inline void check_leave_one_out(const char* who, const core::snapshot_series<double>& data,
                                 const leave_one_out_options& o) {
   if (data.size() < 3) core::detail::throw_invalid_argument(who, ": need at least three snapshots, got ", data.size());
-  if (o.max_cells < 0 || o.steps < 1) {
-    core::detail::throw_invalid_argument(who, ": need max_cells >= 0 and steps >= 1, got ", o.max_cells, " and ",
-                                         o.steps);
+  if (o.max_cells < 0 || o.steps < 1 || o.fits < 1) {
+    core::detail::throw_invalid_argument(who, ": need max_cells >= 0, steps >= 1 and fits >= 1, got ", o.max_cells,
+                                         ", ", o.steps, " and ", o.fits);
   }
 }
 
@@ -88,20 +90,25 @@ inline std::vector<held_out_score> leave_one_out_with(
   std::vector<held_out_score> out;
   for (std::size_t k = 1; k + 1 < data.size(); ++k) {
     held_out_score r = baselines.at(k - 1);
-    const auto start = std::chrono::steady_clock::now();
-    const auto fitted = fit_snapshots(data.without(k), fit, [&](const fit_progress& p) {
-      if (progress) progress(k, p);
-    });
-    r.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto clouds = thinned_clouds(data, k, o);
-    model_simulation_options so;
-    so.dt = (data.time(k) - data.time(k - 1)) / o.steps;
-    so.seed = o.seed + 1000 * k;
-    const auto pushed = fitted.model.simulate(clouds.previous, {data.time(k - 1), data.time(k)}, so);
-    const Eigen::VectorXd w = pushed.log_masses.back().array().exp();
-    r.w1_model = metrics::wasserstein1(pushed.positions.back(), clouds.held_out, w);
-    r.energy_model = ot::energy_distance<double>(pushed.positions.back(), clouds.held_out, w);
-    r.mass_model = data.relative_mass(k - 1) * w.mean();
+    const double share = 1.0 / o.fits;
+    for (int f = 0; f < o.fits; ++f) {
+      fit_options fo = fit;
+      fo.seed = fit.seed + static_cast<std::uint64_t>(f);
+      const auto start = std::chrono::steady_clock::now();
+      const auto fitted = fit_snapshots(data.without(k), fo, [&](const fit_progress& p) {
+        if (progress) progress(k, p);
+      });
+      r.fit_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      model_simulation_options so;  // the same Brownian increments for every fit
+      so.dt = (data.time(k) - data.time(k - 1)) / o.steps;
+      so.seed = o.seed + 1000 * k;
+      const auto pushed = fitted.model.simulate(clouds.previous, {data.time(k - 1), data.time(k)}, so);
+      const Eigen::VectorXd w = pushed.log_masses.back().array().exp();
+      r.w1_model += share * metrics::wasserstein1(pushed.positions.back(), clouds.held_out, w);
+      r.energy_model += share * ot::energy_distance<double>(pushed.positions.back(), clouds.held_out, w);
+      r.mass_model += share * data.relative_mass(k - 1) * w.mean();
+    }
     out.push_back(r);
   }
   return out;
