@@ -710,6 +710,7 @@ int run_calibrate(int argc, char** argv) {
         }
         r(p);
       });
+  const double best_w1 = scan.best_w1();
   std::string csv = "diffusion,energy,w1\n";
   std::string curve = "[";
   std::printf("| D | energy distance (mean) | W1 (mean) |\n|---|---|---|\n");
@@ -734,7 +735,7 @@ int run_calibrate(int argc, char** argv) {
     c.add("diffusion", p.diffusion).add("energy", p.energy).add("w1", p.w1).raw("held_out", held + "]");
     curve += (i > 0 ? ", " : "") + c.str(2);
     std::printf("| %.4g | %.5f%s | %.4f%s |\n", p.diffusion, p.energy, i == scan.best_index ? " (best)" : "", p.w1,
-                p.diffusion == scan.best_w1() ? " (best)" : "");
+                p.diffusion == best_w1 ? " (best)" : "");
     log_d[static_cast<Eigen::Index>(i)] = std::log10(p.diffusion);
     energy[static_cast<Eigen::Index>(i)] = p.energy;
     w1[static_cast<Eigen::Index>(i)] = p.w1;
@@ -743,11 +744,11 @@ int run_calibrate(int argc, char** argv) {
   const bool flat = scan.relative_spread() < 0.1;
   json_object j = leave_one_out_json("calibrate", a, o, lo);
   j.add("best_diffusion", scan.best())
-      .add("best_diffusion_w1", scan.best_w1())
+      .add("best_diffusion_w1", best_w1)
       .add("relative_spread", scan.relative_spread())
       .raw("flat", flat ? "true" : "false")
       .raw("best_on_edge", scan.best_on_edge() ? "true" : "false")
-      .raw("best_w1_on_edge", scan.on_edge(scan.best_w1()) ? "true" : "false")
+      .raw("best_w1_on_edge", scan.on_edge(best_w1) ? "true" : "false")
       .raw("curve", curve + "]");
   write_text(out("calibration.json"), j.str() + "\n");
   // sorted by D for the line
@@ -766,13 +767,13 @@ int run_calibrate(int argc, char** argv) {
   plot.save(out("calibration.svg"));
   out.commit();
   std::printf("best D = %.6g by energy distance (relative spread of the curve %.2f), %.6g by W1 -> %s\n", scan.best(),
-              scan.relative_spread(), scan.best_w1(), a.text("--out", "").c_str());
+              scan.relative_spread(), best_w1, a.text("--out", "").c_str());
   if (flat) {
     bar.note("note: the curve is flat (relative spread below 0.1): the data do not pin D down" +
              std::string(o.method == fit_method::pfi ? " (PFI's time-dependent drift absorbs any D)" : ""));
   }
   if (scan.best_on_edge()) bar.note("note: the best D is at the edge of the grid; extend --grid beyond it");
-  if (!scan.best_on_edge() && scan.on_edge(scan.best_w1())) {
+  if (!scan.best_on_edge() && scan.on_edge(best_w1)) {
     bar.note("note: the W1 minimum is at the edge of the grid; extend --grid beyond it to see where W1 turns");
   }
   return 0;

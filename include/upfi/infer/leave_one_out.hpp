@@ -91,6 +91,9 @@ inline std::vector<held_out_score> leave_one_out_with(
   for (std::size_t k = 1; k + 1 < data.size(); ++k) {
     held_out_score r = baselines.at(k - 1);
     const auto clouds = thinned_clouds(data, k, o);
+    model_simulation_options so;  // the same Brownian increments for every fit
+    so.dt = (data.time(k) - data.time(k - 1)) / o.steps;
+    so.seed = o.seed + 1000 * k;
     const double share = 1.0 / o.fits;
     for (int f = 0; f < o.fits; ++f) {
       fit_options fo = fit;
@@ -100,9 +103,6 @@ inline std::vector<held_out_score> leave_one_out_with(
         if (progress) progress(k, p);
       });
       r.fit_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      model_simulation_options so;  // the same Brownian increments for every fit
-      so.dt = (data.time(k) - data.time(k - 1)) / o.steps;
-      so.seed = o.seed + 1000 * k;
       const auto pushed = fitted.model.simulate(clouds.previous, {data.time(k - 1), data.time(k)}, so);
       const Eigen::VectorXd w = pushed.log_masses.back().array().exp();
       r.w1_model += share * metrics::wasserstein1(pushed.positions.back(), clouds.held_out, w);
