@@ -52,7 +52,7 @@ commands:
       Chooses the noise D: the leave-one-out of evaluate for every D of the grid (data units; default: 1/4, 1/2,
       1, 2 and 4 times the automatic D), scored by the energy distance between the fitted SDE's prediction and the
       held-out cells. Prints the curve and the best D; writes DIR/calibration.csv, DIR/calibration.json and
-      DIR/calibration.svg. A flat curve means the data do not pin D down (PFI's time-dependent drift absorbs any D).
+      DIR/calibration.svg. A flat curve means the data do not pin D down (a time-dependent drift, PFI's, absorbs any D).
   predict MODEL CELLS.csv --out DIR [--to T] [--frames F] [--seed S] [--fates K --data DATA.csv]
       Pushes the cells of each time in CELLS.csv forward to T with the fitted SDE. Writes DIR/trajectories.csv
       (path, time, log-mass, coordinates), DIR/growth.csv (growth rate per cell) and, with --fates, DIR/fates.csv
@@ -73,6 +73,8 @@ fit options:
   --steps N              flow steps per interval between snapshots             [2]
   --stepper NAME         their method (below)                                  [euler]
   --hidden W,W,...       hidden layer widths                                   [64,64,64]
+  --networks autonomous|time-dependent
+                         whether drift and growth see time   [upfi: autonomous, pfi: time-dependent]
   --seed S               random seed (same seed, same numbers)                 [0]
   --threads T            threads (results do not depend on it)                 [all]
   --quiet                no progress output
@@ -323,6 +325,14 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
       throw usage_error("--stepper must be " + upfi::flow::stepper_names() + ", got '" + a.text("--stepper", "") + "'");
     }
   }
+  if (a.has("--networks")) {
+    const std::string n = a.text("--networks", "");
+    if (n != "autonomous" && n != "time-dependent") {
+      throw usage_error("--networks must be autonomous or time-dependent, got '" + n + "'");
+    }
+    o.networks =
+        n == "autonomous" ? upfi::infer::time_dependence::autonomous : upfi::infer::time_dependence::time_dependent;
+  }
   o.seed = static_cast<std::uint64_t>(a.integer("--seed", 0, 0));
   if (a.has("--hidden")) {
     try {
@@ -335,11 +345,11 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
   return o;
 }
 
-const std::set<std::string> fit_flags = {"--method",        "--diffusion",  "--score",  "--score-iterations",
-                                         "--score-members", "--iterations", "--batch",  "--hidden",
-                                         "--seed",          "--threads",    "--out",    "--embedding",
-                                         "--time-key",      "--components", "--masses", "--mass-smoothing",
-                                         "--average-tail",  "--steps",      "--stepper"};
+const std::set<std::string> fit_flags = {"--method",        "--diffusion",  "--score",   "--score-iterations",
+                                         "--score-members", "--iterations", "--batch",   "--hidden",
+                                         "--seed",          "--threads",    "--out",     "--embedding",
+                                         "--time-key",      "--components", "--masses",  "--mass-smoothing",
+                                         "--average-tail",  "--steps",      "--stepper", "--networks"};
 
 std::function<void(const upfi::infer::fit_progress&)> fit_reporter(progress_bar& bar, const std::string& prefix) {
   return [&bar, prefix](const upfi::infer::fit_progress& p) {
@@ -536,6 +546,7 @@ int run_fit(int argc, char** argv) {
   j.add("command", "fit")
       .add("data", a.positional()[0])
       .add("method", upfi::infer::fit_method_name(o.method))
+      .add("networks", upfi::infer::networks_see_time(o) ? "time-dependent" : "autonomous")
       .add("dimension", static_cast<double>(data.dimension()))
       .add("cells", static_cast<double>(data.total_count()))
       .add("diffusion", fit.model.diffusion())
@@ -605,6 +616,7 @@ json_object leave_one_out_json(const char* command, const arguments& a, const up
   j.add("command", command)
       .add("data", a.positional()[0])
       .add("method", upfi::infer::fit_method_name(o.method))
+      .add("networks", upfi::infer::networks_see_time(o) ? "time-dependent" : "autonomous")
       .add("iterations", static_cast<double>(o.iterations))
       .add("max_cells", static_cast<double>(lo.max_cells))
       .add("fits", static_cast<double>(lo.fits))
@@ -741,6 +753,18 @@ int run_calibrate(int argc, char** argv) {
     w1[static_cast<Eigen::Index>(i)] = p.w1;
   }
   write_text(out("calibration.csv"), csv);
+  // each held-out time's own minimisers: the mean can follow one of them (docs/results.md)
+  std::string per_time = "[";
+  std::ostringstream per_time_line;
+  per_time_line.precision(6);
+  per_time_line << "per held-out time, best D by energy distance / W1:";
+  for (std::size_t h = 0; h < scan.curve.front().scores.size(); ++h) {
+    const double t = scan.curve.front().scores[h].time;
+    json_object r;
+    r.add("time", t).add("best_diffusion", scan.best_at(h)).add("best_diffusion_w1", scan.best_w1_at(h));
+    per_time += (h > 0 ? ", " : "") + r.str(4);
+    per_time_line << (h > 0 ? "," : "") << " t = " << t << ": " << scan.best_at(h) << " / " << scan.best_w1_at(h);
+  }
   const bool flat = scan.relative_spread() < 0.1;
   json_object j = leave_one_out_json("calibrate", a, o, lo);
   j.add("best_diffusion", scan.best())
@@ -749,6 +773,7 @@ int run_calibrate(int argc, char** argv) {
       .raw("flat", flat ? "true" : "false")
       .raw("best_on_edge", scan.best_on_edge() ? "true" : "false")
       .raw("best_w1_on_edge", scan.on_edge(best_w1) ? "true" : "false")
+      .raw("per_time", per_time + "]")
       .raw("curve", curve + "]");
   write_text(out("calibration.json"), j.str() + "\n");
   // sorted by D for the line
@@ -766,11 +791,12 @@ int run_calibrate(int argc, char** argv) {
   plot.scatter(xs, yw, upfi::io::palette(1), "", 3, 1.0);
   plot.save(out("calibration.svg"));
   out.commit();
+  std::printf("%s\n", per_time_line.str().c_str());
   std::printf("best D = %.6g by energy distance (relative spread of the curve %.2f), %.6g by W1 -> %s\n", scan.best(),
               scan.relative_spread(), best_w1, a.text("--out", "").c_str());
   if (flat) {
     bar.note("note: the curve is flat (relative spread below 0.1): the data do not pin D down" +
-             std::string(o.method == fit_method::pfi ? " (PFI's time-dependent drift absorbs any D)" : ""));
+             std::string(upfi::infer::networks_see_time(o) ? " (a time-dependent drift absorbs any D)" : ""));
   }
   if (scan.best_on_edge()) bar.note("note: the best D is at the edge of the grid; extend --grid beyond it");
   if (!scan.best_on_edge() && scan.on_edge(best_w1)) {

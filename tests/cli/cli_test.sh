@@ -89,6 +89,13 @@ grep -q '"average_tail": 0.5' tail/fit.json || fail "--average-tail 0.5: fit.jso
 cmp -s tail/model.upfi fit/model.upfi && fail "--average-tail 0.5: the same model as the last iterate"
 expect_error 2 "upfi: --average-tail must lie in [0, 1), got '1' (run 'upfi help')" \
   "$upfi" fit b.csv --out f --average-tail 1
+"$upfi" fit b.csv --out timed $small --networks time-dependent --no-plots >/dev/null
+grep -q '"networks": "time-dependent"' timed/fit.json || fail "--networks time-dependent: fit.json networks"
+grep -q '"networks": "autonomous"' fit/fit.json || fail "fit.json: UPFI's networks are autonomous by default"
+grep -q '^meta time_input 1$' timed/model.upfi || fail "--networks time-dependent: the model file's time_input"
+grep -q '^meta time_input 0$' fit/model.upfi || fail "the default UPFI model file's time_input"
+expect_error 2 "upfi: --networks must be autonomous or time-dependent, got 'time' (run 'upfi help')" \
+  "$upfi" fit b.csv --out f --networks time
 "$upfi" fit b.csv --out heun $small --steps 3 --stepper heun --no-plots >/dev/null
 grep -q '"steps": 3' heun/fit.json || fail "--steps 3: fit.json steps"
 grep -q '"stepper": "heun"' heun/fit.json || fail "--stepper heun: fit.json stepper"
@@ -131,6 +138,7 @@ done
 grep -q '"w1_ot_interpolation"' eval/evaluate.json || fail "evaluate.json"
 grep -q '"energy_model"' eval/evaluate.json || fail "evaluate.json: energy distances"
 grep -q '"fits": 1,' eval/evaluate.json || fail "evaluate.json: fits per held-out time"
+grep -q '"networks": "autonomous",' eval/evaluate.json || fail "evaluate.json: the networks' time dependence"
 expect_error 2 "upfi: option --fits needs an integer >= 1, got '0' (run 'upfi help')" \
   "$upfi" evaluate b.csv --out e --fits 0
 
@@ -147,6 +155,11 @@ lowest_w1=$(awk -F, 'NR > 1 && (NR == 2 || $3 < w) { w = $3; d = $1 } END { prin
 [ -n "$best_w1" ] && [ "$best_w1" = "$lowest_w1" ] ||
   fail "calibrate: best_diffusion_w1 '$best_w1' is not the lowest W1's D '$lowest_w1'"
 grep -q "^best D = .* by energy distance .* by W1 -> cal$" cal.txt || fail "calibrate: no 'best D' line"
+# each held-out time's own minimisers, on the grid, in time order; in calibration.json beside the overall ones
+d='\(0\.05\|0\.2\)'
+per_time="t = 0.25: $d / $d, t = 0.5: $d / $d, t = 0.75: $d / $d"
+grep -q "^per held-out time, best D by energy distance / W1: $per_time$" cal.txt || fail "calibrate: no per-time line"
+[ "$(grep -c '"best_diffusion_w1"' cal/calibration.json)" -eq 4 ] || fail "calibration.json: per_time minimisers"
 grep -q '"held_out": \[' cal/calibration.json || fail "calibration.json: held-out scores"
 "$upfi" calibrate b.csv --out cal2 $small --max-cells 80 --grid 0.05,0.2 --threads 2 >/dev/null
 cmp -s cal/calibration.csv cal2/calibration.csv || fail "calibrate: the curve differs between 1 and 2 threads"

@@ -140,6 +140,56 @@ TEST_CASE("fitted_model: model file round trip, reproducible simulation, bad fil
                        "upfi::infer::fitted_model::drift: cloud has 4 columns, the model 2", std::invalid_argument);
 }
 
+TEST_CASE("fit_snapshots: networks chooses whether the drift and the growth see time") {
+  const auto data = drifting_clouds();
+  const Eigen::MatrixXd probe = data.cloud(1).topRows(20);
+  const auto drift_at = [&](const fitted_model& m, double t) {
+    Eigen::MatrixXd v;
+    m.drift(t, probe, v);
+    return v;
+  };
+  // PFI: time-dependent by default
+  auto o = tiny(fit_method::pfi);
+  CHECK(o.networks == upfi::infer::time_dependence::automatic);
+  CHECK(upfi::infer::networks_see_time(o));
+  CHECK_FALSE(upfi::infer::networks_see_time(tiny(fit_method::upfi)));
+  const auto automatic = upfi::infer::fit_snapshots(data, o);
+  o.networks = upfi::infer::time_dependence::time_dependent;
+  const auto timed = upfi::infer::fit_snapshots(data, o);
+  CHECK(automatic.model.to_file().format() == timed.model.to_file().format());
+  CHECK(drift_at(timed.model, 0.1) != drift_at(timed.model, 0.9));
+  o.networks = upfi::infer::time_dependence::autonomous;
+  const auto autonomous = upfi::infer::fit_snapshots(data, o);
+  CHECK_FALSE(autonomous.model.drift_network().options().time_input);
+  CHECK(drift_at(autonomous.model, 0.1) == drift_at(autonomous.model, 0.9));  // exactly: t is not an input
+
+  // UPFI: autonomous by default; time-dependent networks (drift and growth) survive the model file
+  o = tiny(fit_method::upfi);
+  CHECK_FALSE(upfi::infer::fit_snapshots(data, o).model.drift_network().options().time_input);
+  o.networks = upfi::infer::time_dependence::time_dependent;
+  const auto upfi_timed = upfi::infer::fit_snapshots(data, o);
+  REQUIRE(upfi_timed.model.growth_network().has_value());
+  CHECK(upfi_timed.model.drift_network().options().time_input);
+  CHECK(upfi_timed.model.growth_network()->options().time_input);
+  const auto back = fitted_model::from_file(upfi_timed.model.to_file());
+  for (const double t : {0.1, 0.9}) CHECK(drift_at(back, t) == drift_at(upfi_timed.model, t));
+  Eigen::VectorXd g1, g2;
+  upfi_timed.model.growth(0.1, probe, g1);
+  upfi_timed.model.growth(0.9, probe, g2);
+  CHECK(g1 != g2);
+  CHECK(std::string(upfi::infer::time_dependence_name(o.networks)) == "time-dependent");
+  CHECK(std::string(upfi::infer::time_dependence_name(upfi::infer::time_dependence::autonomous)) == "autonomous");
+  CHECK(std::string(upfi::infer::time_dependence_name(upfi::infer::time_dependence::automatic)) == "automatic");
+  // a model whose networks disagree about time cannot be saved faithfully: refused
+  upfi::nn::mlp_options untimed = upfi_timed.model.growth_network()->options();
+  untimed.time_input = false;
+  CHECK_THROWS_WITH_AS(fitted_model(fit_method::upfi, upfi_timed.model.drift_network(),
+                                    upfi::nn::mlp<double>(untimed, 0), 0.05, upfi_timed.model.scaling()),
+                       "upfi::infer::fitted_model: the drift and growth networks must both take time as an input or "
+                       "both not (the drift does)",
+                       std::invalid_argument);
+}
+
 TEST_CASE("fit_snapshots with a DSM ensemble: the score stage reports every member's iterations") {
   auto o = tiny(fit_method::upfi);
   o.score = upfi::infer::score_estimator::dsm;
@@ -347,6 +397,13 @@ TEST_CASE(
   }
   CHECK(scan.best() == 0.25);
   CHECK(scan.best_w1() == 0.25);  // both criteria (energy 0.019 / 0.042 / 0.25, W1 0.14 / 0.20 / 0.81)
+  // Per held-out time: the early one, while the cloud spreads, picks the truth; the late one, near the stationary
+  // law, the smallest D (the late-time bias of docs/results.md); the mean follows the early one, whose scores vary
+  // more along the grid.
+  CHECK(scan.best_at(0) == 0.25);
+  CHECK(scan.best_w1_at(0) == 0.25);
+  CHECK(scan.best_at(1) == 0.025);
+  CHECK(scan.best_w1_at(1) == 0.025);
   CHECK_FALSE(scan.best_on_edge());
   CHECK(scan.curve[0].energy > 1.5 * scan.curve[1].energy);
   CHECK(scan.curve[2].energy > 5 * scan.curve[1].energy);
@@ -447,4 +504,30 @@ TEST_CASE("scan_diffusion: invalid grids are named before any fit") {
   s.best_index = 0;
   CHECK_FALSE(s.best_on_edge());  // a single value has no edge to extend
   CHECK(s.best_w1() == 0.1);
+  // each held-out time has its own minimisers, by energy distance and by W1 (ties: the first D)
+  const auto at = [](double energy, double w1) {
+    upfi::infer::held_out_score r;
+    r.energy_model = energy;
+    r.w1_model = w1;
+    return r;
+  };
+  s.curve = {{0.1, 2.0, 1.5, {at(3, 1), at(1, 2)}},
+             {0.2, 2.0, 2.0, {at(2, 3), at(2, 1)}},
+             {0.4, 2.0, 2.5, {at(1, 2), at(3, 3)}}};
+  CHECK(s.best_at(0) == 0.4);
+  CHECK(s.best_at(1) == 0.1);
+  CHECK(s.best_w1_at(0) == 0.1);
+  CHECK(s.best_w1_at(1) == 0.2);
+  s.curve[2].scores[1] = at(1, 1);  // ties at the first D
+  CHECK(s.best_at(1) == 0.1);
+  CHECK(s.best_w1_at(1) == 0.2);
+  CHECK_THROWS_WITH_AS((void)s.best_at(2),
+                       "upfi::infer::diffusion_scan::best_at: held-out index 2, but the scan at D = 0.1 has 2 "
+                       "held-out scores",
+                       std::invalid_argument);
+  s.curve[1].scores.pop_back();
+  CHECK_THROWS_WITH_AS((void)s.best_w1_at(1),
+                       "upfi::infer::diffusion_scan::best_w1_at: held-out index 1, but the scan at D = 0.2 has 1 "
+                       "held-out scores",
+                       std::invalid_argument);
 }

@@ -49,6 +49,26 @@ enum class fit_method { upfi, pfi };
   return m == fit_method::upfi ? "upfi" : "pfi";
 }
 
+/// @brief Whether the fitted networks (the drift, and the growth for UPFI) take time as an input.
+enum class time_dependence {
+  automatic,      ///< the papers' choices: autonomous for UPFI, time-dependent for PFI
+  autonomous,     ///< f(x), g(x): what lets scan_diffusion identify D (a wrong D cannot be absorbed at every time)
+  time_dependent  ///< f(x, t), g(x, t): for dynamics that change with time (a time course driven by a stimulus);
+                  ///< the leave-one-out curve over D then flattens, and the networks extrapolate poorly in time
+};
+
+/// @brief "automatic", "autonomous" or "time-dependent".
+[[nodiscard]] inline const char* time_dependence_name(time_dependence t) noexcept {
+  switch (t) {
+    case time_dependence::autonomous:
+      return "autonomous";
+    case time_dependence::time_dependent:
+      return "time-dependent";
+    default:
+      return "automatic";
+  }
+}
+
 /// @brief How the score of stage 1 is estimated.
 enum class score_estimator {
   kernel,  ///< training-free Gaussian kernel density score (fast; the default)
@@ -62,6 +82,7 @@ struct fit_options {
   /// the normalised units (a mild noise level; choose it with infer::scan_diffusion when it matters).
   double diffusion = 0;
   std::vector<Eigen::Index> hidden = {64, 64, 64};
+  time_dependence networks = time_dependence::automatic;  ///< whether drift (and growth) see time
   score_estimator score = score_estimator::kernel;
   long dsm_iterations = 10000;        ///< score = dsm
   int dsm_members = 1;                ///< score = dsm: the mean of this many networks (score::train_dsm_ensemble)
@@ -82,6 +103,13 @@ struct fit_options {
   std::uint64_t seed = 0;
   long report_every = 100;
 };
+
+/// @brief Whether fit_snapshots with these options gives its networks time as an input (fit_options::networks, with
+/// `automatic` resolved by the method).
+[[nodiscard]] inline bool networks_see_time(const fit_options& o) noexcept {
+  if (o.networks == time_dependence::automatic) return o.method == fit_method::pfi;
+  return o.networks == time_dependence::time_dependent;
+}
 
 /// @brief The affine map between the data's units and the normalised units a model is trained in.
 struct data_scaling {
@@ -163,6 +191,11 @@ class fitted_model {
       core::detail::throw_invalid_argument("upfi::infer::fitted_model: inconsistent parts (dimension ", d, ", growth ",
                                            m_growth ? "present" : "absent", ", method ", fit_method_name(method),
                                            ", diffusion ", m_dz, ")");
+    }
+    if (m_growth && m_growth->options().time_input != m_drift.options().time_input) {
+      core::detail::throw_invalid_argument("upfi::infer::fitted_model: the drift and growth networks must both take ",
+                                           "time as an input or both not (the drift does",
+                                           m_drift.options().time_input ? "" : " not", ")");
     }
   }
 
@@ -342,7 +375,7 @@ struct fit_progress {
   to.seed = o.seed;
   to.report_every = o.report_every;
   to.reach = with_growth ? std::optional<double>(5.0) : std::nullopt;
-  nn::mlp_options net{.inputs = d, .outputs = d, .hidden = o.hidden, .time_input = !with_growth};
+  nn::mlp_options net{.inputs = d, .outputs = d, .hidden = o.hidden, .time_input = networks_see_time(o)};
   nn::mlp_options scalar = net;
   scalar.outputs = 1;
 

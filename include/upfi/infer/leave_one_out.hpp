@@ -182,11 +182,22 @@ struct diffusion_scan {
   /// it); on the simulated gene networks W1 keeps falling toward smaller D than the energy distance
   /// (docs/results.md). When they differ, the range between them is what the data say.
   [[nodiscard]] double best_w1() const {
-    std::size_t b = 0;
-    for (std::size_t i = 1; i < curve.size(); ++i) {
-      if (curve[i].w1 < curve[b].w1) b = i;
-    }
-    return curve.at(b).diffusion;
+    return argmin([](const diffusion_scan_point& p) { return p.w1; });
+  }
+  /// @brief The D with the smallest energy distance at the held-out time of index `h` alone (`scores[h]` of every
+  /// point; h = 0 is the first inner snapshot). The held-out times can disagree by several grid steps (on the bistable
+  /// benchmark the last one prefers the smallest D on every data seed) and the mean can follow one of them:
+  /// comparing best_at(h) over h shows which (docs/results.md).
+  /// @throws std::invalid_argument if a point has no score at `h`.
+  [[nodiscard]] double best_at(std::size_t h) const {
+    check_held_out("best_at", h);
+    return argmin([h](const diffusion_scan_point& p) { return p.scores[h].energy_model; });
+  }
+  /// @brief best_at by W1.
+  /// @throws std::invalid_argument if a point has no score at `h`.
+  [[nodiscard]] double best_w1_at(std::size_t h) const {
+    check_held_out("best_w1_at", h);
+    return argmin([h](const diffusion_scan_point& p) { return p.scores[h].w1_model; });
   }
   /// @brief True when `d` is the smallest or the largest D of the grid (with two or more distinct values).
   [[nodiscard]] bool on_edge(double d) const {
@@ -199,6 +210,26 @@ struct diffusion_scan {
   }
   /// @brief True when the best D is on the grid's edge: the minimum may lie beyond it, so the grid should be extended.
   [[nodiscard]] bool best_on_edge() const { return on_edge(best()); }
+
+ private:
+  // The D of the first point with the smallest score(point); the curve's first D when it has one point.
+  template <class Score>
+  [[nodiscard]] double argmin(Score score) const {
+    std::size_t b = 0;
+    for (std::size_t i = 1; i < curve.size(); ++i) {
+      if (score(curve[i]) < score(curve[b])) b = i;
+    }
+    return curve.at(b).diffusion;
+  }
+  void check_held_out(const char* who, std::size_t h) const {
+    for (const auto& p : curve) {
+      if (h >= p.scores.size()) {
+        core::detail::throw_invalid_argument("upfi::infer::diffusion_scan::", who, ": held-out index ", h,
+                                             ", but the scan at D = ", p.diffusion, " has ", p.scores.size(),
+                                             " held-out scores");
+      }
+    }
+  }
 };
 
 /// @brief Chooses the noise level of fit_snapshots by leave-one-out prediction: for every D of `grid` (data units),
