@@ -12,3 +12,4 @@
 #include <upfi/infer/model_file.hpp>     // IWYU pragma: export
 #include <upfi/infer/rollout_check.hpp>  // IWYU pragma: export
 #include <upfi/infer/simulate.hpp>       // IWYU pragma: export
+#include <upfi/infer/step_check.hpp>     // IWYU pragma: export

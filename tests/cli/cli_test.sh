@@ -49,7 +49,7 @@ expect_error 2 "upfi: unknown option --bogus (run 'upfi help')" "$upfi" fit x.cs
 [ "$(cut -d, -f1 b.csv | tail -n +2 | sort -u | wc -l)" -eq 5 ] || fail "simulate: 5 times expected"
 
 # fit: every output, and the same model for 1 and 2 threads
-"$upfi" fit b.csv --out fit $small --threads 1 >/dev/null
+"$upfi" fit b.csv --out fit $small --threads 1 >fit.out
 for f in model.upfi fit.json loss.csv snapshots.svg drift.svg growth.svg trajectories.svg loss.svg; do
   [ -s "fit/$f" ] || fail "fit did not write $f"
 done
@@ -70,8 +70,22 @@ else
 fi
 [ "$(head -n 1 fit/loss.csv)" = "iteration,divergence,regulariser,total,seconds" ] || fail "loss.csv header"
 [ -z "$(ls -A fit | grep upfi-partial || true)" ] || fail "staging folder left behind"
-"$upfi" fit b.csv --out fit2 $small --threads 2 >/dev/null
+"$upfi" fit b.csv --out fit2 $small --threads 2 >fit2.out
 cmp -s fit/model.upfi fit2/model.upfi || fail "fit: model differs between 1 and 2 threads"
+# the step check: printed (the same for 1 and 2 threads) and in fit.json, one entry per interval
+grep -q '^step check, energy distance to the next snapshot with 2 euler steps / 50 steps / unmoved: t = 0.25: ' fit.out ||
+  fail "fit: the step check line"
+[ "$(grep '^step check' fit.out)" = "$(grep '^step check' fit2.out)" ] || fail "fit: step check differs between 1 and 2 threads"
+grep -q '"step_check": {"training_steps": 2, "fine_steps": 50, "worst_gap_ratio": ' fit/fit.json ||
+  fail "fit.json: step_check"
+[ "$(grep -o '"gap_ratio": ' fit/fit.json | wc -l)" -eq 4 ] || fail "fit.json: 4 step check intervals expected"
+grep -q '"log_mass_error_fine": ' fit/fit.json || fail "fit.json: step check log-mass errors"
+"$upfi" fit b.csv --out nocheck $small --step-check 0 --no-plots >nocheck.out
+grep -q '"step_check"' nocheck/fit.json && fail "--step-check 0: fit.json still has step_check"
+grep -q '^step check' nocheck.out && fail "--step-check 0: the step check was printed"
+cmp -s fit/model.upfi nocheck/model.upfi || fail "--step-check 0: the check changed the model"
+expect_error 2 "upfi: option --step-check needs an integer >= 0, got '-1' (run 'upfi help')" \
+  "$upfi" fit b.csv --out f --step-check -1
 "$upfi" fit b.csv --out pfi $small --method pfi --no-plots >/dev/null
 "$upfi" fit b.csv --out nomass $small --masses none --no-plots >/dev/null
 grep -q '"time": 1, "observed": 1,' nomass/fit.json || fail "--masses none: observed masses should be 1"

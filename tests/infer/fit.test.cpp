@@ -69,6 +69,14 @@ TEST_CASE("fit_snapshots: the fitted model does not depend on the data's units (
     CHECK(f2.model.diffusion() == doctest::Approx(a * a / c * f1.model.diffusion()).epsilon(1e-12));
     CHECK(f2.model.normalised_diffusion() == doctest::Approx(f1.model.normalised_diffusion()).epsilon(1e-12));
     REQUIRE(f1.report.history.size() == 2);
+    // the step check is reported in the data's units: energy distances scale with lengths, times map
+    REQUIRE(f1.step_check.times.size() == 2);
+    CHECK(f1.step_check.times == std::vector<double>{0.5, 1.0});
+    CHECK(f2.step_check.times == std::vector<double>{2.0, 3.0});
+    CHECK(max_relative(f2.step_check.fine, a * f1.step_check.fine) < 1e-6);
+    CHECK(max_relative(f2.step_check.training, a * f1.step_check.training) < 1e-6);
+    CHECK(max_relative(f2.step_check.unmoved, a * f1.step_check.unmoved) < 1e-12);
+    CHECK(max_relative(f2.step_check.log_mass_error_fine, f1.step_check.log_mass_error_fine) < 1e-6);
     for (std::size_t k = 0; k < data.size(); ++k) {
       Eigen::MatrixXd v1, v2;
       Eigen::VectorXd g1, g2;
@@ -228,8 +236,9 @@ TEST_CASE("fit_snapshots: average_tail averages the networks and leaves the trai
   }
   o.average_tail = 1;
   CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o),
-                       doctest::Contains("0 <= average_tail < 1, steps >= 1; got diffusion = 0, iterations = 20, "
-                                         "batch = 64, dsm_members = 1, average_tail = 1, steps = 2"),
+                       doctest::Contains("0 <= average_tail < 1, steps >= 1, step_check_steps >= 0, "
+                                         "step_check_cells >= 2; got diffusion = 0, iterations = 20, batch = 64, "
+                                         "dsm_members = 1, average_tail = 1, steps = 2"),
                        std::invalid_argument);
 }
 
@@ -253,8 +262,26 @@ TEST_CASE("fit_snapshots: steps and stepper choose stage 2's discretisation of t
     CHECK(other->report.history.front().loss.total() != euler2.report.history.front().loss.total());
     CHECK(other->model.to_file().format() != euler2.model.to_file().format());
   }
+  // the step check pushes with the training's discretisation and with step_check_steps of the same stepper: equal
+  // step counts give the same push; 0 skips the check
+  CHECK(heun2.step_check.training_steps == 2);
+  CHECK(heun2.step_check.fine_steps == 50);
+  CHECK((heun2.step_check.fine.array() >= 0).all());
+  CHECK((heun2.step_check.training.array() != heun2.step_check.fine.array()).all());
+  o.step_check_steps = 2;
+  const auto same = upfi::infer::fit_snapshots(data, o);
+  CHECK(same.model.to_file().format() == heun2.model.to_file().format());
+  CHECK((same.step_check.training.array() == same.step_check.fine.array()).all());
+  CHECK((same.step_check.training.array() == heun2.step_check.training.array()).all());
+  CHECK((same.step_check.unmoved.array() == heun2.step_check.unmoved.array()).all());
+  o.step_check_steps = 0;
+  CHECK(upfi::infer::fit_snapshots(data, o).step_check.times.empty());
+  o.step_check_cells = 1;
+  CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o),
+                       doctest::Contains(", step_check_steps = 0, step_check_cells = 1"), std::invalid_argument);
+  o.step_check_cells = 1000;
   o.steps = 0;
-  CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o), doctest::Contains("steps >= 1; got diffusion = 0"),
+  CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o), doctest::Contains("steps >= 1, step_check_steps"),
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o), doctest::Contains(", steps = 0"),
                        std::invalid_argument);
@@ -274,8 +301,9 @@ TEST_CASE("fit_snapshots: invalid options and data are named") {
   CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o),
                        "upfi::infer::fit_snapshots: need diffusion >= 0, iterations >= 0, batch >= 1, hidden layers, "
                        "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM), 0 <= average_tail < 1, "
-                       "steps >= 1; got diffusion = 0, iterations = 20, batch = 64, dsm_members = 0, "
-                       "average_tail = 0, steps = 2",
+                       "steps >= 1, step_check_steps >= 0, step_check_cells >= 2; got diffusion = 0, "
+                       "iterations = 20, batch = 64, dsm_members = 0, average_tail = 0, steps = 2, "
+                       "step_check_steps = 50, step_check_cells = 1000",
                        std::invalid_argument);
   o = tiny(fit_method::upfi);
   o.mass_smoothing = static_cast<int>(data.size());

@@ -22,6 +22,7 @@
 #include <upfi/infer/flow_trainer.hpp>
 #include <upfi/infer/model_file.hpp>
 #include <upfi/infer/simulate.hpp>
+#include <upfi/infer/step_check.hpp>
 #include <upfi/nn/mlp.hpp>
 #include <upfi/score/dsm.hpp>
 #include <upfi/score/ensemble.hpp>
@@ -102,6 +103,10 @@ struct fit_options {
   flow::tableau stepper = flow::euler();
   std::uint64_t seed = 0;
   long report_every = 100;
+  /// after training, push up to step_check_cells cells of every snapshot to the next time with `steps` and with this
+  /// many steps (infer::step_check, fit_result::step_check); 0: skip the check
+  int step_check_steps = 50;
+  Eigen::Index step_check_cells = 1000;
 };
 
 /// @brief Whether fit_snapshots with these options gives its networks time as an input (fit_options::networks, with
@@ -325,6 +330,9 @@ class fitted_model {
 struct fit_result {
   fitted_model model;
   flow_training_report report;
+  /// the trained field pushed with the training's steps and with fit_options::step_check_steps (data units; on the
+  /// training's masses, smoothed where fit_options::mass_smoothing says so); empty (no times) when the check is off
+  step_check_result step_check;
   double score_seconds = 0;
   double training_seconds = 0;
 };
@@ -351,13 +359,15 @@ struct fit_progress {
   if (data.size() < 2) core::detail::throw_invalid_argument(who, ": need at least two snapshots");
   if (!(o.diffusion >= 0) || !std::isfinite(o.diffusion) || o.iterations < 0 || o.batch < 1 || o.hidden.empty() ||
       o.report_every < 1 || (o.score == score_estimator::dsm && (o.dsm_iterations < 1 || o.dsm_members < 1)) ||
-      o.score_samples < 0 || !(o.average_tail >= 0 && o.average_tail < 1) || o.steps < 1) {
-    core::detail::throw_invalid_argument(who, ": need diffusion >= 0, iterations >= 0, batch >= 1, hidden layers, ",
-                                         "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM), ",
-                                         "0 <= average_tail < 1, steps >= 1; got diffusion = ", o.diffusion,
-                                         ", iterations = ", o.iterations, ", batch = ", o.batch,
-                                         ", dsm_members = ", o.dsm_members, ", average_tail = ", o.average_tail,
-                                         ", steps = ", o.steps);
+      o.score_samples < 0 || !(o.average_tail >= 0 && o.average_tail < 1) || o.steps < 1 || o.step_check_steps < 0 ||
+      o.step_check_cells < 2) {
+    core::detail::throw_invalid_argument(
+        who, ": need diffusion >= 0, iterations >= 0, batch >= 1, hidden layers, ",
+        "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM), ",
+        "0 <= average_tail < 1, steps >= 1, step_check_steps >= 0, ",
+        "step_check_cells >= 2; got diffusion = ", o.diffusion, ", iterations = ", o.iterations, ", batch = ", o.batch,
+        ", dsm_members = ", o.dsm_members, ", average_tail = ", o.average_tail, ", steps = ", o.steps,
+        ", step_check_steps = ", o.step_check_steps, ", step_check_cells = ", o.step_check_cells);
   }
   const data_scaling scaling = data_scaling::of(data);
   const auto z = scaling.to_model(o.mass_smoothing >= 0 ? data.with_smoothed_masses(o.mass_smoothing) : data);
@@ -385,6 +395,13 @@ struct fit_progress {
   const auto flow_progress_of = [&](const infer::flow_progress& p) {
     if (progress) progress({fit_stage::flow, p.iteration, o.iterations, p.loss.total(), p.seconds});
   };
+  const auto check_steps = [&](const auto& field) {
+    if (o.step_check_steps == 0) return step_check_result{};
+    auto r = infer::step_check(field, z, o.stepper, o.steps,
+                               {.fine_steps = o.step_check_steps, .max_samples = o.step_check_cells, .seed = o.seed});
+    r.rescale(scaling.scale, [&](double t) { return scaling.t0 + scaling.span * t; });
+    return r;
+  };
   const auto train = [&](auto score, std::chrono::steady_clock::time_point score_start) -> fit_result {
     const double score_seconds = seconds_since(score_start);
     const auto start = std::chrono::steady_clock::now();
@@ -393,14 +410,16 @@ struct fit_progress {
                                                   flow::isotropic_diffusion{dz}, nn::mlp<double>(scalar, o.seed + 1)),
                            z, to);
       auto report = trainer.train(flow_progress_of);
+      const double seconds = seconds_since(start);
       return {fitted_model(o.method, trainer.field().drift(), trainer.field().growth(), dz, scaling), std::move(report),
-              score_seconds, seconds_since(start)};
+              check_steps(trainer.field()), score_seconds, seconds};
     }
     flow_trainer trainer(
         flow::probability_flow(nn::mlp<double>(net, o.seed), std::move(score), flow::isotropic_diffusion{dz}), z, to);
     auto report = trainer.train(flow_progress_of);
+    const double seconds = seconds_since(start);
     return {fitted_model(o.method, trainer.field().drift(), std::nullopt, dz, scaling), std::move(report),
-            score_seconds, seconds_since(start)};
+            check_steps(trainer.field()), score_seconds, seconds};
   };
   const auto score_start = std::chrono::steady_clock::now();
   if (o.score == score_estimator::dsm) {

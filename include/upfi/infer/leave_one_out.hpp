@@ -98,6 +98,7 @@ inline std::vector<held_out_score> leave_one_out_with(
     for (int f = 0; f < o.fits; ++f) {
       fit_options fo = fit;
       fo.seed = fit.seed + static_cast<std::uint64_t>(f);
+      fo.step_check_steps = 0;  // the held-out snapshot is this fit's check
       const auto start = std::chrono::steady_clock::now();
       const auto fitted = fit_snapshots(data.without(k), fo, [&](const fit_progress& p) {
         if (progress) progress(k, p);

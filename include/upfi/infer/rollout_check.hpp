@@ -25,9 +25,30 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace upfi::infer {
+
+namespace detail {
+// The energy distance between cells `x` weighted by exp(log_w) (any scale) and the unweighted cells `y`, and its
+// sampling floor (sum_i w_i^2 + 1 / m) E|Y - Y'| for normalised weights w and m = y.rows(); the floor is NaN when y
+// has a single row (no estimate of E|Y - Y'|).
+struct weighted_energy {
+  double energy = 0;
+  double floor = 0;
+};
+[[nodiscard]] inline weighted_energy weighted_energy_of(const Eigen::MatrixXd& x, const Eigen::VectorXd& log_w,
+                                                        const Eigen::MatrixXd& y) {
+  const Eigen::VectorXd w = (log_w.array() - log_w.maxCoeff()).exp().matrix();
+  weighted_energy r;
+  r.energy = ot::energy_distance<double>(x, y, w);
+  r.floor = y.rows() >= 2 ? (w.squaredNorm() / (w.sum() * w.sum()) + 1.0 / static_cast<double>(y.rows())) *
+                                ot::mean_pairwise_distance(y)
+                          : std::numeric_limits<double>::quiet_NaN();
+  return r;
+}
+}  // namespace detail
 
 /// @brief Options of rollout_check.
 struct rollout_check_options {
@@ -94,12 +115,11 @@ struct rollout_check_result {
       xs = sub.leftCols(x.cols());
       ls = sub.col(x.cols());
     }
-    const Eigen::VectorXd w = (ls.array() - ls.maxCoeff()).exp().matrix();
     const Eigen::MatrixXd y = core::random_rows(data.cloud(k), o.max_samples, pick.with_stream(pick.stream() + 1));
-    r.energy[i] = ot::energy_distance<double>(xs, y, w);
-    if (y.rows() >= 2 && r.energy_floor.size() > 0) {
-      r.energy_floor[i] =
-          (w.squaredNorm() / (w.sum() * w.sum()) + 1.0 / static_cast<double>(y.rows())) * ot::mean_pairwise_distance(y);
+    const auto e = detail::weighted_energy_of(xs, ls, y);
+    r.energy[i] = e.energy;
+    if (std::isfinite(e.floor) && r.energy_floor.size() > 0) {
+      r.energy_floor[i] = e.floor;
     } else {
       r.energy_floor.resize(0);  // a one-cell snapshot: no estimate of E|Y - Y'|
     }

@@ -1,0 +1,134 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file
+/// @brief A check of a trained flow field against its own discretisation: push cells of every snapshot to the next
+/// snapshot time with the training's steps and with many fine steps, and compare each push with the next snapshot by
+/// the energy distance (and its sampling floor), beside the cells left where they are.
+///
+/// Why: stage 2 fits the drift through a few explicit steps per interval (2 Euler steps by default, as in the
+/// papers). The optimiser fits that step map, not the flow it discretises, and the two can differ by far more than
+/// the step's truncation error suggests: a field whose 2-step map lands on the next snapshot can carry cells
+/// elsewhere when the same field is followed accurately (docs/results.md, "The 2-Euler-step map"). Every simulation
+/// after the fit (prediction, roll-outs, fates, leave-one-out) takes fine steps, so the fine column is the one those
+/// outputs inherit. A fine-step energy well above the training-step one says the fit leans on its coarse steps; more
+/// steps (fit_options::steps) or a two-stage stepper (flow::heun) in training narrow the gap.
+
+#include <upfi/core/cloud.hpp>
+#include <upfi/core/counter_rng.hpp>
+#include <upfi/core/error.hpp>
+#include <upfi/core/snapshot_series.hpp>
+#include <upfi/core/subsample.hpp>
+#include <upfi/flow/integrate.hpp>
+#include <upfi/infer/rollout_check.hpp>
+#include <upfi/ot/energy_distance.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace upfi::infer {
+
+/// @brief Options of step_check.
+struct step_check_options {
+  int fine_steps = 50;              ///< steps of the same stepper for the accurate push
+  Eigen::Index max_samples = 1000;  ///< cells pushed from each snapshot, and cells of the next one compared
+  std::uint64_t seed = 0;           ///< the subsets of large snapshots
+};
+
+/// @brief Per interval [t_{k-1}, t_k], k = 1 ... K, the energy distance between cells of snapshot k - 1 pushed to t_k
+/// (weighted by their growth, each starting with equal mass) and snapshot k.
+struct step_check_result {
+  std::vector<double> times;  ///< t_1 ... t_K, the ends of the intervals
+  int training_steps = 0;     ///< steps per interval of the training
+  int fine_steps = 0;         ///< steps per interval of the accurate push
+  Eigen::VectorXd unmoved;    ///< the cells of snapshot k - 1 where they are
+  Eigen::VectorXd training;   ///< pushed with the training's steps (the map the fit saw)
+  Eigen::VectorXd fine;       ///< pushed with fine_steps steps (the flow that simulations follow)
+  Eigen::VectorXd
+      floor;  ///< the sampling floor of `fine` (infer::detail::weighted_energy_of); NaN for one-cell snapshots
+  /// log(model mass ratio / observed mass ratio) over each interval, training and fine steps (empty when the series
+  /// has frequencies only)
+  Eigen::VectorXd log_mass_error_training, log_mass_error_fine;
+
+  /// @brief fine / max(training, floor) per interval: about 1 when the fine flow matches the next snapshot as well as
+  /// the training's step map does (or as sampling allows); much larger when the fit leans on its coarse steps.
+  [[nodiscard]] Eigen::VectorXd gap_ratio() const {
+    Eigen::VectorXd r(fine.size());
+    for (Eigen::Index i = 0; i < fine.size(); ++i) {
+      const double base = std::isfinite(floor[i]) ? std::max(training[i], floor[i]) : training[i];
+      r[i] = base > 0 ? fine[i] / base : (fine[i] > 0 ? std::numeric_limits<double>::infinity() : 1.0);
+    }
+    return r;
+  }
+  /// @brief The largest gap_ratio over the intervals (1 for no interval).
+  [[nodiscard]] double worst_gap_ratio() const {
+    const Eigen::VectorXd r = gap_ratio();
+    return r.size() == 0 ? 1.0 : r.maxCoeff();
+  }
+  /// @brief Lengths times `factor` and times through `time_of` (to report a check made in normalised units in the
+  /// data's units: lengths scale the energy distance linearly).
+  template <class TimeMap>
+  void rescale(double factor, const TimeMap& time_of) {
+    for (double& t : times) t = time_of(t);
+    unmoved *= factor;
+    training *= factor;
+    fine *= factor;
+    floor *= factor;
+  }
+};
+
+/// @brief Pushes up to o.max_samples cells of every snapshot of `data` but the last to the next snapshot time through
+/// `field` (any flow field flow::integrate takes, e.g. flow::probability_flow) with `training_steps` and with
+/// o.fine_steps steps of `stepper`, and compares each with the next snapshot. Deterministic for a seed.
+/// @throws std::invalid_argument on fewer than two snapshots, steps < 1 or max_samples < 2; what flow::integrate
+/// throws (a non-finite state).
+template <class Field>
+[[nodiscard]] step_check_result step_check(const Field& field, const core::snapshot_series<double>& data,
+                                           const flow::tableau& stepper, int training_steps,
+                                           const step_check_options& o = {}) {
+  constexpr const char* who = "upfi::infer::step_check";
+  if (data.size() < 2) core::detail::throw_invalid_argument(who, ": need at least two snapshots");
+  if (training_steps < 1 || o.fine_steps < 1 || o.max_samples < 2) {
+    core::detail::throw_invalid_argument(who, ": need training_steps >= 1, fine_steps >= 1 and max_samples >= 2; got ",
+                                         training_steps, ", ", o.fine_steps, " and ", o.max_samples);
+  }
+  const auto intervals = static_cast<Eigen::Index>(data.size() - 1);
+  step_check_result r;
+  r.training_steps = training_steps;
+  r.fine_steps = o.fine_steps;
+  for (Eigen::VectorXd* v : {&r.unmoved, &r.training, &r.fine, &r.floor}) v->resize(intervals);
+  if (!data.frequencies_only()) {
+    r.log_mass_error_training.resize(intervals);
+    r.log_mass_error_fine.resize(intervals);
+  }
+  for (Eigen::Index i = 0; i < intervals; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    const core::counter_rng pick(o.seed, 0x57E9'0000U + 2 * static_cast<std::uint32_t>(k));
+    const Eigen::MatrixXd x = core::random_rows(data.cloud(k), o.max_samples, pick);
+    const Eigen::MatrixXd y = core::random_rows(data.cloud(k + 1), o.max_samples, pick.with_stream(pick.stream() + 1));
+    r.times.push_back(data.time(k + 1));
+    r.unmoved[i] = ot::energy_distance<double>(x, y);
+    const double log_ratio =
+        data.frequencies_only() ? 0.0 : std::log(data.relative_mass(k + 1) / data.relative_mass(k));
+    for (const bool fine : {false, true}) {
+      const flow::flow_state start{x, Eigen::VectorXd::Zero(x.rows()), 0};
+      const auto end = flow::integrate(field, stepper, data.time(k), data.time(k + 1), start,
+                                       {.steps = fine ? o.fine_steps : training_steps});
+      const auto e = detail::weighted_energy_of(end.x, end.log_m, y);
+      (fine ? r.fine : r.training)[i] = e.energy;
+      if (fine) r.floor[i] = e.floor;
+      if (!data.frequencies_only()) {
+        const double model = core::log_sum_exp(end.log_m) - std::log(static_cast<double>(end.log_m.size()));
+        (fine ? r.log_mass_error_fine : r.log_mass_error_training)[i] = model - log_ratio;
+      }
+    }
+  }
+  return r;
+}
+
+}  // namespace upfi::infer

@@ -1,0 +1,119 @@
+// SPDX-FileCopyrightText: The upfi authors
+// SPDX-License-Identifier: MIT
+#include <upfi/flow/probability_flow.hpp>
+#include <upfi/infer/step_check.hpp>
+#include <upfi/nn/linear_field.hpp>
+#include <upfi/nn/quadratic_field.hpp>
+#include <upfi/ot/energy_distance.hpp>
+
+#include <doctest/doctest.h>
+
+#include "support/ou_growth.hpp"
+#include "support/random_matrix.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+namespace {
+// the exact probability flow of the OU-with-growth truth, the drift's offset shifted by `shift` and the growth's
+// constant by `growth_shift`
+auto ou_flow(const upfi::test::ou_growth_truth& truth, const Eigen::VectorXd& shift, double growth_shift) {
+  return upfi::flow::probability_flow(upfi::nn::linear_field(truth.a, truth.e + shift),
+                                      upfi::test::ou_growth_score(truth), upfi::flow::matrix_diffusion{truth.diffusion},
+                                      upfi::nn::quadratic_scalar_field(truth.gamma, truth.c, truth.b + growth_shift));
+}
+}  // namespace
+
+TEST_SUITE("infer") {
+  TEST_CASE("step_check: the exact flow meets the sampling floor, a shifted drift does not, growth shows as mass") {
+    const upfi::test::ou_growth_truth truth;
+    const auto data = upfi::test::ou_growth_snapshots(truth, {0.0, 0.5, 1.0}, 1500, 11);
+    const upfi::infer::step_check_options o{.fine_steps = 50, .max_samples = 1500, .seed = 3};
+    const Eigen::VectorXd zero = Eigen::VectorXd::Zero(2);
+    const auto euler = upfi::flow::euler();
+    const auto right = upfi::infer::step_check(ou_flow(truth, zero, 0.0), data, euler, 2, o);
+    const auto drifted = upfi::infer::step_check(ou_flow(truth, upfi::test::vec(1.0, 0.0), 0.0), data, euler, 2, o);
+    const auto grown = upfi::infer::step_check(ou_flow(truth, zero, 0.5), data, euler, 2, o);
+    REQUIRE(right.fine.size() == 2);
+    CHECK(right.times == std::vector<double>{0.5, 1.0});
+    CHECK(right.training_steps == 2);
+    CHECK(right.fine_steps == 50);
+    MESSAGE("exact flow: unmoved " << right.unmoved.transpose() << ", 2 steps " << right.training.transpose()
+                                   << ", 50 steps " << right.fine.transpose() << ", floor " << right.floor.transpose());
+    // the fine push of the exact flow has the next snapshot's law: at the sampling floor (the rollout_check test's
+    // bound); moving the cells matters (the unmoved cells are far off), a drift shifted by 1 misses by far more
+    CHECK((right.fine.array() < 3 * right.floor.array()).all());
+    CHECK((right.unmoved.array() > 10 * right.floor.array()).all());
+    CHECK((drifted.fine.array() > 30 * drifted.floor.array()).all());
+    // the exact flow's 2-Euler-step map carries the truncation error: it misses by more than the flow itself, so the
+    // gap ratio stays near or below 1 (the ratio flags the opposite: a fine flow far worse than the step map)
+    CHECK((right.training.array() > right.fine.array()).all());
+    CHECK(right.worst_gap_ratio() < 3);
+    // the growth moves no cell: a constant added to it adds exactly 0.5 x 0.5 to every log-mass, with either steps
+    CHECK((grown.fine - right.fine).cwiseAbs().maxCoeff() < 1e-12);
+    REQUIRE(right.log_mass_error_fine.size() == 2);
+    for (Eigen::Index k = 0; k < 2; ++k) {
+      CHECK(grown.log_mass_error_fine[k] - right.log_mass_error_fine[k] == doctest::Approx(0.25).epsilon(1e-10));
+      CHECK(grown.log_mass_error_training[k] - right.log_mass_error_training[k] ==
+            doctest::Approx(0.25).epsilon(1e-10));
+    }
+    // the mass ratio of 1500 exact flow paths against rounded counts: a few percent
+    CHECK(right.log_mass_error_fine.cwiseAbs().maxCoeff() < 0.05);
+    // as many training steps as fine ones: the same push, bit for bit
+    const auto same = upfi::infer::step_check(ou_flow(truth, zero, 0.0), data, euler, 50, o);
+    CHECK((same.training.array() == same.fine.array()).all());
+    CHECK((same.fine.array() == right.fine.array()).all());
+    // frequencies only: no masses to compare
+    const auto freq = upfi::core::snapshot_series<double>::frequencies_only(data.times(), data.clouds());
+    const auto f = upfi::infer::step_check(ou_flow(truth, zero, 0.0), freq, euler, 2, o);
+    CHECK(f.log_mass_error_fine.size() == 0);
+    CHECK(f.log_mass_error_training.size() == 0);
+    CHECK((f.fine - right.fine).cwiseAbs().maxCoeff() < 1e-12);
+  }
+
+  TEST_CASE("step_check: a field fitted to its one-Euler-step map (v = x, snapshot 1 = 2 x snapshot 0)") {
+    // one Euler step of v(x) = x over [0, 1] doubles every cell, which is exactly the next snapshot; the flow itself
+    // scales by e (50 Euler steps: 1.02^50)
+    const Eigen::MatrixXd x = upfi::test::random_matrix(400, 2, 8);
+    const upfi::core::snapshot_series<double> data({0.0, 1.0}, {x, 2 * x});
+    const auto field = upfi::flow::probability_flow(
+        upfi::nn::linear_field(Eigen::MatrixXd::Identity(2, 2), Eigen::VectorXd::Zero(2)),
+        upfi::test::ou_growth_score(upfi::test::ou_growth_truth{}), upfi::flow::isotropic_diffusion{0.0});
+    const auto r = upfi::infer::step_check(field, data, upfi::flow::euler(), 1, {.fine_steps = 50, .max_samples = 400});
+    const Eigen::MatrixXd fine = std::pow(1.02, 50) * x;
+    CHECK(r.training[0] < 1e-12);
+    CHECK(r.fine[0] == doctest::Approx(upfi::ot::energy_distance<double>(fine, Eigen::MatrixXd(2 * x))).epsilon(1e-9));
+    CHECK(r.unmoved[0] == doctest::Approx(upfi::ot::energy_distance<double>(x, Eigen::MatrixXd(2 * x))).epsilon(1e-12));
+    CHECK(r.gap_ratio()[0] == doctest::Approx(r.fine[0] / r.floor[0]));
+    CHECK(r.worst_gap_ratio() > 5);
+    // no growth: the model's mass ratio is 1, the data's too
+    CHECK(r.log_mass_error_fine[0] == 0.0);
+    // rescale: lengths by a factor, times through the map
+    auto s = r;
+    s.rescale(3.0, [](double t) { return 10 + 2 * t; });
+    CHECK(s.times == std::vector<double>{12.0});
+    CHECK(s.fine[0] == doctest::Approx(3 * r.fine[0]));
+    CHECK(s.floor[0] == doctest::Approx(3 * r.floor[0]));
+    CHECK(s.gap_ratio()[0] == doctest::Approx(r.gap_ratio()[0]));
+  }
+
+  TEST_CASE("step_check: invalid arguments are named") {
+    const Eigen::MatrixXd x = upfi::test::random_matrix(20, 2, 8);
+    const upfi::core::snapshot_series<double> data({0.0, 1.0}, {x, x});
+    const upfi::core::snapshot_series<double> one({0.0}, {x});
+    const auto field = upfi::flow::probability_flow(
+        upfi::nn::linear_field(Eigen::MatrixXd::Identity(2, 2), Eigen::VectorXd::Zero(2)),
+        upfi::test::ou_growth_score(upfi::test::ou_growth_truth{}), upfi::flow::isotropic_diffusion{0.0});
+    CHECK_THROWS_WITH_AS((void)upfi::infer::step_check(field, one, upfi::flow::euler(), 2),
+                         "upfi::infer::step_check: need at least two snapshots", std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)upfi::infer::step_check(field, data, upfi::flow::euler(), 0),
+                         "upfi::infer::step_check: need training_steps >= 1, fine_steps >= 1 and max_samples >= 2; "
+                         "got 0, 50 and 1000",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)upfi::infer::step_check(field, data, upfi::flow::euler(), 2, {.max_samples = 1}),
+                         "upfi::infer::step_check: need training_steps >= 1, fine_steps >= 1 and max_samples >= 2; "
+                         "got 2, 50 and 1",
+                         std::invalid_argument);
+  }
+}
