@@ -521,8 +521,8 @@ std::string step_check_json(const upfi::infer::step_check_result& c) {
   return s.str();
 }
 
-// The step check on the terminal: the three misses per interval, and a note where the fine flow misses the next
-// snapshot by more than three times what the training's step map does (or the sampling floor).
+// The step check on the terminal: the three misses per interval, and a note where the fit leans on its steps (the fine
+// flow misses a next snapshot by more than 3 times the training's step map, and by more than a tenth of the way).
 void print_step_check(const upfi::infer::step_check_result& c, const upfi::infer::fit_options& o) {
   std::string line = "step check, energy distance to the next snapshot with " + std::to_string(c.training_steps) + " " +
                      o.stepper.name + " steps / " + std::to_string(c.fine_steps) + " steps / unmoved:";
@@ -534,12 +534,11 @@ void print_step_check(const upfi::infer::step_check_result& c, const upfi::infer
   }
   std::printf("%s\n", line.c_str());
   const double worst = c.worst_gap_ratio();
-  if (worst > 3) {
+  if (c.leans_on_steps()) {
     std::printf(
         "note: the fitted flow, followed with fine steps, misses a next snapshot by %.3g times what its "
-        "%d training steps do; simulations (predict, fates) take fine steps. Refit with more --steps "
-        "(e.g. 8) or --stepper heun\n",
-        worst, c.training_steps);
+        "%d training steps do; simulations (predict, fates) take fine steps. Refit with --steps %d%s\n",
+        worst, c.training_steps, 4 * c.training_steps, o.stepper.name == "euler" ? " or --stepper heun" : "");
   }
 }
 

@@ -110,10 +110,11 @@ int main(int argc, char** argv) {
                   << r.branch_fraction_true << ", model " << r.branch_fraction_model << ", roll-out energy "
                   << r.rollout.mean_energy() << " (" << r.rollout.energy.transpose() << "; / floor "
                   << r.rollout.energy_ratio().transpose() << "), log-mass error "
-                  << r.rollout.log_mass_error.transpose() << "\n  fate corr of the null model (nearest region now) "
-                  << r.fate_nearest.correlation << "; on the " << r.undecided_queries << " undecided queries: model "
-                  << r.fate_undecided.correlation << " (TV " << r.fate_undecided.tv << "), null "
-                  << r.fate_nearest_undecided.correlation << " (TV " << r.fate_nearest_undecided.tv << ")\n";
+                  << r.rollout.log_mass_error.transpose() << "\n  " << upfi::reproduce::step_check_line(r.step_check)
+                  << "\n  fate corr of the null model (nearest region now) " << r.fate_nearest.correlation
+                  << "; on the " << r.undecided_queries << " undecided queries: model " << r.fate_undecided.correlation
+                  << " (TV " << r.fate_undecided.tv << "), null " << r.fate_nearest_undecided.correlation << " (TV "
+                  << r.fate_nearest_undecided.tv << ")\n";
       }
       std::cout << "| " << o.dimension << " | " << upfi::problems::method_name(method) << " | " << mean_sd(energy)
                 << " | " << mean_sd(cosine) << " | " << mean_sd(l2) << " | " << mean_sd(fate) << " | "

@@ -117,7 +117,8 @@ int main(int argc, char** argv) {
                     << " s, final loss " << (r.report.history.empty() ? 0.0 : r.report.history.back().loss.total())
                     << ", cells";
           for (const auto c : r.cells) std::cerr << " " << c;
-          std::cerr << ", growth corr " << r.growth_correlation
+          std::cerr << ", growth corr " << r.growth_correlation << "\n  "
+                    << upfi::reproduce::step_check_line(r.step_check)
                     << "\n  fates by snapshot (mean P(fate 0) true / model, TV):";
           for (std::size_t k = 1; k + 1 < r.cells.size(); ++k) {
             // the queries of snapshot k are consecutive rows

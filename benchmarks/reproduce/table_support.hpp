@@ -4,6 +4,7 @@
 // Helpers shared by the paper-table programs: a "--key value" command-line parser, comma lists and "mean ± sd" cells.
 #include <upfi/core/detail/parse_finite.hpp>
 #include <upfi/infer/flow_trainer.hpp>
+#include <upfi/infer/step_check.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -40,6 +41,17 @@ inline std::string mean_sd(const std::vector<double>& v, int digits = 2) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f ± %.*f", digits, m, digits, s);
   return buf;
+}
+
+// One line of a step check for a run's log: the worst gap ratio, then per interval the miss of the training's steps
+// and of the fine ones (training / fine).
+inline std::string step_check_line(const infer::step_check_result& c) {
+  std::ostringstream s;
+  s.precision(3);
+  s << "step check (" << c.training_steps << " / " << c.fine_steps << " steps): worst gap " << c.worst_gap_ratio()
+    << ", misses";
+  for (Eigen::Index i = 0; i < c.fine.size(); ++i) s << " " << c.training[i] << "/" << c.fine[i];
+  return s.str();
 }
 
 namespace detail {

@@ -50,6 +50,7 @@ TEST_SUITE("infer") {
     // gap ratio stays near or below 1 (the ratio flags the opposite: a fine flow far worse than the step map)
     CHECK((right.training.array() > right.fine.array()).all());
     CHECK(right.worst_gap_ratio() < 3);
+    CHECK_FALSE(right.leans_on_steps());
     // the growth moves no cell: a constant added to it adds exactly 0.5 x 0.5 to every log-mass, with either steps
     CHECK((grown.fine - right.fine).cwiseAbs().maxCoeff() < 1e-12);
     REQUIRE(right.log_mass_error_fine.size() == 2);
@@ -87,6 +88,10 @@ TEST_SUITE("infer") {
     CHECK(r.unmoved[0] == doctest::Approx(upfi::ot::energy_distance<double>(x, Eigen::MatrixXd(2 * x))).epsilon(1e-12));
     CHECK(r.gap_ratio()[0] == doctest::Approx(r.fine[0] / r.floor[0]));
     CHECK(r.worst_gap_ratio() > 5);
+    // the fine flow misses by a third of the way (0.091 against 0.283 unmoved): it leans on its one step
+    CHECK(r.leans_on_steps());
+    CHECK_FALSE(r.leans_on_steps(3, 0.5));
+    CHECK_FALSE(r.leans_on_steps(6, 0.1));
     // no growth: the model's mass ratio is 1, the data's too
     CHECK(r.log_mass_error_fine[0] == 0.0);
     // rescale: lengths by a factor, times through the map

@@ -70,6 +70,16 @@ struct step_check_result {
     const Eigen::VectorXd r = gap_ratio();
     return r.size() == 0 ? 1.0 : r.maxCoeff();
   }
+  /// @brief Whether the fit leans on its training steps: on some interval the fine push misses by more than `ratio`
+  /// times the training's (gap_ratio) and by more than `fraction` of the unmoved cells' miss (a gap that matters
+  /// against how far the cells travel; a fine miss of 3 % of the way at 4 times a tiny step-map miss does not).
+  [[nodiscard]] bool leans_on_steps(double ratio = 3, double fraction = 0.1) const {
+    const Eigen::VectorXd r = gap_ratio();
+    for (Eigen::Index i = 0; i < r.size(); ++i) {
+      if (r[i] > ratio && fine[i] > fraction * unmoved[i]) return true;
+    }
+    return false;
+  }
   /// @brief Lengths times `factor` and times through `time_of` (to report a check made in normalised units in the
   /// data's units: lengths scale the energy distance linearly).
   template <class TimeMap>

@@ -22,6 +22,7 @@
 #include <upfi/infer/model_file.hpp>
 #include <upfi/infer/rollout_check.hpp>
 #include <upfi/infer/simulate.hpp>
+#include <upfi/infer/step_check.hpp>
 #include <upfi/metrics/distances.hpp>
 #include <upfi/metrics/errors.hpp>
 #include <upfi/metrics/fates.hpp>
@@ -144,6 +145,9 @@ struct bistable_benchmark_result {
   /// The truth-free check infer::rollout_check: the model's SDE from the first snapshot's cells against every later
   /// snapshot (energy distances, mass errors)
   infer::rollout_check_result rollout;
+  /// infer::step_check of the trained field (member 0, or the chosen restart) on the training data: its push with the
+  /// training's steps and with 50 against each next snapshot
+  infer::step_check_result step_check;
   /// Reference and subset fate scores on the same queries (as in network_benchmark_result): fate_nearest is a null
   /// model without dynamics (each query's fate is the region nearest to it now); the _undecided scores use only the
   /// queries whose true P(first fate) lies in (0.05, 0.95), undecided_queries of them.
@@ -284,6 +288,7 @@ inline Eigen::MatrixXd bistable_start(Eigen::Index n, Eigen::Index d, const core
       members.push_back(std::move(chosen));
     }
     result.training_seconds = detail::seconds_since(t_start);
+    result.step_check = infer::step_check(members.front(), train_data, to.stepper, to.steps, {.seed = o.seed});
     result.model.set_meta("method", method_name(method));
     result.model.set_meta("dimension", std::to_string(d));
     result.model.set_meta("hidden", infer::format_layer_widths(o.hidden));

@@ -26,6 +26,7 @@
 #include <upfi/infer/flow_trainer.hpp>
 #include <upfi/infer/model_file.hpp>
 #include <upfi/infer/simulate.hpp>
+#include <upfi/infer/step_check.hpp>
 #include <upfi/metrics/distances.hpp>
 #include <upfi/metrics/errors.hpp>
 #include <upfi/metrics/fates.hpp>
@@ -117,6 +118,9 @@ struct network_benchmark_result {
   std::vector<double> birth_mean, growth_mean;
   double score_seconds = 0, training_seconds = 0;
   infer::flow_training_report report;
+  /// infer::step_check of the trained field on the training data: its push with the training's steps and with 50
+  /// against each next snapshot
+  infer::step_check_result step_check;
   std::vector<Eigen::Index> cells;
   infer::model_file model;
 };
@@ -212,6 +216,7 @@ inline network_setup network_of(network_system s, const network_benchmark_option
     result.report = trainer.train(progress);
     result.training_seconds = detail::seconds_since(t_start);
     auto trained = trainer.field();
+    result.step_check = infer::step_check(trained, train_data, to.stepper, to.steps, {.seed = o.seed});
     result.model.set_meta("method", with_growth ? "UPFI" : "PFI");
     result.model.set_meta("system", system_name(system));
     result.model.set_meta("noise", noise_name(noise));
