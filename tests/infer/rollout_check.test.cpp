@@ -15,16 +15,6 @@
 #include <stdexcept>
 #include <vector>
 
-namespace {
-// the SDE of the OU-with-growth truth as a fitted field would hold it, with the drift offset shifted by `shift` and
-// the growth's constant by `growth_shift`
-auto ou_field(const upfi::test::ou_growth_truth& truth, const Eigen::VectorXd& shift, double growth_shift) {
-  return upfi::flow::probability_flow(upfi::nn::linear_field(truth.a, truth.e + shift),
-                                      upfi::test::ou_growth_score(truth), upfi::flow::matrix_diffusion{truth.diffusion},
-                                      upfi::nn::quadratic_scalar_field(truth.gamma, truth.c, truth.b + growth_shift));
-}
-}  // namespace
-
 TEST_SUITE("infer") {
   TEST_CASE("rollout_check: the true SDE passes, a wrong drift fails, a wrong growth shows as its exact mass error") {
     const upfi::test::ou_growth_truth truth;
@@ -32,9 +22,10 @@ TEST_SUITE("infer") {
     const auto data = upfi::test::ou_growth_snapshots(truth, times, 1500, 11);
     const upfi::infer::rollout_check_options o{.simulation = {.dt = 0.01, .seed = 4}, .max_samples = 1500, .seed = 2};
     const Eigen::VectorXd zero = Eigen::VectorXd::Zero(2);
-    const auto right = upfi::infer::rollout_check(ou_field(truth, zero, 0.0), data, o);
-    const auto drifted = upfi::infer::rollout_check(ou_field(truth, upfi::test::vec(1.0, 0.0), 0.0), data, o);
-    const auto grown = upfi::infer::rollout_check(ou_field(truth, zero, 0.5), data, o);
+    const auto right = upfi::infer::rollout_check(upfi::test::ou_growth_flow(truth, zero, 0.0), data, o);
+    const auto drifted =
+        upfi::infer::rollout_check(upfi::test::ou_growth_flow(truth, upfi::test::vec(1.0, 0.0), 0.0), data, o);
+    const auto grown = upfi::infer::rollout_check(upfi::test::ou_growth_flow(truth, zero, 0.5), data, o);
     REQUIRE(right.energy.size() == 2);
     REQUIRE(right.log_mass_error.size() == 2);
     CHECK(right.times == std::vector<double>{0.5, 1.0});
@@ -54,7 +45,7 @@ TEST_SUITE("infer") {
     }
     // frequencies only: no mass comparison
     const auto freq = upfi::core::snapshot_series<double>::frequencies_only(data.times(), data.clouds());
-    const auto f = upfi::infer::rollout_check(ou_field(truth, zero, 0.0), freq, o);
+    const auto f = upfi::infer::rollout_check(upfi::test::ou_growth_flow(truth, zero, 0.0), freq, o);
     CHECK(f.energy_floor.size() == 2);
     CHECK((right.energy_ratio().array() < 3).all());
     CHECK((drifted.energy_ratio().array() > 30).all());
@@ -120,7 +111,7 @@ TEST_SUITE("infer") {
   TEST_CASE("rollout_check: invalid roll-outs and options raise clear errors") {
     const upfi::test::ou_growth_truth truth;
     const auto data = upfi::test::ou_growth_snapshots(truth, {0.0, 0.5}, 200, 3);
-    const auto field = ou_field(truth, Eigen::VectorXd::Zero(2), 0.0);
+    const auto field = upfi::test::ou_growth_flow(truth, Eigen::VectorXd::Zero(2), 0.0);
     CHECK_THROWS_WITH_AS((void)upfi::infer::rollout_check(field, data, {.simulation = {.branching = true}}),
                          "upfi::infer::rollout_check: the roll-out carries growth as log-masses; branching must be off",
                          std::invalid_argument);

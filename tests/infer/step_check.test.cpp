@@ -15,16 +15,6 @@
 #include <stdexcept>
 #include <vector>
 
-namespace {
-// the exact probability flow of the OU-with-growth truth, the drift's offset shifted by `shift` and the growth's
-// constant by `growth_shift`
-auto ou_flow(const upfi::test::ou_growth_truth& truth, const Eigen::VectorXd& shift, double growth_shift) {
-  return upfi::flow::probability_flow(upfi::nn::linear_field(truth.a, truth.e + shift),
-                                      upfi::test::ou_growth_score(truth), upfi::flow::matrix_diffusion{truth.diffusion},
-                                      upfi::nn::quadratic_scalar_field(truth.gamma, truth.c, truth.b + growth_shift));
-}
-}  // namespace
-
 TEST_SUITE("infer") {
   TEST_CASE("step_check: the exact flow meets the sampling floor, a shifted drift does not, growth shows as mass") {
     const upfi::test::ou_growth_truth truth;
@@ -32,9 +22,10 @@ TEST_SUITE("infer") {
     const upfi::infer::step_check_options o{.fine_steps = 50, .max_samples = 1500, .seed = 3};
     const Eigen::VectorXd zero = Eigen::VectorXd::Zero(2);
     const auto euler = upfi::flow::euler();
-    const auto right = upfi::infer::step_check(ou_flow(truth, zero, 0.0), data, euler, 2, o);
-    const auto drifted = upfi::infer::step_check(ou_flow(truth, upfi::test::vec(1.0, 0.0), 0.0), data, euler, 2, o);
-    const auto grown = upfi::infer::step_check(ou_flow(truth, zero, 0.5), data, euler, 2, o);
+    const auto right = upfi::infer::step_check(upfi::test::ou_growth_flow(truth, zero, 0.0), data, euler, 2, o);
+    const auto drifted =
+        upfi::infer::step_check(upfi::test::ou_growth_flow(truth, upfi::test::vec(1.0, 0.0), 0.0), data, euler, 2, o);
+    const auto grown = upfi::infer::step_check(upfi::test::ou_growth_flow(truth, zero, 0.5), data, euler, 2, o);
     REQUIRE(right.fine.size() == 2);
     CHECK(right.times == std::vector<double>{0.5, 1.0});
     CHECK(right.training_steps == 2);
@@ -62,12 +53,12 @@ TEST_SUITE("infer") {
     // the mass ratio of 1500 exact flow paths against rounded counts: a few percent
     CHECK(right.log_mass_error_fine.cwiseAbs().maxCoeff() < 0.05);
     // as many training steps as fine ones: the same push, bit for bit
-    const auto same = upfi::infer::step_check(ou_flow(truth, zero, 0.0), data, euler, 50, o);
+    const auto same = upfi::infer::step_check(upfi::test::ou_growth_flow(truth, zero, 0.0), data, euler, 50, o);
     CHECK((same.training.array() == same.fine.array()).all());
     CHECK((same.fine.array() == right.fine.array()).all());
     // frequencies only: no masses to compare
     const auto freq = upfi::core::snapshot_series<double>::frequencies_only(data.times(), data.clouds());
-    const auto f = upfi::infer::step_check(ou_flow(truth, zero, 0.0), freq, euler, 2, o);
+    const auto f = upfi::infer::step_check(upfi::test::ou_growth_flow(truth, zero, 0.0), freq, euler, 2, o);
     CHECK(f.log_mass_error_fine.size() == 0);
     CHECK(f.log_mass_error_training.size() == 0);
     CHECK((f.fine - right.fine).cwiseAbs().maxCoeff() < 1e-12);

@@ -6,7 +6,10 @@
 
 #include <upfi/core/snapshot_series.hpp>
 #include <upfi/flow/integrate.hpp>
+#include <upfi/flow/probability_flow.hpp>
 #include <upfi/infer/flow_trainer.hpp>
+#include <upfi/nn/linear_field.hpp>
+#include <upfi/nn/quadratic_field.hpp>
 #include <upfi/problems/ou_growth_moments.hpp>
 #include <upfi/score/gaussian.hpp>
 
@@ -57,6 +60,14 @@ inline auto ou_growth_score(const ou_growth_truth& truth) {
     const auto m = truth.at(t);
     return std::make_pair(m.mean, m.covariance);
   });
+}
+
+// The truth's exact probability flow (linear drift, matrix noise, exact score, quadratic growth), with the drift's
+// offset shifted by `shift` and the growth's constant by `growth_shift`: a field as a fit would hold it.
+inline auto ou_growth_flow(const ou_growth_truth& truth, const Eigen::VectorXd& shift, double growth_shift) {
+  return upfi::flow::probability_flow(upfi::nn::linear_field(truth.a, truth.e + shift), ou_growth_score(truth),
+                                      upfi::flow::matrix_diffusion{truth.diffusion},
+                                      upfi::nn::quadratic_scalar_field(truth.gamma, truth.c, truth.b + growth_shift));
 }
 
 // The training schedule of the OU recovery tests: batch 128, 2 RK4 steps per interval, Adam at lr 0.02 without
