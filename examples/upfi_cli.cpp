@@ -44,8 +44,8 @@ commands:
   fit DATA.csv --out DIR [fit options] [--step-check N] [--no-plots]
       Score + UPFI (or PFI) on a CSV of snapshots (header time,x0,x1,...). Writes DIR/model.upfi, DIR/fit.json,
       DIR/loss.csv and the pictures (snapshots, drift, growth, trajectories, loss) as SVG. The step check pushes
-      each snapshot to the next time with the training's steps and with N [50] (0: off) and prints both misses;
-      a fine-step miss far above the training-step one means the fit leans on its coarse steps.
+      each snapshot to the next time with the training's steps and with N RK4 steps [10] (0: off) and prints both
+      misses; an accurate push that misses far more than the training's means the fit leans on its coarse steps.
   evaluate DATA.csv --out DIR [fit options] [--max-cells N] [--fits F]
       Leave-one-out at every inner time: W1 of the model's prediction against the held-out cells, next to the
       static-OT interpolation baseline. Writes DIR/evaluate.json and DIR/evaluate.csv. --fits F averages the
@@ -503,7 +503,8 @@ int run_simulate(int argc, char** argv) {
 std::string step_check_json(const upfi::infer::step_check_result& c) {
   std::ostringstream s;
   s.precision(6);
-  s << "{\"training_steps\": " << c.training_steps << ", \"fine_steps\": " << c.fine_steps
+  s << "{\"training_steps\": " << c.training_steps << ", \"fine_steps\": " << c.fine_steps << ", \"fine_stepper\": \""
+    << c.fine_stepper << "\""
     << ", \"worst_gap_ratio\": " << c.worst_gap_ratio() << ", \"intervals\": [";
   const Eigen::VectorXd ratio = c.gap_ratio();
   for (Eigen::Index i = 0; i < c.fine.size(); ++i) {
@@ -525,7 +526,8 @@ std::string step_check_json(const upfi::infer::step_check_result& c) {
 // flow misses a next snapshot by more than 3 times the training's step map, and by more than a tenth of the way).
 void print_step_check(const upfi::infer::step_check_result& c, const upfi::infer::fit_options& o) {
   std::string line = "step check, energy distance to the next snapshot with " + std::to_string(c.training_steps) + " " +
-                     o.stepper.name + " steps / " + std::to_string(c.fine_steps) + " steps / unmoved:";
+                     o.stepper.name + " steps / " + std::to_string(c.fine_steps) + " " + c.fine_stepper +
+                     " steps / unmoved:";
   for (Eigen::Index i = 0; i < c.fine.size(); ++i) {
     char cell[128];
     std::snprintf(cell, sizeof cell, "%s t = %g: %.3g / %.3g / %.3g", i > 0 ? "," : "",
@@ -536,7 +538,7 @@ void print_step_check(const upfi::infer::step_check_result& c, const upfi::infer
   const double worst = c.worst_gap_ratio();
   if (c.leans_on_steps()) {
     std::printf(
-        "note: the fitted flow, followed with fine steps, misses a next snapshot by %.3g times what its "
+        "note: the fitted flow, followed accurately, misses a next snapshot by %.3g times what its "
         "%d training steps do; simulations (predict, fates) take fine steps. Refit with --steps %d%s\n",
         worst, c.training_steps, 4 * c.training_steps, o.stepper.name == "euler" ? " or --stepper heun" : "");
   }

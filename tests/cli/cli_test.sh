@@ -73,10 +73,10 @@ fi
 "$upfi" fit b.csv --out fit2 $small --threads 2 >fit2.out
 cmp -s fit/model.upfi fit2/model.upfi || fail "fit: model differs between 1 and 2 threads"
 # the step check: printed (the same for 1 and 2 threads) and in fit.json, one entry per interval
-grep -q '^step check, energy distance to the next snapshot with 2 euler steps / 50 steps / unmoved: t = 0.25: ' fit.out ||
+grep -q '^step check, energy distance to the next snapshot with 2 euler steps / 10 rk4 steps / unmoved: t = 0.25: ' fit.out ||
   fail "fit: the step check line"
 [ "$(grep '^step check' fit.out)" = "$(grep '^step check' fit2.out)" ] || fail "fit: step check differs between 1 and 2 threads"
-grep -q '"step_check": {"training_steps": 2, "fine_steps": 50, "worst_gap_ratio": ' fit/fit.json ||
+grep -q '"step_check": {"training_steps": 2, "fine_steps": 10, "fine_stepper": "rk4", "worst_gap_ratio": ' fit/fit.json ||
   fail "fit.json: step_check"
 [ "$(grep -o '"gap_ratio": ' fit/fit.json | wc -l)" -eq 4 ] || fail "fit.json: 4 step check intervals expected"
 grep -q '"log_mass_error_fine": ' fit/fit.json || fail "fit.json: step check log-mass errors"

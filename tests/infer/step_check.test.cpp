@@ -19,7 +19,7 @@ TEST_SUITE("infer") {
   TEST_CASE("step_check: the exact flow meets the sampling floor, a shifted drift does not, growth shows as mass") {
     const upfi::test::ou_growth_truth truth;
     const auto data = upfi::test::ou_growth_snapshots(truth, {0.0, 0.5, 1.0}, 1500, 11);
-    const upfi::infer::step_check_options o{.fine_steps = 50, .max_samples = 1500, .seed = 3};
+    const upfi::infer::step_check_options o{.max_samples = 1500, .seed = 3};  // 10 RK4 steps
     const Eigen::VectorXd zero = Eigen::VectorXd::Zero(2);
     const auto euler = upfi::flow::euler();
     const auto right = upfi::infer::step_check(upfi::test::ou_growth_flow(truth, zero, 0.0), data, euler, 2, o);
@@ -29,10 +29,12 @@ TEST_SUITE("infer") {
     REQUIRE(right.fine.size() == 2);
     CHECK(right.times == std::vector<double>{0.5, 1.0});
     CHECK(right.training_steps == 2);
-    CHECK(right.fine_steps == 50);
+    CHECK(right.fine_steps == 10);
+    CHECK(right.fine_stepper == "rk4");
     MESSAGE("exact flow: unmoved " << right.unmoved.transpose() << ", 2 steps " << right.training.transpose()
-                                   << ", 50 steps " << right.fine.transpose() << ", floor " << right.floor.transpose());
-    // the fine push of the exact flow has the next snapshot's law: at the sampling floor (the rollout_check test's
+                                   << ", 10 RK4 steps " << right.fine.transpose() << ", floor "
+                                   << right.floor.transpose());
+    // the accurate push of the exact flow has the next snapshot's law: at the sampling floor (the rollout_check test's
     // bound); moving the cells matters (the unmoved cells are far off), a drift shifted by 1 misses by far more
     CHECK((right.fine.array() < 3 * right.floor.array()).all());
     CHECK((right.unmoved.array() > 10 * right.floor.array()).all());
@@ -52,10 +54,21 @@ TEST_SUITE("infer") {
     }
     // the mass ratio of 1500 exact flow paths against rounded counts: a few percent
     CHECK(right.log_mass_error_fine.cwiseAbs().maxCoeff() < 0.05);
-    // as many training steps as fine ones: the same push, bit for bit
-    const auto same = upfi::infer::step_check(upfi::test::ou_growth_flow(truth, zero, 0.0), data, euler, 50, o);
+    // the fine push with the training's stepper and steps is the training's push, bit for bit; 10 RK4 steps are
+    // converged (50 give the same distances to 1e-6)
+    auto as_training = o;
+    as_training.fine_stepper = euler;
+    as_training.fine_steps = 50;
+    const auto same =
+        upfi::infer::step_check(upfi::test::ou_growth_flow(truth, zero, 0.0), data, euler, 50, as_training);
     CHECK((same.training.array() == same.fine.array()).all());
-    CHECK((same.fine.array() == right.fine.array()).all());
+    CHECK((same.unmoved.array() == right.unmoved.array()).all());
+    auto rk4_50 = o;
+    rk4_50.fine_steps = 50;
+    const auto converged =
+        upfi::infer::step_check(upfi::test::ou_growth_flow(truth, zero, 0.0), data, euler, 2, rk4_50);
+    CHECK((converged.fine - right.fine).cwiseAbs().maxCoeff() < 1e-6);
+    CHECK((converged.training.array() == right.training.array()).all());
     // frequencies only: no masses to compare
     const auto freq = upfi::core::snapshot_series<double>::frequencies_only(data.times(), data.clouds());
     const auto f = upfi::infer::step_check(upfi::test::ou_growth_flow(truth, zero, 0.0), freq, euler, 2, o);
@@ -66,14 +79,20 @@ TEST_SUITE("infer") {
 
   TEST_CASE("step_check: a field fitted to its one-Euler-step map (v = x, snapshot 1 = 2 x snapshot 0)") {
     // one Euler step of v(x) = x over [0, 1] doubles every cell, which is exactly the next snapshot; the flow itself
-    // scales by e (50 Euler steps: 1.02^50)
+    // scales by e (50 Euler steps: 1.02^50; 10 RK4 steps: the degree-4 Taylor polynomial of e^0.1, to the 10th)
     const Eigen::MatrixXd x = upfi::test::random_matrix(400, 2, 8);
     const upfi::core::snapshot_series<double> data({0.0, 1.0}, {x, 2 * x});
     const auto field = upfi::flow::probability_flow(
         upfi::nn::linear_field(Eigen::MatrixXd::Identity(2, 2), Eigen::VectorXd::Zero(2)),
         upfi::test::ou_growth_score(upfi::test::ou_growth_truth{}), upfi::flow::isotropic_diffusion{0.0});
-    const auto r = upfi::infer::step_check(field, data, upfi::flow::euler(), 1, {.fine_steps = 50, .max_samples = 400});
+    const auto r = upfi::infer::step_check(field, data, upfi::flow::euler(), 1,
+                                           {.fine_stepper = upfi::flow::euler(), .fine_steps = 50, .max_samples = 400});
     const Eigen::MatrixXd fine = std::pow(1.02, 50) * x;
+    const double h = 0.1;
+    const Eigen::MatrixXd rk4 = std::pow(1 + h + h * h / 2 + h * h * h / 6 + h * h * h * h / 24, 10) * x;
+    const auto r4 = upfi::infer::step_check(field, data, upfi::flow::euler(), 1, {.max_samples = 400});
+    CHECK(r4.fine[0] == doctest::Approx(upfi::ot::energy_distance<double>(rk4, Eigen::MatrixXd(2 * x))).epsilon(1e-9));
+    CHECK(r4.fine[0] > r.fine[0]);  // e against 2.69: the accurate flow lands farther from 2x
     CHECK(r.training[0] < 1e-12);
     CHECK(r.fine[0] == doctest::Approx(upfi::ot::energy_distance<double>(fine, Eigen::MatrixXd(2 * x))).epsilon(1e-9));
     CHECK(r.unmoved[0] == doctest::Approx(upfi::ot::energy_distance<double>(x, Eigen::MatrixXd(2 * x))).epsilon(1e-12));
@@ -105,11 +124,11 @@ TEST_SUITE("infer") {
                          "upfi::infer::step_check: need at least two snapshots", std::invalid_argument);
     CHECK_THROWS_WITH_AS((void)upfi::infer::step_check(field, data, upfi::flow::euler(), 0),
                          "upfi::infer::step_check: need training_steps >= 1, fine_steps >= 1 and max_samples >= 2; "
-                         "got 0, 50 and 1000",
+                         "got 0, 10 and 500",
                          std::invalid_argument);
     CHECK_THROWS_WITH_AS((void)upfi::infer::step_check(field, data, upfi::flow::euler(), 2, {.max_samples = 1}),
                          "upfi::infer::step_check: need training_steps >= 1, fine_steps >= 1 and max_samples >= 2; "
-                         "got 2, 50 and 1",
+                         "got 2, 10 and 1",
                          std::invalid_argument);
   }
 }

@@ -104,9 +104,9 @@ struct fit_options {
   std::uint64_t seed = 0;
   long report_every = 100;
   /// after training, push up to step_check_cells cells of every snapshot to the next time with `steps` and with this
-  /// many steps (infer::step_check, fit_result::step_check); 0: skip the check
-  int step_check_steps = 50;
-  Eigen::Index step_check_cells = 1000;
+  /// many RK4 steps (infer::step_check, fit_result::step_check); 0: skip the check
+  int step_check_steps = 10;
+  Eigen::Index step_check_cells = 500;
 };
 
 /// @brief Whether fit_snapshots with these options gives its networks time as an input (fit_options::networks, with
@@ -330,8 +330,9 @@ class fitted_model {
 struct fit_result {
   fitted_model model;
   flow_training_report report;
-  /// the trained field pushed with the training's steps and with fit_options::step_check_steps (data units; on the
-  /// training's masses, smoothed where fit_options::mass_smoothing says so); empty (no times) when the check is off
+  /// the trained field pushed with the training's steps and with fit_options::step_check_steps RK4 steps (data units;
+  /// on the training's masses, smoothed where fit_options::mass_smoothing says so); empty (no times) when the check is
+  /// off
   step_check_result step_check;
   double score_seconds = 0;
   double training_seconds = 0;

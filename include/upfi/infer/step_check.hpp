@@ -3,15 +3,15 @@
 #pragma once
 /// @file
 /// @brief A check of a trained flow field against its own discretisation: push cells of every snapshot to the next
-/// snapshot time with the training's steps and with many fine steps, and compare each push with the next snapshot by
-/// the energy distance (and its sampling floor), beside the cells left where they are.
+/// snapshot time with the training's steps and accurately (10 RK4 steps by default), and compare each push with the
+/// next snapshot by the energy distance (and its sampling floor), beside the cells left where they are.
 ///
 /// Why: stage 2 fits the drift through a few explicit steps per interval (2 Euler steps by default, as in the
 /// papers). The optimiser fits that step map, not the flow it discretises, and the two can differ by far more than
 /// the step's truncation error suggests: a field whose 2-step map lands on the next snapshot can carry cells
 /// elsewhere when the same field is followed accurately (docs/results.md, "The 2-Euler-step map"). Every simulation
 /// after the fit (prediction, roll-outs, fates, leave-one-out) takes fine steps, so the fine column is the one those
-/// outputs inherit. A fine-step energy well above the training-step one says the fit leans on its coarse steps; more
+/// outputs inherit. A fine energy well above the training-step one says the fit leans on its coarse steps; more
 /// steps (fit_options::steps) or a two-stage stepper (flow::heun) in training narrow the gap.
 
 #include <upfi/core/cloud.hpp>
@@ -29,15 +29,19 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 namespace upfi::infer {
 
 /// @brief Options of step_check.
 struct step_check_options {
-  int fine_steps = 50;              ///< steps of the same stepper for the accurate push
-  Eigen::Index max_samples = 1000;  ///< cells pushed from each snapshot, and cells of the next one compared
-  std::uint64_t seed = 0;           ///< the subsets of large snapshots
+  /// the accurate push: fine_steps steps of fine_stepper per interval (10 RK4 steps: 40 field evaluations, and a
+  /// truncation error far below that of 50 Euler steps for a smooth field)
+  flow::tableau fine_stepper = flow::rk4();
+  int fine_steps = 10;
+  Eigen::Index max_samples = 500;  ///< cells pushed from each snapshot, and cells of the next one compared
+  std::uint64_t seed = 0;          ///< the subsets of large snapshots
 };
 
 /// @brief Per interval [t_{k-1}, t_k], k = 1 ... K, the energy distance between cells of snapshot k - 1 pushed to t_k
@@ -46,9 +50,10 @@ struct step_check_result {
   std::vector<double> times;  ///< t_1 ... t_K, the ends of the intervals
   int training_steps = 0;     ///< steps per interval of the training
   int fine_steps = 0;         ///< steps per interval of the accurate push
+  std::string fine_stepper;   ///< their method
   Eigen::VectorXd unmoved;    ///< the cells of snapshot k - 1 where they are
   Eigen::VectorXd training;   ///< pushed with the training's steps (the map the fit saw)
-  Eigen::VectorXd fine;       ///< pushed with fine_steps steps (the flow that simulations follow)
+  Eigen::VectorXd fine;       ///< pushed accurately (the flow that simulations follow)
   Eigen::VectorXd
       floor;  ///< the sampling floor of `fine` (infer::detail::weighted_energy_of); NaN for one-cell snapshots
   /// log(model mass ratio / observed mass ratio) over each interval, training and fine steps (empty when the series
@@ -94,7 +99,7 @@ struct step_check_result {
 
 /// @brief Pushes up to o.max_samples cells of every snapshot of `data` but the last to the next snapshot time through
 /// `field` (any flow field flow::integrate takes, e.g. flow::probability_flow) with `training_steps` and with
-/// o.fine_steps steps of `stepper`, and compares each with the next snapshot. Deterministic for a seed.
+/// o.fine_steps steps of o.fine_stepper, and compares each with the next snapshot. Deterministic for a seed.
 /// @throws std::invalid_argument on fewer than two snapshots, steps < 1 or max_samples < 2; what flow::integrate
 /// throws (a non-finite state).
 template <class Field>
@@ -111,6 +116,7 @@ template <class Field>
   step_check_result r;
   r.training_steps = training_steps;
   r.fine_steps = o.fine_steps;
+  r.fine_stepper = o.fine_stepper.name;
   for (Eigen::VectorXd* v : {&r.unmoved, &r.training, &r.fine, &r.floor}) v->resize(intervals);
   if (!data.frequencies_only()) {
     r.log_mass_error_training.resize(intervals);
@@ -127,7 +133,7 @@ template <class Field>
         data.frequencies_only() ? 0.0 : std::log(data.relative_mass(k + 1) / data.relative_mass(k));
     for (const bool fine : {false, true}) {
       const flow::flow_state start{x, Eigen::VectorXd::Zero(x.rows()), 0};
-      const auto end = flow::integrate(field, stepper, data.time(k), data.time(k + 1), start,
+      const auto end = flow::integrate(field, fine ? o.fine_stepper : stepper, data.time(k), data.time(k + 1), start,
                                        {.steps = fine ? o.fine_steps : training_steps});
       const auto e = detail::weighted_energy_of(end.x, end.log_m, y);
       (fine ? r.fine : r.training)[i] = e.energy;
