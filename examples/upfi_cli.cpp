@@ -229,15 +229,17 @@ void write_text(const fs::path& path, const std::string& text) {
 // Minimal JSON object writer (keys in insertion order; numbers with 10 significant digits).
 class json_object {
  public:
-  json_object& add(const std::string& key, double v) {
+  json_object& add(const std::string& key, double v) { return raw(key, number(v)); }
+  // A JSON number with `digits` significant digits; null for a non-finite value (JSON has no infinity or NaN).
+  static std::string number(double v, int digits = 10) {
     std::ostringstream s;
-    s.precision(10);
+    s.precision(digits);
     if (std::isfinite(v)) {
       s << v;
     } else {
       s << "null";
     }
-    return raw(key, s.str());
+    return s.str();
   }
   json_object& add(const std::string& key, const std::string& v) { return raw(key, quote(v)); }
   json_object& add(const std::string& key, const char* v) { return raw(key, quote(v)); }
@@ -501,32 +503,34 @@ int run_simulate(int argc, char** argv) {
 
 // fit.json's step_check: the steps, the worst gap ratio and one object per interval (data units).
 std::string step_check_json(const upfi::infer::step_check_result& c) {
-  std::ostringstream s;
-  s.precision(6);
-  s << "{\"training_steps\": " << c.training_steps << ", \"fine_steps\": " << c.fine_steps << ", \"fine_stepper\": \""
-    << c.fine_stepper << "\""
-    << ", \"worst_gap_ratio\": " << c.worst_gap_ratio() << ", \"intervals\": [";
+  // 6 significant digits, like relative_masses; a gap ratio is infinite where the training's push lands exactly on a
+  // one-cell next snapshot (no sampling floor) and the accurate one does not: written as null
+  const auto number = [](double v) { return json_object::number(v, 6); };
+  std::string s = "{\"training_steps\": " + std::to_string(c.training_steps) +
+                  ", \"fine_steps\": " + std::to_string(c.fine_steps) +
+                  ", \"fine_stepper\": " + json_object::quote(c.fine_stepper) +
+                  ", \"worst_gap_ratio\": " + number(c.worst_gap_ratio()) + ", \"intervals\": [";
   const Eigen::VectorXd ratio = c.gap_ratio();
   for (Eigen::Index i = 0; i < c.fine.size(); ++i) {
-    s << (i > 0 ? ", " : "") << "{\"time\": " << c.times[static_cast<std::size_t>(i)]
-      << ", \"unmoved\": " << c.unmoved[i] << ", \"training\": " << c.training[i] << ", \"fine\": " << c.fine[i];
-    if (std::isfinite(c.floor[i])) s << ", \"floor\": " << c.floor[i];
-    s << ", \"gap_ratio\": " << ratio[i];
+    s += std::string(i > 0 ? ", " : "") + "{\"time\": " + number(c.times[static_cast<std::size_t>(i)]) +
+         ", \"unmoved\": " + number(c.unmoved[i]) + ", \"training\": " + number(c.training[i]) +
+         ", \"fine\": " + number(c.fine[i]);
+    if (std::isfinite(c.floor[i])) s += ", \"floor\": " + number(c.floor[i]);
+    s += ", \"gap_ratio\": " + number(ratio[i]);
     if (c.log_mass_error_fine.size() > 0) {
-      s << ", \"log_mass_error_training\": " << c.log_mass_error_training[i]
-        << ", \"log_mass_error_fine\": " << c.log_mass_error_fine[i];
+      s += ", \"log_mass_error_training\": " + number(c.log_mass_error_training[i]) +
+           ", \"log_mass_error_fine\": " + number(c.log_mass_error_fine[i]);
     }
-    s << "}";
+    s += "}";
   }
-  s << "]}";
-  return s.str();
+  return s + "]}";
 }
 
 // The step check on the terminal: the three misses per interval, and a note where the fit leans on its steps (the fine
 // flow misses a next snapshot by more than 3 times the training's step map, and by more than a tenth of the way).
-void print_step_check(const upfi::infer::step_check_result& c, const upfi::infer::fit_options& o) {
+void print_step_check(const upfi::infer::step_check_result& c) {
   std::string line = "step check, energy distance to the next snapshot with " + std::to_string(c.training_steps) + " " +
-                     o.stepper.name + " steps / " + std::to_string(c.fine_steps) + " " + c.fine_stepper +
+                     c.training_stepper + " steps / " + std::to_string(c.fine_steps) + " " + c.fine_stepper +
                      " steps / unmoved:";
   for (Eigen::Index i = 0; i < c.fine.size(); ++i) {
     char cell[128];
@@ -540,7 +544,7 @@ void print_step_check(const upfi::infer::step_check_result& c, const upfi::infer
     std::printf(
         "note: the fitted flow, followed accurately, misses a next snapshot by %.3g times what its "
         "%d training steps do; simulations (predict, fates) take fine steps. Refit with --steps %d%s\n",
-        worst, c.training_steps, 4 * c.training_steps, o.stepper.name == "euler" ? " or --stepper heun" : "");
+        worst, c.training_steps, 4 * c.training_steps, c.training_stepper == "euler" ? " or --stepper heun" : "");
   }
 }
 
@@ -619,7 +623,7 @@ int run_fit(int argc, char** argv) {
               upfi::infer::fit_method_name(o.method), fit.training_seconds + fit.score_seconds, fit.score_seconds,
               fit.report.history.empty() ? 0.0 : fit.report.history.back().loss.total(), fit.model.diffusion(),
               a.text("--out", "").c_str());
-  if (!fit.step_check.times.empty()) print_step_check(fit.step_check, o);
+  if (!fit.step_check.times.empty()) print_step_check(fit.step_check);
   return 0;
 }
 

@@ -48,8 +48,8 @@ inline std::string mean_sd(const std::vector<double>& v, int digits = 2) {
 inline std::string step_check_line(const infer::step_check_result& c) {
   std::ostringstream s;
   s.precision(3);
-  s << "step check (" << c.training_steps << " / " << c.fine_steps << " " << c.fine_stepper << " steps): worst gap "
-    << c.worst_gap_ratio() << ", misses";
+  s << "step check (" << c.training_steps << " " << c.training_stepper << " / " << c.fine_steps << " " << c.fine_stepper
+    << " steps): worst gap " << c.worst_gap_ratio() << ", misses";
   for (Eigen::Index i = 0; i < c.fine.size(); ++i) s << " " << c.training[i] << "/" << c.fine[i];
   return s.str();
 }

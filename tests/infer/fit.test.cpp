@@ -265,6 +265,7 @@ TEST_CASE("fit_snapshots: steps and stepper choose stage 2's discretisation of t
   // the step check pushes with the training's discretisation and with step_check_steps RK4 steps; the number of
   // fine steps changes the fine push only; 0 skips the check
   CHECK(heun2.step_check.training_steps == 2);
+  CHECK(heun2.step_check.training_stepper == "heun");
   CHECK(heun2.step_check.fine_steps == 10);
   CHECK(heun2.step_check.fine_stepper == "rk4");
   CHECK((heun2.step_check.fine.array() >= 0).all());

@@ -29,6 +29,7 @@ TEST_SUITE("infer") {
     REQUIRE(right.fine.size() == 2);
     CHECK(right.times == std::vector<double>{0.5, 1.0});
     CHECK(right.training_steps == 2);
+    CHECK(right.training_stepper == "euler");
     CHECK(right.fine_steps == 10);
     CHECK(right.fine_stepper == "rk4");
     MESSAGE("exact flow: unmoved " << right.unmoved.transpose() << ", 2 steps " << right.training.transpose()
@@ -104,6 +105,16 @@ TEST_SUITE("infer") {
     CHECK_FALSE(r.leans_on_steps(6, 0.1));
     // no growth: the model's mass ratio is 1, the data's too
     CHECK(r.log_mass_error_fine[0] == 0.0);
+    // a one-cell next snapshot has no sampling floor: where the training's push lands on it exactly and the accurate
+    // one does not, the gap ratio is infinite (upfi fit writes it as null)
+    const upfi::core::snapshot_series<double> single({0.0, 1.0}, {x.topRows(1), 2 * x.topRows(1)});
+    const auto one = upfi::infer::step_check(field, single, upfi::flow::euler(), 1);
+    CHECK(std::isnan(one.floor[0]));
+    CHECK(one.training[0] == 0.0);
+    CHECK(one.fine[0] > 0);
+    CHECK(std::isinf(one.gap_ratio()[0]));
+    CHECK(std::isinf(one.worst_gap_ratio()));
+    CHECK(one.leans_on_steps());
     // rescale: lengths by a factor, times through the map
     auto s = r;
     s.rescale(3.0, [](double t) { return 10 + 2 * t; });

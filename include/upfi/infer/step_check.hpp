@@ -47,15 +47,16 @@ struct step_check_options {
 /// @brief Per interval [t_{k-1}, t_k], k = 1 ... K, the energy distance between cells of snapshot k - 1 pushed to t_k
 /// (weighted by their growth, each starting with equal mass) and snapshot k.
 struct step_check_result {
-  std::vector<double> times;  ///< t_1 ... t_K, the ends of the intervals
-  int training_steps = 0;     ///< steps per interval of the training
-  int fine_steps = 0;         ///< steps per interval of the accurate push
-  std::string fine_stepper;   ///< their method
-  Eigen::VectorXd unmoved;    ///< the cells of snapshot k - 1 where they are
-  Eigen::VectorXd training;   ///< pushed with the training's steps (the map the fit saw)
-  Eigen::VectorXd fine;       ///< pushed accurately (the flow that simulations follow)
-  Eigen::VectorXd
-      floor;  ///< the sampling floor of `fine` (infer::detail::weighted_energy_of); NaN for one-cell snapshots
+  std::vector<double> times;     ///< t_1 ... t_K, the ends of the intervals
+  int training_steps = 0;        ///< steps per interval of the training
+  std::string training_stepper;  ///< their method
+  int fine_steps = 0;            ///< steps per interval of the accurate push
+  std::string fine_stepper;      ///< their method
+  Eigen::VectorXd unmoved;       ///< the cells of snapshot k - 1 where they are
+  Eigen::VectorXd training;      ///< pushed with the training's steps (the map the fit saw)
+  Eigen::VectorXd fine;          ///< pushed accurately (the flow that simulations follow)
+  /// the sampling floor of `fine` (infer::detail::weighted_energy_of); NaN where the next snapshot has one cell
+  Eigen::VectorXd floor;
   /// log(model mass ratio / observed mass ratio) over each interval, training and fine steps (empty when the series
   /// has frequencies only)
   Eigen::VectorXd log_mass_error_training, log_mass_error_fine;
@@ -115,6 +116,7 @@ template <class Field>
   const auto intervals = static_cast<Eigen::Index>(data.size() - 1);
   step_check_result r;
   r.training_steps = training_steps;
+  r.training_stepper = stepper.name;
   r.fine_steps = o.fine_steps;
   r.fine_stepper = o.fine_stepper.name;
   for (Eigen::VectorXd* v : {&r.unmoved, &r.training, &r.fine, &r.floor}) v->resize(intervals);
