@@ -581,18 +581,18 @@ int run_fit(int argc, char** argv) {
   const auto paths = fit.model.simulate(thin(data.cloud(0), 2000, 1), data.times(),
                                         {.dt = (data.time(data.size() - 1) - data.time(0)) / 100, .seed = o.seed});
   const auto check = upfi::infer::rollout_check(paths, data, {.seed = o.seed});
+  // 6 significant digits; a model mass that overflowed (a growth that exploded) is written as null, not inf
+  const auto number = [](double v) { return json_object::number(v, 6); };
   for (std::size_t k = 0; k < data.size(); ++k) {
-    std::ostringstream s;
-    s.precision(6);
-    s << (k > 0 ? ", " : "") << "{\"time\": " << data.time(k) << ", \"observed\": " << data.relative_mass(k)
-      << ", \"model\": " << paths.log_masses[k].array().exp().mean();
+    masses += std::string(k > 0 ? ", " : "") + "{\"time\": " + number(data.time(k)) +
+              ", \"observed\": " + number(data.relative_mass(k)) +
+              ", \"model\": " + number(paths.log_masses[k].array().exp().mean());
     if (k > 0) {
       const auto i = static_cast<Eigen::Index>(k - 1);
-      s << ", \"rollout_energy\": " << check.energy[i];
-      if (check.energy_floor.size() > 0) s << ", \"rollout_energy_floor\": " << check.energy_floor[i];
+      masses += ", \"rollout_energy\": " + number(check.energy[i]);
+      if (check.energy_floor.size() > 0) masses += ", \"rollout_energy_floor\": " + number(check.energy_floor[i]);
     }
-    s << "}";
-    masses += s.str();
+    masses += "}";
   }
   masses += "]";
   json_object j;

@@ -45,7 +45,10 @@ int main(int argc, char** argv) {
   --seeds 2                    number of seeds; seed s uses data seed 2000 + s and training seed s
   --first-seed 0
   --methods upfi,pfi
-  --noise add,mult             additive (D from the data) and multiplicative (chemical Langevin) noise models
+  --noise add,mult             additive (D from the data), multiplicative (production and degradation networks)
+                               or cle (production network, linear degradation: the truth's chemical Langevin form)
+  --cle-rate R                 cle: the degradation rate (fixed, or the learned rates' start); default the truth's
+  --cle-learn 0|1              cle: learn one degradation rate per gene
   --dsm 10000                  DSM score iterations
   --dsm-per-dim 0|1            DSM noise scaled per coordinate (score::dsm_options::per_dimension_noise)
   --dsm-ensemble 1             the score is the mean of this many DSM networks (score::train_dsm_ensemble)
@@ -66,9 +69,11 @@ int main(int argc, char** argv) {
   args.add("--volume", o.network.volume);
   args.add("--birth", o.birth_rate);
   args.add("--fate-paths", o.fate_paths);
+  args.add("--cle-rate", o.cle_rate);
+  args.add("--cle-learn", o.cle_learn_rates);
   if (const auto code = args.parse(argc, argv)) return *code;
   std::cout << "| system | method | noise | path energy | force L2 | fate corr. (ceiling; true drift; nearest) "
-               "| fate TV (floor; true drift; nearest) | undecided TV (nearest) | s / run |\n"
+               "| fate TV (floor; true drift; true noise; nearest) | undecided TV (nearest) | s / run |\n"
             << "|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& sys : systems) {
     if (sys != "bf" && sys != "hsc") {
@@ -82,13 +87,15 @@ int main(int argc, char** argv) {
         return 2;
       }
       for (const auto& n : noises) {
-        if (n != "add" && n != "mult") {
-          std::cerr << "network_table: unknown noise model " << n << " (add, mult)\n";
+        if (n != "add" && n != "mult" && n != "cle") {
+          std::cerr << "network_table: unknown noise model " << n << " (add, mult, cle)\n";
           return 2;
         }
-        const auto noise = n == "add" ? network_noise::additive : network_noise::multiplicative;
+        const auto noise = n == "add"    ? network_noise::additive
+                           : n == "mult" ? network_noise::multiplicative
+                                         : network_noise::cle;
         std::vector<double> energy, force, corr, tv, secs, ceiling, floor, corr_drift, tv_drift, corr_near, tv_near,
-            tv_undecided, tv_undecided_near;
+            tv_noise, tv_undecided, tv_undecided_near;
         for (int s = first_seed; s < first_seed + seeds; ++s) {
           o.data_seed = 2000 + static_cast<std::uint64_t>(s);
           o.seed = static_cast<std::uint64_t>(s);
@@ -101,6 +108,7 @@ int main(int argc, char** argv) {
           floor.push_back(r.fate_floor.tv);
           corr_drift.push_back(r.fate_true_drift.correlation);
           tv_drift.push_back(r.fate_true_drift.tv);
+          tv_noise.push_back(r.fate_true_noise.tv);
           corr_near.push_back(r.fate_nearest.correlation);
           tv_near.push_back(r.fate_nearest.tv);
           tv_undecided.push_back(r.fate_undecided.tv);
@@ -110,9 +118,12 @@ int main(int argc, char** argv) {
                     << ", force L2 " << r.force_l2 << ", fate corr " << r.fate_correlation << ", fate TV " << r.fate_tv
                     << " (truth vs truth: corr " << r.fate_floor.correlation << ", TV " << r.fate_floor.tv
                     << "; true drift with the model's noise: corr " << r.fate_true_drift.correlation << ", TV "
-                    << r.fate_true_drift.tv << "; nearest region now: corr " << r.fate_nearest.correlation << ", TV "
-                    << r.fate_nearest.tv << "; on the " << r.undecided_queries << " undecided queries: TV "
-                    << r.fate_undecided.tv << ", null " << r.fate_nearest_undecided.tv << ")"
+                    << r.fate_true_drift.tv << "; the model's drift with the true noise: corr "
+                    << r.fate_true_noise.correlation << ", TV " << r.fate_true_noise.tv
+                    << "; the truth at the model's step: TV " << r.fate_truth_model_steps.tv
+                    << "; nearest region now: corr " << r.fate_nearest.correlation << ", TV " << r.fate_nearest.tv
+                    << "; on the " << r.undecided_queries << " undecided queries: TV " << r.fate_undecided.tv
+                    << ", null " << r.fate_nearest_undecided.tv << ")"
                     << ", D " << r.diffusion << ", score " << r.score_seconds << " s, training " << r.training_seconds
                     << " s, final loss " << (r.report.history.empty() ? 0.0 : r.report.history.back().loss.total())
                     << ", cells";
@@ -139,9 +150,9 @@ int main(int argc, char** argv) {
         std::cout << "| " << system_name(system) << " | " << (m == "upfi" ? "UPFI" : "PFI") << " | "
                   << noise_name(noise) << " | " << mean_sd(energy) << " | " << mean_sd(force) << " | " << mean_sd(corr)
                   << " (" << mean_sd(ceiling) << "; " << mean_sd(corr_drift) << "; " << mean_sd(corr_near) << ") | "
-                  << mean_sd(tv) << " (" << mean_sd(floor) << "; " << mean_sd(tv_drift) << "; " << mean_sd(tv_near)
-                  << ") | " << mean_sd(tv_undecided) << " (" << mean_sd(tv_undecided_near) << ") | " << mean_sd(secs, 1)
-                  << " |" << std::endl;
+                  << mean_sd(tv) << " (" << mean_sd(floor) << "; " << mean_sd(tv_drift) << "; " << mean_sd(tv_noise)
+                  << "; " << mean_sd(tv_near) << ") | " << mean_sd(tv_undecided) << " (" << mean_sd(tv_undecided_near)
+                  << ") | " << mean_sd(secs, 1) << " |" << std::endl;
       }
     }
   }

@@ -6,6 +6,7 @@
 #include <upfi/flow/integrate.hpp>
 #include <upfi/flow/probability_flow.hpp>
 #include <upfi/flow/transport_flow.hpp>
+#include <upfi/nn/linear_degradation_field.hpp>
 #include <upfi/nn/linear_field.hpp>
 #include <upfi/nn/mlp.hpp>
 #include <upfi/problems/ou_growth_moments.hpp>
@@ -235,6 +236,35 @@ double moment_error(const Eigen::MatrixXd& x, const Eigen::VectorXd& mu, const E
   const Eigen::MatrixXd c = xc.transpose() * xc / static_cast<double>(x.rows());
   return std::max((m.transpose() - mu).cwiseAbs().maxCoeff(), (c - sigma).cwiseAbs().maxCoeff());
 }
+// The chemical-Langevin flow's velocity against a finite-difference row divergence of D, its gradients through Euler
+// and RK4 steps against finite differences, and its recorded VJPs.
+template <class Field>
+void check_chemical_langevin_flow(Field field) {
+  const Eigen::Index d = field.dimension(), n = 6;
+  const Eigen::MatrixXd x = random_matrix(n, d, 12).array().abs() + 0.2;
+  upfi::flow::flow_values f;
+  field.evaluate(0.3, x, f);
+  // u = v - div D - D s with div D_i = d D_ii / d x_i by central differences of the diffusion diagonal
+  const double h = 1e-6;
+  Eigen::MatrixXd div(n, d);
+  for (Eigen::Index i = 0; i < d; ++i) {
+    Eigen::MatrixXd xp = x, xm = x;
+    xp.col(i).array() += h;
+    xm.col(i).array() -= h;
+    div.col(i) = (field.diffusion_diagonal(0.3, xp).col(i) - field.diffusion_diagonal(0.3, xm).col(i)) / (2 * h);
+  }
+  const Eigen::MatrixXd expected = f.v - div - (field.diffusion_diagonal(0.3, x).array() * f.s.array()).matrix();
+  CHECK((f.u - expected).cwiseAbs().maxCoeff() < 1e-8);
+  const flow_state y0{x, 0.2 * random_matrix(n, 1, 13).col(0), 0};
+  for (const tableau& tb : {upfi::flow::euler(), upfi::flow::rk4()}) {
+    CAPTURE(tb.name);
+    check_flow_gradients(field, tb, 3, 0.5, y0);
+  }
+  // records: p, q, s and the rate networks' workspaces (one forward pass serves values, diagonals and VJPs)
+  check_recorded_vjp(field, 200);
+  check_recorded_vjp(field, 1500);
+}
+
 }  // namespace
 
 TEST_SUITE("flow/probability_flow") {
@@ -622,41 +652,39 @@ TEST_SUITE("flow/probability_flow") {
   }
 
   TEST_CASE("chemical-Langevin flow: velocity against a finite-difference row divergence of D; gradients") {
-    const Eigen::Index d = 3, n = 6;
+    const Eigen::Index d = 3;
     const upfi::nn::mlp_options rate{.inputs = d,
                                      .outputs = d,
                                      .hidden = {8},
                                      .hidden_activation = upfi::nn::activation::tanh,
                                      .output_activation = upfi::nn::activation::softplus};
     const upfi::score::gaussian_score score(upfi::test::vec(1.0, 0.5, 0.8), Eigen::MatrixXd::Identity(3, 3) * 0.6);
-    auto field = upfi::flow::chemical_langevin_flow(upfi::nn::mlp<double>(rate, 7), upfi::nn::mlp<double>(rate, 8),
-                                                    score, 4.0, upfi::nn::mlp<double>({.inputs = d, .hidden = {4}}, 9));
-    const Eigen::MatrixXd x = random_matrix(n, d, 12).array().abs() + 0.2;
-    upfi::flow::flow_values f;
-    field.evaluate(0.3, x, f);
-    // u = v - div D - D s with div D_i = d D_ii / d x_i by central differences of the diffusion diagonal
-    const double h = 1e-6;
-    Eigen::MatrixXd div(n, d), s;
-    for (Eigen::Index i = 0; i < d; ++i) {
-      Eigen::MatrixXd xp = x, xm = x;
-      xp.col(i).array() += h;
-      xm.col(i).array() -= h;
-      div.col(i) = (field.diffusion_diagonal(0.3, xp).col(i) - field.diffusion_diagonal(0.3, xm).col(i)) / (2 * h);
+    const upfi::nn::mlp<double> growth({.inputs = d, .hidden = {4}}, 9);
+    SUBCASE("production and degradation networks (UPFI's multiplicative model)") {
+      check_chemical_langevin_flow(upfi::flow::chemical_langevin_flow(
+          upfi::nn::mlp<double>(rate, 7), upfi::nn::mlp<double>(rate, 8), score, 4.0, growth));
+      CHECK_THROWS_AS(upfi::flow::chemical_langevin_flow(upfi::nn::mlp<double>(rate, 7), upfi::nn::mlp<double>(rate, 8),
+                                                         score, 0.0),
+                      std::invalid_argument);
     }
-    score.evaluate(0.3, x, s);
-    const Eigen::MatrixXd expected = f.v - div - (field.diffusion_diagonal(0.3, x).array() * s.array()).matrix();
-    CHECK((f.u - expected).cwiseAbs().maxCoeff() < 1e-8);
-    const flow_state y0{x, 0.2 * random_matrix(n, 1, 13).col(0), 0};
-    for (const tableau& tb : {upfi::flow::euler(), upfi::flow::rk4()}) {
-      CAPTURE(tb.name);
-      check_flow_gradients(field, tb, 3, 0.5, y0);
+    SUBCASE("production network and linear degradation, learned rates (the chemical Langevin form)") {
+      const upfi::nn::linear_degradation_field degradation(upfi::test::vec(2.0, 0.5, 1.3));
+      auto field = upfi::flow::chemical_langevin_flow(upfi::nn::mlp<double>(rate, 7), degradation, score, 4.0, growth);
+      CHECK(field.parameter_count() == upfi::nn::mlp<double>(rate, 7).parameter_count() + 3 + growth.parameter_count());
+      check_chemical_langevin_flow(field);
+      // the noise follows from the drift and the rates: D = diag(v + 2 lambda x) / 2V
+      const Eigen::MatrixXd x = random_matrix(5, d, 3).array().abs() + 0.1;
+      upfi::flow::flow_values f;
+      field.evaluate(0.0, x, f);
+      const Eigen::MatrixXd expected = (f.v + 2.0 * x * upfi::test::vec(2.0, 0.5, 1.3).asDiagonal()) / 8.0;
+      CHECK((field.diffusion_diagonal(0.0, x) - expected).cwiseAbs().maxCoeff() < 1e-14);
     }
-    // records: p, q, s and the rate networks' workspaces (one forward pass serves values, diagonals and VJPs)
-    check_recorded_vjp(field, 200);
-    check_recorded_vjp(field, 1500);
-    CHECK_THROWS_AS(
-        upfi::flow::chemical_langevin_flow(upfi::nn::mlp<double>(rate, 7), upfi::nn::mlp<double>(rate, 8), score, 0.0),
-        std::invalid_argument);
+    SUBCASE("production network and fixed linear degradation (the authors' CLEFlow)") {
+      const upfi::nn::linear_degradation_field degradation(upfi::test::vec(2.0, 0.5, 1.3), false);
+      auto field = upfi::flow::chemical_langevin_flow(upfi::nn::mlp<double>(rate, 7), degradation, score, 4.0, growth);
+      CHECK(field.parameter_count() == upfi::nn::mlp<double>(rate, 7).parameter_count() + growth.parameter_count());
+      check_chemical_langevin_flow(field);
+    }
   }
 
   TEST_CASE("state-dependent diagonal diffusion: u = v - div D - D s by duals, and gradients through the steps") {

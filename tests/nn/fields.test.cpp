@@ -5,6 +5,7 @@
 #include <upfi/ad/gradient_check.hpp>
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/nn/gradient_field.hpp>
+#include <upfi/nn/linear_degradation_field.hpp>
 #include <upfi/nn/linear_field.hpp>
 #include <upfi/nn/mlp.hpp>
 #include <upfi/nn/pointwise_field.hpp>
@@ -74,6 +75,7 @@ void check_field(Field field, const Eigen::MatrixXd& x) {
 
 static_assert(upfi::DifferentiableField<upfi::nn::mlp<double>>);
 static_assert(upfi::DifferentiableField<upfi::nn::linear_field>);
+static_assert(upfi::DiagonalJacobianField<upfi::nn::linear_degradation_field>);
 static_assert(upfi::DifferentiableField<upfi::nn::pointwise_field<repression>>);
 static_assert(upfi::DifferentiableField<upfi::nn::gradient_field<double>>);
 static_assert(!upfi::DifferentiableField<repression>);
@@ -86,6 +88,10 @@ TEST_SUITE("nn/fields") {
     SUBCASE("linear field A x + e") {
       check_field(upfi::nn::linear_field(random_matrix(3, 3, 2), random_matrix(3, 1, 3).col(0)),
                   random_matrix(8, 3, 4));
+    }
+    SUBCASE("linear degradation lambda x, learned log rates") {
+      check_field(upfi::nn::linear_degradation_field(random_matrix(4, 1, 5).col(0).array().abs() + 0.3),
+                  random_matrix(9, 4, 6));
     }
     SUBCASE("gradient field of a SiLU potential (second order: Hessian-vector products)") {
       upfi::nn::mlp<double> u({.inputs = 3, .hidden = {6, 5}, .time_input = true}, 4);
@@ -120,6 +126,63 @@ TEST_SUITE("nn/fields") {
     CHECK(y(0, 0) == 3.5);
     CHECK(y(0, 1) == 6.5);
     CHECK_THROWS_AS(f.evaluate(0.0, Eigen::MatrixXd::Zero(1, 3), y), std::invalid_argument);
+  }
+
+  TEST_CASE("linear_degradation_field: lambda x, its Jacobian diagonal lambda and that diagonal's VJP; fixed rates") {
+    const Eigen::Vector3d lambda(2.0, 0.5, 10.0);
+    upfi::nn::linear_degradation_field q(lambda);
+    CHECK(q.learned());
+    REQUIRE(q.parameter_count() == 3);
+    CHECK((q.parameters() - lambda.array().log().matrix()).cwiseAbs().maxCoeff() < 1e-15);
+    CHECK((q.rates() - lambda).cwiseAbs().maxCoeff() < 1e-14);
+    const Eigen::MatrixXd x = random_matrix(7, 3, 3);
+    Eigen::MatrixXd y, diag;
+    q.evaluate(0.0, x, y);
+    CHECK((y - x * lambda.asDiagonal()).cwiseAbs().maxCoeff() < 1e-14);
+    q.jacobian_diagonal(0.0, x, diag);
+    REQUIRE(diag.rows() == 7);
+    CHECK((diag.rowwise() - lambda.transpose()).cwiseAbs().maxCoeff() < 1e-14);
+    // the diagonal's VJP: sum(C .* diag) = sum_i lambda_i sum_n C_ni, so d/d theta_i = lambda_i sum_n C_ni, dX = 0
+    const Eigen::MatrixXd cot = random_matrix(7, 3, 4);
+    Eigen::MatrixXd gx;
+    Eigen::VectorXd gp = Eigen::VectorXd::Zero(3);
+    q.jacobian_diagonal_vjp(0.0, x, cot, &gx, &gp);
+    CHECK(gx.cwiseAbs().maxCoeff() == 0.0);
+    const auto loss = [&](const Eigen::VectorXd& theta) {
+      upfi::nn::linear_degradation_field copy = q;
+      copy.parameters() = theta;
+      Eigen::MatrixXd dg;
+      copy.jacobian_diagonal(0.0, x, dg);
+      return (dg.array() * cot.array()).sum();
+    };
+    CHECK(upfi::ad::check_gradient(loss, q.parameters(), gp).max_rel_error < 1e-6);
+    // fixed rates: no parameters, the same values, nothing added to a parameter gradient
+    const upfi::nn::linear_degradation_field fixed(lambda, false);
+    CHECK(!fixed.learned());
+    CHECK(fixed.parameter_count() == 0);
+    Eigen::MatrixXd y_fixed;
+    fixed.evaluate(0.0, x, y_fixed);
+    CHECK((y_fixed - y).cwiseAbs().maxCoeff() < 1e-14);
+    Eigen::VectorXd none(0);
+    fixed.vjp(0.0, x, cot, &gx, &none);
+    CHECK((gx - cot * lambda.asDiagonal()).cwiseAbs().maxCoeff() < 1e-14);
+    // bad input
+    CHECK_THROWS_WITH_AS((void)upfi::nn::linear_degradation_field(Eigen::Vector2d(1.0, 0.0)),
+                         "upfi::nn::linear_degradation_field: rate[1] = 0 must be finite and > 0",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)upfi::nn::linear_degradation_field(Eigen::VectorXd{}),
+                         "upfi::nn::linear_degradation_field: no rate given", std::invalid_argument);
+    CHECK_THROWS_WITH_AS(q.evaluate(0.0, random_matrix(2, 4, 1), y),
+                         "upfi::nn::linear_degradation_field::evaluate: input has 4 columns, expected 3",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(q.vjp(0.0, x, random_matrix(6, 3, 1), &gx, &gp),
+                         "upfi::nn::linear_degradation_field::vjp: cotangent is 6 x 3, expected 7 x 3",
+                         std::invalid_argument);
+    Eigen::VectorXd wrong = Eigen::VectorXd::Zero(2);
+    CHECK_THROWS_WITH_AS(q.jacobian_diagonal_vjp(0.0, x, cot, &gx, &wrong),
+                         "upfi::nn::linear_degradation_field::jacobian_diagonal_vjp: parameter gradient has 2 entries, "
+                         "expected 3",
+                         std::invalid_argument);
   }
 
   TEST_CASE("the dual adapter's parameter gradient is bit-identical with 1 and 2 threads") {

@@ -99,9 +99,62 @@ TEST_SUITE("problems") {
     CHECK(mult.growth_correlation == 0.0);  // PFI has no growth
     CHECK(mult.birth_mean.empty());
     CHECK(mult.fates_true.cols() == 4);  // HSC's four fates
-    // the multiplicative model's noise at the true rates is the true noise: a perfect drift scores the floor
-    CHECK(mult.fate_true_drift.tv == mult.fate_floor.tv);
     CHECK(mult.fate_floor.tv >= 0);
     CHECK(mult.fate_floor.tv <= 1);
+    // the swaps (true drift with the fitted noise, fitted drift with the true noise) and the truth simulated like the
+    // model: each its own simulation, so its own (valid) scores
+    for (const auto& swap : {mult.fate_true_drift, mult.fate_true_noise, mult.fate_truth_model_steps}) {
+      CHECK(swap.tv >= 0);
+      CHECK(swap.tv <= 1);
+      CHECK(swap.tv != mult.fate_floor.tv);
+    }
+    CHECK(add.fate_true_noise.tv != add.fate_tv);
+
+    // the chemical Langevin form: a production network and linear degradation, fixed (the truth's rate) or learned
+    // (one log rate per gene more in the model's parameters)
+    auto cle_options = o;
+    const auto cle = upfi::problems::run_network_benchmark(network_system::bf, true, network_noise::cle, cle_options);
+    CHECK(cle.model.meta("noise") == "CLE");
+    CHECK(std::isfinite(cle.path_energy));
+    CHECK(cle.fate_true_drift.tv <= 1);
+    cle_options.cle_learn_rates = true;
+    const auto learned =
+        upfi::problems::run_network_benchmark(network_system::bf, true, network_noise::cle, cle_options);
+    CHECK(learned.model.array("parameters").size() == cle.model.array("parameters").size() + 7);  // BF: 7 genes
+    CHECK(add.fate_truth_model_steps.tv < 0.38);  // the truth again (at a coarser step): under the floor's bound
+    CHECK(again.fate_true_noise.tv == add.fate_true_noise.tv);
+  }
+
+  TEST_CASE("network benchmark: a swapped field moves by its drift and by its own noise diagonal") {
+    // simulate_model on detail::swapped_field: one Euler-Maruyama step of length h from x is x + h v + sqrt(2 D h) z
+    // with D the field's noise diagonal and z the stream's normals, so with the same seed a noise diagonal 4 times
+    // larger doubles the noise increment, and a zero diagonal leaves the drift step alone
+    using upfi::problems::detail::swapped_field;
+    const swapped_field::drift_function drift = [](double, const Eigen::MatrixXd& x, upfi::flow::flow_values& f) {
+      f.v = -2.0 * x;
+    };
+    const auto constant = [](double value) {
+      return swapped_field::noise_function([value](double, const Eigen::MatrixXd& x) {
+        return Eigen::MatrixXd(Eigen::MatrixXd::Constant(x.rows(), x.cols(), value));
+      });
+    };
+    const Eigen::MatrixXd x0 = Eigen::MatrixXd::Random(50, 3);
+    const upfi::infer::model_simulation_options so{.dt = 0.1, .seed = 4};
+    const auto end_of = [&](const swapped_field& f) {
+      return upfi::infer::simulate_model(f, x0, {0.0, 0.1}, so).positions[1];
+    };
+    const Eigen::MatrixXd still = end_of({3, drift, constant(0.0)});
+    CHECK((still - 0.8 * x0).cwiseAbs().maxCoeff() < 1e-15);
+    const Eigen::MatrixXd small = end_of({3, drift, constant(0.25)}), large = end_of({3, drift, constant(1.0)});
+    CHECK((2.0 * (small - still) - (large - still)).cwiseAbs().maxCoeff() < 1e-12);
+    // the increments are the stream's normals times sqrt(2 D h) = sqrt(0.05): mean 0, variance 0.05 (150 draws)
+    const Eigen::ArrayXXd z = (small - still).array() / std::sqrt(0.05);
+    CHECK(std::abs(z.mean()) < 4.0 / std::sqrt(150.0));
+    CHECK(std::abs(z.square().mean() - 1.0) < 4.0 * std::sqrt(2.0 / 150.0));
+    // and the growth is zero: the log-masses stay at 0
+    CHECK(upfi::infer::simulate_model(swapped_field{3, drift, constant(1.0)}, x0, {0.0, 0.1}, so)
+              .log_masses[1]
+              .cwiseAbs()
+              .maxCoeff() == 0.0);
   }
 }

@@ -23,6 +23,18 @@
 
 namespace upfi::flow {
 
+namespace detail {
+// A RecordingField whose Jacobian diagonal and that diagonal's VJP start from its record (a concept, so that the
+// record type is only named once F is known to be a RecordingField: a field without records, like
+// nn::linear_degradation_field, is simply not one).
+template <class F>
+concept workspace_diagonal_field = RecordingField<F> &&
+    requires(const F& f, const typename F::record_type& r, Eigen::MatrixXd& out, Eigen::VectorXd* gp) {
+  f.jacobian_diagonal(r, out);
+  f.jacobian_diagonal_vjp(r, out, &out, gp);
+};
+}  // namespace detail
+
 /// @brief The chemical-Langevin probability flow; Production and Degradation model DiagonalJacobianField.
 template <DiagonalJacobianField Production, DiagonalJacobianField Degradation, ScoreModel Score,
           class Growth = no_growth>
@@ -112,11 +124,7 @@ class chemical_langevin_flow
   // A rate network that keeps its forward workspace and computes its Jacobian diagonal (and that diagonal's VJP) from
   // it: one forward pass serves the values, the diagonal and every VJP.
   template <class F>
-  static constexpr bool workspace_diagonal = RecordingField<F>&& requires(const F& f, const typename F::record_type& r,
-                                                                          Eigen::MatrixXd& out, Eigen::VectorXd* gp) {
-    f.jacobian_diagonal(r, out);
-    f.jacobian_diagonal_vjp(r, out, &out, gp);
-  };
+  static constexpr bool workspace_diagonal = detail::workspace_diagonal_field<F>;
 
   // values and Jacobian diagonal of a rate network (one forward pass when it keeps a workspace)
   template <class F>

@@ -30,6 +30,7 @@
 #include <upfi/metrics/distances.hpp>
 #include <upfi/metrics/errors.hpp>
 #include <upfi/metrics/fates.hpp>
+#include <upfi/nn/linear_degradation_field.hpp>
 #include <upfi/nn/mlp.hpp>
 #include <upfi/problems/detail/benchmark_support.hpp>
 #include <upfi/score/dsm.hpp>
@@ -43,6 +44,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,14 +52,24 @@ namespace upfi::problems {
 
 /// @brief The networks of UPFI Table 2.
 enum class network_system { bf, hsc };
-/// @brief The noise models UPFI and PFI are fitted with.
-enum class network_noise { additive, multiplicative };
+/// @brief The noise models UPFI and PFI are fitted with: additive (one constant D), multiplicative (UPFI's production
+/// and degradation networks, D = diag(p + q) / 2V) and cle (the chemical Langevin form of the truth: a production
+/// network and linear degradation lambda x, D = diag(p + lambda x) / 2V, with lambda fixed or learned).
+enum class network_noise { additive, multiplicative, cle };
 
 [[nodiscard]] inline const char* system_name(network_system s) noexcept {
   return s == network_system::bf ? "BF" : "HSC";
 }
 [[nodiscard]] inline const char* noise_name(network_noise n) noexcept {
-  return n == network_noise::additive ? "add." : "mult.";
+  switch (n) {
+    case network_noise::additive:
+      return "add.";
+    case network_noise::multiplicative:
+      return "mult.";
+    case network_noise::cle:
+      return "CLE";
+  }
+  return "?";
 }
 
 /// @brief Options of run_network_benchmark.
@@ -79,6 +91,10 @@ struct network_benchmark_options {
   /// >= 0: stage 2 trains on masses smoothed by a polynomial of this degree in time
   /// (core::snapshot_series::with_smoothed_masses); < 0: the counted masses
   int mass_smoothing = -1;
+  /// network_noise::cle: the degradation rate lambda of every gene, fixed or (cle_learn_rates) the learned rates'
+  /// initial value; unset: the truth's (network.degradation), the authors' CLEFlow setting (a known lambda)
+  std::optional<double> cle_rate;
+  bool cle_learn_rates = false;
   std::vector<Eigen::Index> hidden = {64, 64, 64};        ///< drift (or production and degradation) and growth networks
   std::vector<Eigen::Index> score_hidden = {64, 64, 64};  ///< DSM score network (the paper: 64 for BF, 128 for HSC)
   double score_learning_rate = 3e-3;                      ///< DSM learning rate (the paper: 1e-2)
@@ -100,9 +116,15 @@ struct network_benchmark_result {
   /// * fate_floor: a second, independent simulation of the truth, the sampling floor of the TV and ceiling of the
   ///   correlation at fate_paths (no model does better in expectation);
   /// * fate_true_drift: the true drift simulated with the model's noise, what a perfect drift would score (additive
-  ///   model: the cost of the misspecified noise alone; multiplicative model: the true noise, equal to fate_floor);
+  ///   model: the cost of the misspecified noise alone, simulated like the truth; multiplicative model: the fitted
+  ///   production and degradation rates' noise diag(p + q) / 2V, simulated like the model);
+  /// * fate_true_noise: the fitted drift simulated with the true noise, simulated like the model: what the fitted
+  ///   drift alone scores, so that fate_true_drift and fate_true_noise split the model's fate error between its noise
+  ///   and its drift;
+  /// * fate_truth_model_steps: the truth (drift and noise) simulated like the model (simulate_model, step fate_dt,
+  ///   instead of the data's simulator and step simulation_dt): the integrator's share of the two scores above;
   /// * fate_nearest: a null model without dynamics, each query's fate is the region nearest to it now.
-  fate_scores fate_floor, fate_true_drift, fate_nearest;
+  fate_scores fate_floor, fate_true_drift, fate_true_noise, fate_truth_model_steps, fate_nearest;
   /// The model's and the null model's scores on the undecided queries only (no fate has true probability >= 0.95),
   /// where fates are not already settled by the query's position; undecided_queries counts them.
   fate_scores fate_undecided, fate_nearest_undecided;
@@ -136,6 +158,24 @@ inline network_setup network_of(network_system s, const network_benchmark_option
   if (s == network_system::bf) return {sde::bf_network(o.birth_rate, o.network), {"g1"}, 1.25, 2};
   return {sde::hsc_network(o.birth_rate, o.network), {"Cebpa", "Pu1", "Gata2"}, 1.0, 4};
 }
+
+// A field for infer::simulate_model made of a drift from one source and a diagonal noise from another (no growth):
+// the swaps behind fate_true_drift and fate_true_noise.
+struct swapped_field {
+  using drift_function = values_function;  // fills f.v
+  using noise_function = std::function<Eigen::MatrixXd(double, const Eigen::MatrixXd&)>;
+  Eigen::Index d;
+  drift_function drift;
+  noise_function noise_diagonal;  // D's diagonal at every row (N x d)
+  [[nodiscard]] Eigen::Index dimension() const noexcept { return d; }
+  void drift_and_growth(double t, const Eigen::MatrixXd& x, flow::flow_values& f) const {
+    drift(t, x, f);
+    f.g.setZero(x.rows());
+  }
+  [[nodiscard]] Eigen::MatrixXd diffusion_diagonal(double t, const Eigen::MatrixXd& x) const {
+    return noise_diagonal(t, x);
+  }
+};
 }  // namespace detail
 
 /// @brief Snapshots of the network benchmark (each time from an independent realisation), as run_network_benchmark
@@ -208,6 +248,8 @@ inline network_setup network_of(network_system s, const network_benchmark_option
 
   // the trained model's drift v and growth g on a cloud (one evaluation of the field gives both)
   detail::values_function drift_and_growth;
+  // the trained model's noise: D's diagonal at every row
+  detail::swapped_field::noise_function model_noise;
   // the trained model's paths from x0, recorded at `times`, noise stream `seed`; concentrations stay >= 0
   std::function<infer::model_trajectories(const Eigen::MatrixXd&, const std::vector<double>&, std::uint64_t)> simulate;
   const auto train = [&](auto field) {
@@ -222,6 +264,13 @@ inline network_setup network_of(network_system s, const network_benchmark_option
     result.model.set_meta("noise", noise_name(noise));
     infer::add_parameters(result.model, trained);
     drift_and_growth = detail::values_of(trained);
+    if constexpr (requires { trained.diffusion_diagonal(0.0, Eigen::MatrixXd{}); }) {
+      model_noise = [trained](double t, const Eigen::MatrixXd& x) { return trained.diffusion_diagonal(t, x); };
+    } else {
+      model_noise = [delta = trained.diffusion().delta](double, const Eigen::MatrixXd& x) {
+        return Eigen::MatrixXd(Eigen::MatrixXd::Constant(x.rows(), x.cols(), delta));
+      };
+    }
     simulate = [trained, dt = o.fate_dt](const Eigen::MatrixXd& x0, const std::vector<double>& ts, std::uint64_t seed) {
       return infer::simulate_model(trained, x0, ts, {.dt = dt, .seed = seed, .nonnegative = true});
     };
@@ -230,9 +279,13 @@ inline network_setup network_of(network_system s, const network_benchmark_option
     if (noise == network_noise::additive) {
       train(flow::probability_flow(nn::mlp<double>(net, o.seed), score, flow::isotropic_diffusion{result.diffusion},
                                    std::move(growth)));
-    } else {
+    } else if (noise == network_noise::multiplicative) {
       train(flow::chemical_langevin_flow(nn::mlp<double>(rate, o.seed), nn::mlp<double>(rate, o.seed + 2), score,
                                          volume, std::move(growth)));
+    } else {
+      const nn::linear_degradation_field degradation(
+          Eigen::VectorXd::Constant(d, o.cle_rate.value_or(o.network.degradation)), o.cle_learn_rates);
+      train(flow::chemical_langevin_flow(nn::mlp<double>(rate, o.seed), degradation, score, volume, std::move(growth)));
     }
   };
   if (with_growth) {
@@ -289,13 +342,32 @@ inline network_setup network_of(network_system s, const network_benchmark_option
   };
   Eigen::MatrixXd& p_true = result.fates_true;
   Eigen::MatrixXd& p_hat = result.fates_model;
-  Eigen::MatrixXd p_again;    // the truth simulated again with other random numbers
-  Eigen::MatrixXd p_oracle;   // the true drift with the additive model's noise
-  Eigen::MatrixXd p_nearest;  // no dynamics: the query's nearest region
+  Eigen::MatrixXd p_again;        // the truth simulated again with other random numbers
+  Eigen::MatrixXd p_oracle;       // the true drift with the model's noise
+  Eigen::MatrixXd p_true_noise;   // the model's drift with the true noise
+  Eigen::MatrixXd p_model_steps;  // the truth simulated like the model
+  Eigen::MatrixXd p_nearest;      // no dynamics: the query's nearest region
   const bool additive = noise == network_noise::additive;
   const sde::simulator oracle_sim(
       truth, sde::additive_isotropic(d, std::sqrt(2 * result.diffusion)),
       sde::simulate_options{.dt = o.simulation_dt, .rule = sde::positivity::reject, .growth = false});
+  const detail::values_function true_drift = [&truth](double t, const Eigen::MatrixXd& x, flow::flow_values& f) {
+    detail::drift_on_cloud(truth, t, x, f.v);
+  };
+  const detail::swapped_field::noise_function true_noise = [&truth](double t, const Eigen::MatrixXd& x) {
+    Eigen::MatrixXd diagonal(x.rows(), x.cols());
+    for (Eigen::Index r = 0; r < x.rows(); ++r) {
+      diagonal.row(r) = truth.diffusion_tensor(t, x.row(r).transpose()).diagonal().transpose();
+    }
+    return diagonal;
+  };
+  const detail::swapped_field true_drift_model_noise{d, true_drift, model_noise};
+  const detail::swapped_field model_drift_true_noise{d, drift_and_growth, true_noise};
+  const detail::swapped_field truth_as_model{d, true_drift, true_noise};
+  const auto simulate_like_model = [&](const detail::swapped_field& field, const Eigen::MatrixXd& x0, double t0,
+                                       double t1, std::uint64_t seed) {
+    return infer::simulate_model(field, x0, {t0, t1}, {.dt = o.fate_dt, .seed = seed, .nonnegative = true});
+  };
   for (std::size_t k = 1; k + 1 < data.size(); ++k) {
     const Eigen::MatrixXd queries = detail::spaced_rows(data.cloud(k), o.fate_queries);
     const Eigen::Index q = queries.rows();
@@ -305,7 +377,7 @@ inline network_setup network_of(network_system s, const network_benchmark_option
     const auto fates_of = [&](const auto& ensemble) {
       return fate_distribution(ensemble.positions.back(), q, o.fate_paths);
     };
-    for (Eigen::MatrixXd* m : {&p_true, &p_hat, &p_again, &p_oracle, &p_nearest}) {
+    for (Eigen::MatrixXd* m : {&p_true, &p_hat, &p_again, &p_oracle, &p_true_noise, &p_model_steps, &p_nearest}) {
       m->conservativeResize(m->rows() + q, nf);
     }
     p_true.bottomRows(q) = fates_of(paths_sim.paths(starts, {t0, t1}, core::counter_rng(o.data_seed + 17 * k, 5)));
@@ -313,7 +385,11 @@ inline network_setup network_of(network_system s, const network_benchmark_option
     p_again.bottomRows(q) = fates_of(paths_sim.paths(starts, {t0, t1}, core::counter_rng(o.data_seed + 17 * k, 6)));
     p_oracle.bottomRows(q) =
         additive ? fates_of(oracle_sim.paths(starts, {t0, t1}, core::counter_rng(o.data_seed + 17 * k, 7)))
-                 : Eigen::MatrixXd(p_again.bottomRows(q));
+                 : fates_of(simulate_like_model(true_drift_model_noise, starts, t0, t1, o.data_seed + 23 * k + 1));
+    p_true_noise.bottomRows(q) =
+        fates_of(simulate_like_model(model_drift_true_noise, starts, t0, t1, o.data_seed + 23 * k + 2));
+    p_model_steps.bottomRows(q) =
+        fates_of(simulate_like_model(truth_as_model, starts, t0, t1, o.data_seed + 23 * k + 3));
     p_nearest.bottomRows(q) = fate_distribution(queries, q, 1);
     result.fate_snapshot.insert(result.fate_snapshot.end(), static_cast<std::size_t>(q), k);
   }
@@ -321,6 +397,8 @@ inline network_setup network_of(network_system s, const network_benchmark_option
   result.fate_correlation = detail::fate_correlation(p_true.col(0), p_hat.col(0));
   result.fate_floor = detail::score_fates(p_true, p_again);
   result.fate_true_drift = detail::score_fates(p_true, p_oracle);
+  result.fate_true_noise = detail::score_fates(p_true, p_true_noise);
+  result.fate_truth_model_steps = detail::score_fates(p_true, p_model_steps);
   result.fate_nearest = detail::score_fates(p_true, p_nearest);
   const auto undecided = detail::undecided_rows(p_true);
   result.undecided_queries = std::ssize(undecided);
