@@ -2,14 +2,16 @@
 // SPDX-License-Identifier: MIT
 //
 // Reproduces UPFI Table 2 (BF and HSC gene networks simulated as chemical Langevin equations with growth) with
-// upfi's UPFI and PFI, each with an additive and a multiplicative noise model: path energy distance, force L2 error,
+// upfi's UPFI and PFI, each with an additive, a multiplicative (two networks) or a chemical Langevin (production
+// network, linear degradation) noise model: path energy distance, force L2 error,
 // Pearson fate correlation (BF) and TV fate error (HSC), mean +- sd over seeds, as Markdown rows (docs/results.md).
 //
 // Options: `network_table --help`.
 //
 // The fate columns give, in parentheses, the same metric between the
 // truth and a second simulation of the truth (the sampling ceiling of the correlation and floor of the TV at
-// --fate-paths), for the true drift simulated with the model's noise (what a perfect drift would score), and for
+// --fate-paths), for the true drift simulated with the model's noise (what a perfect drift would score), for the
+// model's drift simulated with the true noise (TV only: what the drift alone scores), and for
 // a null model without dynamics (each query's fate is its nearest region now). "undecided TV" is the fate TV over
 // the queries whose fate the truth has not decided (every fate below 0.95), with the null model's in parentheses.
 //
@@ -128,8 +130,12 @@ int main(int argc, char** argv) {
                     << " s, final loss " << (r.report.history.empty() ? 0.0 : r.report.history.back().loss.total())
                     << ", cells";
           for (const auto c : r.cells) std::cerr << " " << c;
-          std::cerr << ", growth corr " << r.growth_correlation << "\n  "
-                    << upfi::reproduce::step_check_line(r.step_check)
+          std::cerr << ", growth corr " << r.growth_correlation;
+          if (r.degradation_rates.size() > 0) {
+            std::cerr << ", degradation rates";
+            for (const double rate : r.degradation_rates) std::cerr << " " << rate;
+          }
+          std::cerr << "\n  " << upfi::reproduce::step_check_line(r.step_check)
                     << "\n  fates by snapshot (mean P(fate 0) true / model, TV):";
           for (std::size_t k = 1; k + 1 < r.cells.size(); ++k) {
             // the queries of snapshot k are consecutive rows

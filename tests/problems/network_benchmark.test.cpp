@@ -121,6 +121,14 @@ TEST_SUITE("problems") {
     const auto learned =
         upfi::problems::run_network_benchmark(network_system::bf, true, network_noise::cle, cle_options);
     CHECK(learned.model.array("parameters").size() == cle.model.array("parameters").size() + 7);  // BF: 7 genes
+    // the fixed rates are the truth's; the learned ones start there and move, by at most about lr per AdamW step on
+    // the log rates (4 steps of lr 3e-3; a factor 2 of slack for Adam's normalised step and the weight decay)
+    REQUIRE(cle.degradation_rates.size() == 7);
+    CHECK((cle.degradation_rates.array() == o.network.degradation).all());
+    REQUIRE(learned.degradation_rates.size() == 7);
+    CHECK((learned.degradation_rates.array() != o.network.degradation).any());
+    CHECK(((learned.degradation_rates.array() / o.network.degradation).log().abs() <= 2 * 4 * 3e-3).all());
+    CHECK(add.degradation_rates.size() == 0);
     CHECK(add.fate_truth_model_steps.tv < 0.38);  // the truth again (at a coarser step): under the floor's bound
     CHECK(again.fate_true_noise.tv == add.fate_true_noise.tv);
   }

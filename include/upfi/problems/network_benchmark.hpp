@@ -13,12 +13,13 @@
 /// the marker branch (g7 for BF, Eklf for HSC) divides at up to `birth_rate` = 5; the score is a DSM network; the
 /// additive model's D is the mean of the true chemical-Langevin diffusion over the data (the noise prior is known in
 /// the paper too); the multiplicative model learns production and degradation networks with softplus outputs at the
-/// true volume V; UPFI is autonomous, PFI gets a time input and a balanced loss; true and model paths start from fresh
-/// initial cells and run without branching; fate queries are cells of the inner snapshots, fates are k-means regions
-/// reached by paths with each side's own noise (the truth's chemical-Langevin noise, the model's noise model); the
-/// regions are k-means clusters of the end states of true lineages (paths without branching from fresh initial cells),
-/// so that a fast-dividing branch does not claim every cluster; model paths, like the data, reject moves to negative
-/// concentrations.
+/// true volume V; the cle model (not the paper's) a softplus production network and linear degradation, its rates
+/// fixed at the truth's or learned; UPFI is autonomous, PFI gets a time input and a balanced loss; true and model paths
+/// start from fresh initial cells and run without branching; fate queries are cells of the inner snapshots, fates are
+/// k-means regions reached by paths with each side's own noise (the truth's chemical-Langevin noise, the model's noise
+/// model); the regions are k-means clusters of the end states of true lineages (paths without branching from fresh
+/// initial cells), so that a fast-dividing branch does not claim every cluster; model paths, like the data, reject
+/// moves to negative concentrations.
 
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/flow/chemical_langevin_flow.hpp>
@@ -143,6 +144,8 @@ struct network_benchmark_result {
   /// infer::step_check of the trained field on the training data: its push with the training's steps and with 50
   /// against each next snapshot
   infer::step_check_result step_check;
+  /// network_noise::cle: the fitted degradation rates (the fixed ones, or the learned ones); empty otherwise
+  Eigen::VectorXd degradation_rates;
   std::vector<Eigen::Index> cells;
   infer::model_file model;
 };
@@ -264,6 +267,7 @@ struct swapped_field {
     result.model.set_meta("noise", noise_name(noise));
     infer::add_parameters(result.model, trained);
     drift_and_growth = detail::values_of(trained);
+    if constexpr (requires { trained.degradation().rates(); }) result.degradation_rates = trained.degradation().rates();
     if constexpr (requires { trained.diffusion_diagonal(0.0, Eigen::MatrixXd{}); }) {
       model_noise = [trained](double t, const Eigen::MatrixXd& x) { return trained.diffusion_diagonal(t, x); };
     } else {
