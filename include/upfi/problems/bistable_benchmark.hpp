@@ -146,7 +146,7 @@ struct bistable_benchmark_result {
   /// snapshot (energy distances, mass errors)
   infer::rollout_check_result rollout;
   /// infer::step_check of the trained field (member 0, or the chosen restart) on the training data: its push with the
-  /// training's steps and with 50 against each next snapshot
+  /// training's steps and accurately (10 RK4 steps) against each next snapshot
   infer::step_check_result step_check;
   /// Reference and subset fate scores on the same queries (as in network_benchmark_result): fate_nearest is a null
   /// model without dynamics (each query's fate is the region nearest to it now); the _undecided scores use only the

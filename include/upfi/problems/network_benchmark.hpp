@@ -141,8 +141,8 @@ struct network_benchmark_result {
   std::vector<double> birth_mean, growth_mean;
   double score_seconds = 0, training_seconds = 0;
   infer::flow_training_report report;
-  /// infer::step_check of the trained field on the training data: its push with the training's steps and with 50
-  /// against each next snapshot
+  /// infer::step_check of the trained field on the training data: its push with the training's steps and accurately
+  /// (10 RK4 steps) against each next snapshot
   infer::step_check_result step_check;
   /// network_noise::cle: the fitted degradation rates (the fixed ones, or the learned ones); empty otherwise
   Eigen::VectorXd degradation_rates;
