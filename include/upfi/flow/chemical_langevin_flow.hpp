@@ -24,9 +24,9 @@
 namespace upfi::flow {
 
 namespace detail {
-// A RecordingField whose Jacobian diagonal and that diagonal's VJP start from its record (a concept, so that the
-// record type is only named once F is known to be a RecordingField: a field without records, like
-// nn::linear_degradation_field, is simply not one).
+// A rate network that keeps its forward workspace and computes its Jacobian diagonal (and that diagonal's VJP) from
+// it: one forward pass serves the values, the diagonal and every VJP. A concept, so that the record type is only named
+// once F is known to be a RecordingField (a field without records, like nn::linear_degradation_field, is not one).
 template <class F>
 concept workspace_diagonal_field = RecordingField<F> &&
     requires(const F& f, const typename F::record_type& r, Eigen::MatrixXd& out, Eigen::VectorXd* gp) {
@@ -123,16 +123,11 @@ class chemical_langevin_flow
  private:
   friend class detail::row_blocked_field<chemical_langevin_flow>;
 
-  // A rate network that keeps its forward workspace and computes its Jacobian diagonal (and that diagonal's VJP) from
-  // it: one forward pass serves the values, the diagonal and every VJP.
-  template <class F>
-  static constexpr bool workspace_diagonal = detail::workspace_diagonal_field<F>;
-
   // values and Jacobian diagonal of a rate network (one forward pass when it keeps a workspace)
   template <class F>
   static void rate_values(const F& f, double t, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd& values,
                           Eigen::MatrixXd& diagonal, detail::part_record_t<F>* record) {
-    if constexpr (workspace_diagonal<F>) {
+    if constexpr (detail::workspace_diagonal_field<F>) {
       detail::part_record_t<F> local;
       detail::part_record_t<F>& r = record != nullptr ? *record : local;
       f.evaluate(t, x, values, r);
@@ -148,7 +143,7 @@ class chemical_langevin_flow
                        const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& c, const Eigen::MatrixXd& cj,
                        Eigen::MatrixXd* dx, Eigen::VectorXd* gp) {
     Eigen::MatrixXd part;
-    if constexpr (workspace_diagonal<F>) {
+    if constexpr (detail::workspace_diagonal_field<F>) {
       if (record != nullptr) {
         f.vjp(*record, c, dx, gp);
         f.jacobian_diagonal_vjp(*record, cj, dx != nullptr ? &part : nullptr, gp);

@@ -251,7 +251,8 @@ struct swapped_field {
 
   // the trained model's drift v and growth g on a cloud (one evaluation of the field gives both)
   detail::values_function drift_and_growth;
-  // the trained model's noise: D's diagonal at every row
+  // the trained model's noise, D's diagonal at every row (the chemical-Langevin fields; the additive model's true-drift
+  // reference is simulated like the truth, by oracle_sim below)
   detail::swapped_field::noise_function model_noise;
   // the trained model's paths from x0, recorded at `times`, noise stream `seed`; concentrations stay >= 0
   std::function<infer::model_trajectories(const Eigen::MatrixXd&, const std::vector<double>&, std::uint64_t)> simulate;
@@ -270,10 +271,6 @@ struct swapped_field {
     if constexpr (requires { trained.degradation().rates(); }) result.degradation_rates = trained.degradation().rates();
     if constexpr (requires { trained.diffusion_diagonal(0.0, Eigen::MatrixXd{}); }) {
       model_noise = [trained](double t, const Eigen::MatrixXd& x) { return trained.diffusion_diagonal(t, x); };
-    } else {
-      model_noise = [delta = trained.diffusion().delta](double, const Eigen::MatrixXd& x) {
-        return Eigen::MatrixXd(Eigen::MatrixXd::Constant(x.rows(), x.cols(), delta));
-      };
     }
     simulate = [trained, dt = o.fate_dt](const Eigen::MatrixXd& x0, const std::vector<double>& ts, std::uint64_t seed) {
       return infer::simulate_model(trained, x0, ts, {.dt = dt, .seed = seed, .nonnegative = true});
