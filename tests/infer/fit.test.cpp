@@ -3,11 +3,14 @@
 #include <upfi/infer/fit.hpp>
 #include <upfi/infer/leave_one_out.hpp>
 #include <upfi/metrics/distances.hpp>
+#include <upfi/sde/chemical_langevin.hpp>
+#include <upfi/sde/simulator.hpp>
 
 #include <doctest/doctest.h>
 
 #include "support/ou_growth.hpp"
 #include "support/random_matrix.hpp"
+#include "support/seed.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -321,6 +324,248 @@ TEST_CASE("fit_snapshots: invalid options and data are named") {
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS((void)upfi::infer::leave_one_out(data.without(1), tiny(fit_method::pfi)),
                        "upfi::infer::leave_one_out: need at least three snapshots, got 2", std::invalid_argument);
+}
+
+namespace {
+// Two genes with chemical-Langevin noise: production p = (2, 1 + x0), degradation 2 x, volume 20; cells start
+// uniform in [0, 0.4]^2 and relax toward (1, 1) over t in [0, 1].
+struct birth_death_production {
+  [[nodiscard]] Eigen::Index dimension() const { return 2; }
+  template <class T>
+  void operator()(upfi::scalar_of_t<T>, const T* x, T* out) const {
+    out[0] = T(2.0);
+    out[1] = 1.0 + x[0];
+  }
+};
+
+upfi::core::snapshot_series<double> birth_death_series(Eigen::Index cells) {
+  const upfi::sde::chemical_langevin cle(birth_death_production{}, upfi::sde::linear_degradation(Eigen::Vector2d(2, 2)),
+                                         20.0);
+  const upfi::sde::simulator sim(cle, cle, {.dt = 2e-3});
+  return sim.snapshots(
+      [](Eigen::Index n, const upfi::core::counter_rng& rng) {
+        Eigen::MatrixXd x(n, 2);
+        for (Eigen::Index i = 0; i < n; ++i) {
+          for (Eigen::Index c = 0; c < 2; ++c)
+            x(i, c) = 0.4 * rng.uniform(static_cast<std::uint64_t>(i), static_cast<std::uint32_t>(c));
+        }
+        return x;
+      },
+      cells, {0.0, 0.25, 0.5, 0.75, 1.0}, upfi::test::seed());
+}
+
+fit_options tiny_cle(fit_method m) {
+  auto o = tiny(m);
+  o.noise = upfi::infer::noise_model::chemical_langevin;
+  o.volume = 20;
+  o.degradation = Eigen::VectorXd::Constant(1, 2.0);
+  return o;
+}
+}  // namespace
+
+TEST_CASE("fit_snapshots with chemical-Langevin noise: drift p - lambda x, D = diag(p + lambda x) / 2V, units") {
+  const auto data = birth_death_series(200);
+  // the same data in other units: x' = a x (concentrations are not shifted), t' = c t + 1; then V' = V / a and
+  // lambda' = lambda / c
+  const double a = 10, c = 2;
+  std::vector<Eigen::MatrixXd> clouds;
+  std::vector<double> times;
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    clouds.push_back(a * data.cloud(k));
+    times.push_back(c * data.time(k) + 1);
+  }
+  const upfi::core::snapshot_series<double> other(times, clouds);
+  for (const auto m : {fit_method::upfi, fit_method::pfi}) {
+    for (const bool learn : {false, true}) {
+      CAPTURE(upfi::infer::fit_method_name(m));
+      CAPTURE(learn);
+      auto o = tiny_cle(m);
+      o.learn_degradation = learn;
+      const auto f1 = upfi::infer::fit_snapshots(data, o);
+      o.volume /= a;
+      o.degradation /= c;
+      const auto f2 = upfi::infer::fit_snapshots(other, o);
+      const auto& model = f1.model;
+      CHECK(model.noise() == upfi::infer::noise_model::chemical_langevin);
+      CHECK(model.scaling().mean.isZero(0));
+      CHECK(model.volume() == doctest::Approx(20).epsilon(1e-14));
+      CHECK(f2.model.volume() == doctest::Approx(2).epsilon(1e-14));
+      REQUIRE(model.degradation().size() == 2);
+      if (learn) {  // trained through log lambda: moved from the start, still positive
+        CHECK((model.degradation().array() != 2.0).all());
+        CHECK((model.degradation().array() > 0).all());
+      } else {
+        CHECK(max_relative(model.degradation(), Eigen::Vector2d(2, 2)) < 1e-14);
+      }
+      CHECK(max_relative(f2.model.degradation(), model.degradation() / c) < 1e-6);
+      for (std::size_t k = 0; k < data.size(); ++k) {
+        const Eigen::MatrixXd& x = data.cloud(k);
+        Eigen::MatrixXd v1, v2;
+        model.drift(data.time(k), x, v1);
+        f2.model.drift(other.time(k), other.cloud(k), v2);
+        CHECK(max_relative(v2, (a / c) * v1) < 1e-6);
+        const Eigen::MatrixXd d1 = model.diffusion_diagonal(data.time(k), x);
+        CHECK(max_relative(f2.model.diffusion_diagonal(other.time(k), other.cloud(k)), (a * a / c) * d1) < 1e-6);
+        // the production p = v + lambda x is >= 0 and D = (p + lambda x) / 2V = (v + 2 lambda x) / 2V
+        const Eigen::MatrixXd lx = x * model.degradation().asDiagonal();
+        CHECK((v1 + lx).minCoeff() >= 0);
+        CHECK(max_relative(d1, (v1 + 2 * lx) / (2 * model.volume())) < 1e-12);
+        Eigen::VectorXd g1, g2;
+        model.growth(data.time(k), x, g1);
+        f2.model.growth(other.time(k), other.cloud(k), g2);
+        if (m == fit_method::upfi) CHECK(max_relative(g2, g1 / c) < 1e-6);
+      }
+      // the model file keeps the noise: the same drift, noise and growth, bit for bit
+      const auto back =
+          fitted_model::from_file(upfi::infer::model_file::parse(model.to_file().format(), "chemical-langevin model"));
+      CHECK(back.noise() == upfi::infer::noise_model::chemical_langevin);
+      CHECK(back.method() == m);
+      CHECK(back.degradation() == model.degradation());
+      CHECK(back.volume() == model.volume());
+      Eigen::MatrixXd v1, v2;
+      model.drift(0.5, data.cloud(2), v1);
+      back.drift(0.5, data.cloud(2), v2);
+      CHECK(v1 == v2);
+      CHECK(back.diffusion_diagonal(0.5, data.cloud(2)) == model.diffusion_diagonal(0.5, data.cloud(2)));
+    }
+  }
+  const auto f = upfi::infer::fit_snapshots(data, tiny_cle(fit_method::upfi));
+  CHECK_THROWS_WITH_AS((void)f.model.diffusion(),
+                       "upfi::infer::fitted_model::diffusion: the model has chemical-Langevin noise, which depends on "
+                       "the state: use diffusion_diagonal",
+                       std::invalid_argument);
+  CHECK(f.model.normalised_diffusion() == 0.0);
+  // additive models report their constant D through the same accessor
+  const auto additive = upfi::infer::fit_snapshots(data, tiny(fit_method::upfi));
+  CHECK(additive.model.noise() == upfi::infer::noise_model::additive);
+  CHECK(additive.model.diffusion_diagonal(0.5, data.cloud(1)) ==
+        Eigen::MatrixXd::Constant(data.cloud(1).rows(), 2, additive.model.diffusion()));
+  CHECK(additive.model.degradation().size() == 0);
+  CHECK(additive.model.volume() == 0.0);
+}
+
+TEST_CASE("fitted_model with chemical-Langevin noise: simulated increments are N(v h, 2 D h), paths stay >= 0") {
+  const auto data = birth_death_series(200);
+  const auto fit = upfi::infer::fit_snapshots(data, tiny_cle(fit_method::pfi));
+  const Eigen::Index n = 20000;
+  const Eigen::MatrixXd x0 = Eigen::RowVector2d(0.7, 0.4).replicate(n, 1);
+  const double h = 0.01;
+  const auto p = fit.model.simulate(x0, {0.3, 0.3 + h}, {.dt = h, .seed = 4});
+  Eigen::MatrixXd v;
+  fit.model.drift(0.3, x0.topRows(1), v);
+  const Eigen::MatrixXd dd = fit.model.diffusion_diagonal(0.3, x0.topRows(1));
+  const Eigen::MatrixXd dx = p.positions[1] - x0;
+  for (Eigen::Index c = 0; c < 2; ++c) {
+    CAPTURE(c);
+    const double var = 2 * dd(0, c) * h;
+    const double mean = dx.col(c).mean();
+    const double sample_var = (dx.col(c).array() - mean).square().sum() / static_cast<double>(n - 1);
+    CHECK(std::abs(mean - v(0, c) * h) < 5 * std::sqrt(var / static_cast<double>(n)));
+    CHECK(std::abs(sample_var - var) < 5 * var * std::sqrt(2.0 / static_cast<double>(n - 1)));
+  }
+  // from cells near zero, where the noise could push a coordinate below 0, the paths stay >= 0
+  const auto q = fit.model.simulate(data.cloud(0), {0.0, 0.5, 1.0}, {.dt = 0.01, .seed = 5});
+  for (const auto& x : q.positions) CHECK(x.minCoeff() >= 0);
+}
+
+TEST_CASE("fit_snapshots with chemical-Langevin noise recovers the production at the data [slow]") {
+  const auto data = birth_death_series(400);
+  auto o = tiny_cle(fit_method::pfi);
+  o.networks = upfi::infer::time_dependence::autonomous;
+  o.hidden = {32, 32};
+  o.iterations = 400;
+  o.batch = 128;
+  const auto fit = upfi::infer::fit_snapshots(data, o);
+  // the truth: p = (2, 1 + x0); the fitted production is v + lambda x
+  double err = 0, scale = 0;
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    const Eigen::MatrixXd& x = data.cloud(k);
+    Eigen::MatrixXd v;
+    fit.model.drift(data.time(k), x, v);
+    const Eigen::MatrixXd p = v + x * fit.model.degradation().asDiagonal();
+    Eigen::MatrixXd truth(x.rows(), 2);
+    truth.col(0).setConstant(2.0);
+    truth.col(1) = 1.0 + x.col(0).array();
+    err += (p - truth).rowwise().norm().sum();
+    scale += truth.rowwise().norm().sum();
+  }
+  MESSAGE("relative production error ", err / scale);
+  CHECK(err / scale < 0.15);
+}
+
+TEST_CASE("fit_snapshots with chemical-Langevin noise: invalid options and data are named") {
+  const auto data = birth_death_series(50);
+  auto o = tiny_cle(fit_method::upfi);
+  o.volume = 0;
+  const char* needs =
+      "upfi::infer::fit_snapshots: chemical-Langevin noise needs a finite volume > 0 and 1 or 2 finite "
+      "degradation rates > 0, and no diffusion (D follows from the drift); got volume = ";
+  CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o),
+                       (std::string(needs) + "0, 1 rates, diffusion = 0").c_str(), std::invalid_argument);
+  o = tiny_cle(fit_method::upfi);
+  o.degradation = Eigen::Vector3d(1, 1, 1);
+  CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o),
+                       (std::string(needs) + "20, 3 rates, diffusion = 0").c_str(), std::invalid_argument);
+  o = tiny_cle(fit_method::upfi);
+  o.degradation = Eigen::Vector2d(1, -1);
+  CHECK_THROWS_AS((void)upfi::infer::fit_snapshots(data, o), std::invalid_argument);
+  o = tiny_cle(fit_method::upfi);
+  o.degradation.resize(0);
+  CHECK_THROWS_AS((void)upfi::infer::fit_snapshots(data, o), std::invalid_argument);
+  o = tiny_cle(fit_method::upfi);
+  o.diffusion = 0.1;
+  CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o),
+                       (std::string(needs) + "20, 1 rates, diffusion = 0.1").c_str(), std::invalid_argument);
+  // concentrations: a negative value is named with its snapshot, time, coordinate and row
+  std::vector<Eigen::MatrixXd> clouds;
+  std::vector<double> times;
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    clouds.push_back(data.cloud(k));
+    times.push_back(data.time(k));
+  }
+  clouds[2](7, 1) = -0.5;
+  CHECK_THROWS_WITH_AS(
+      (void)upfi::infer::fit_snapshots(upfi::core::snapshot_series<double>(times, clouds), tiny_cle(fit_method::upfi)),
+      "upfi::infer::fit_snapshots: chemical-Langevin noise models concentrations >= 0, but snapshot 2 "
+      "(t = 0.5) has x1 = -0.5 in row 7",
+      std::invalid_argument);
+  // the chemical-Langevin settings with additive noise
+  o = tiny(fit_method::upfi);
+  o.volume = 20;
+  const char* only =
+      "upfi::infer::fit_snapshots: volume, degradation and learn_degradation apply to chemical-Langevin "
+      "noise only (noise = chemical_langevin)";
+  CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o), only, std::invalid_argument);
+  o = tiny(fit_method::upfi);
+  o.learn_degradation = true;
+  CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o), only, std::invalid_argument);
+  // a model with chemical-Langevin noise: softplus production, positive rates, unshifted scaling
+  const auto fit = upfi::infer::fit_snapshots(data, tiny_cle(fit_method::pfi));
+  const upfi::infer::chemical_langevin_noise noise = *fit.model.normalised_noise();
+  upfi::nn::mlp_options plain = fit.model.drift_network().options();
+  plain.output_activation = upfi::nn::activation::identity;
+  CHECK_THROWS_WITH_AS(
+      fitted_model(fit_method::pfi, upfi::nn::mlp<double>(plain, 0), std::nullopt, noise, fit.model.scaling()),
+      "upfi::infer::fitted_model: the production network of chemical-Langevin noise needs a softplus "
+      "output (p >= 0)",
+      std::invalid_argument);
+  CHECK_THROWS_WITH_AS(
+      fitted_model(fit_method::pfi, fit.model.drift_network(), std::nullopt,
+                   upfi::infer::chemical_langevin_noise{Eigen::Vector2d(1, 0), 3.0}, fit.model.scaling()),
+      "upfi::infer::fitted_model: chemical-Langevin noise needs 2 finite rates > 0 and a finite "
+      "volume > 0; got 2 rates and volume 3",
+      std::invalid_argument);
+  auto shifted = fit.model.scaling();
+  shifted.mean[0] = 1;
+  CHECK_THROWS_WITH_AS(fitted_model(fit_method::pfi, fit.model.drift_network(), std::nullopt, noise, shifted),
+                       "upfi::infer::fitted_model: chemical-Langevin noise models concentrations, which the scaling "
+                       "must not shift (mean 0)",
+                       std::invalid_argument);
+  auto file = fit.model.to_file();
+  file.set_meta("noise", "poisson");
+  CHECK_THROWS_WITH_AS((void)fitted_model::from_file(file),
+                       "upfi::infer::fitted_model::from_file: unknown noise 'poisson'", std::invalid_argument);
+  CHECK(std::string(upfi::infer::noise_model_name(upfi::infer::noise_model::chemical_langevin)) == "chemical-langevin");
 }
 
 TEST_CASE("wasserstein1 with weights and ot_interpolation: closed forms") {

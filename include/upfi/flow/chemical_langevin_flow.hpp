@@ -68,6 +68,7 @@ class chemical_langevin_flow
   [[nodiscard]] double volume() const noexcept { return m_volume; }
   [[nodiscard]] const Production& production() const noexcept { return m_p; }
   [[nodiscard]] const Degradation& degradation() const noexcept { return m_q; }
+  [[nodiscard]] const Growth& growth() const noexcept { return m_growth; }
   [[nodiscard]] Eigen::Index parameter_count() const noexcept {
     return m_p.parameter_count() + m_q.parameter_count() + detail::growth_parameter_count(m_growth);
   }

@@ -10,6 +10,12 @@
 /// (Sinkhorn blur 0.1, reach 5, networks 64-64-64) then mean the same thing on every dataset. The fitted model maps
 /// back: v(t, x) = (s / T) v_z, g(t, x) = g_z / T and D = s^2 D_z / T, where T = t_K - t_0.
 ///
+/// Two noise models (fit_options::noise): additive, dX = v dt + sqrt(2 D) dB with one D; and the chemical Langevin
+/// form for concentrations (algorithms.md §1.2; UPFI's multiplicative model with linear degradation), drift
+/// v = p(x) - lambda x with a production network p >= 0 (softplus output) and degradation rates lambda (known, or
+/// learned from a start), and noise D(x) = diag(p + lambda x) / 2V for a system size V. Concentrations are not
+/// shifted (mean 0 in the scaling): x -> x / s, and then lambda_z = T lambda and V_z = s V.
+///
 ///     auto fit = upfi::infer::fit_snapshots(data, {.method = upfi::infer::fit_method::upfi});
 ///     Eigen::MatrixXd v;
 ///     fit.model.drift(data.time(1), data.cloud(1), v);
@@ -18,11 +24,13 @@
 #include <upfi/core/detail/parse_finite.hpp>
 #include <upfi/core/error.hpp>
 #include <upfi/core/snapshot_series.hpp>
+#include <upfi/flow/chemical_langevin_flow.hpp>
 #include <upfi/flow/probability_flow.hpp>
 #include <upfi/infer/flow_trainer.hpp>
 #include <upfi/infer/model_file.hpp>
 #include <upfi/infer/simulate.hpp>
 #include <upfi/infer/step_check.hpp>
+#include <upfi/nn/linear_degradation_field.hpp>
 #include <upfi/nn/mlp.hpp>
 #include <upfi/score/dsm.hpp>
 #include <upfi/score/ensemble.hpp>
@@ -70,6 +78,18 @@ enum class time_dependence {
   }
 }
 
+/// @brief The noise model of fit_snapshots.
+enum class noise_model {
+  additive,          ///< dX = v dt + sqrt(2 D) dB with one D (fit_options::diffusion)
+  chemical_langevin  ///< concentrations: v = p(x) - lambda x, D(x) = diag(p + lambda x) / 2V (fit_options::volume,
+                     ///< fit_options::degradation)
+};
+
+/// @brief "additive" or "chemical-langevin".
+[[nodiscard]] inline const char* noise_model_name(noise_model n) noexcept {
+  return n == noise_model::additive ? "additive" : "chemical-langevin";
+}
+
 /// @brief How the score of stage 1 is estimated.
 enum class score_estimator {
   kernel,  ///< training-free Gaussian kernel density score (fast; the default)
@@ -107,6 +127,16 @@ struct fit_options {
   /// many RK4 steps (infer::step_check, fit_result::step_check); 0: skip the check
   int step_check_steps = 10;
   Eigen::Index step_check_cells = 500;
+  /// additive (`diffusion`) or chemical_langevin (`volume`, `degradation`, `learn_degradation`; data >= 0)
+  noise_model noise = noise_model::additive;
+  /// chemical_langevin: the system size V in the data's units (D = diag(p + lambda x) / 2V: the variance of a level x
+  /// grows like x / V); must be > 0
+  double volume = 0;
+  /// chemical_langevin: the degradation rates lambda per time unit, one per coordinate or one for all (> 0)
+  Eigen::VectorXd degradation;
+  /// chemical_langevin: learn the rates (through their logarithms) from `degradation` as the start; false: they are
+  /// known (a measured mRNA half-life gives lambda = ln 2 / half-life)
+  bool learn_degradation = false;
 };
 
 /// @brief Whether fit_snapshots with these options gives its networks time as an input (fit_options::networks, with
@@ -118,16 +148,17 @@ struct fit_options {
 
 /// @brief The affine map between the data's units and the normalised units a model is trained in.
 struct data_scaling {
-  Eigen::RowVectorXd mean;  ///< subtracted from every cell
+  Eigen::RowVectorXd mean;  ///< subtracted from every cell (zero for concentrations: chemical-Langevin noise)
   double scale = 1;         ///< s: one length scale for all coordinates
   double t0 = 0;            ///< first time
   double span = 1;          ///< T = t_K - t_0
 
-  /// @brief The scaling of a series: pooled mean, pooled RMS standard deviation, first time and time span.
+  /// @brief The scaling of a series: pooled mean (zero when `centre` is false), pooled RMS standard deviation, first
+  /// time and time span.
   /// @throws std::invalid_argument if all cells coincide or there is a single time.
-  [[nodiscard]] static data_scaling of(const core::snapshot_series<double>& data) {
+  [[nodiscard]] static data_scaling of(const core::snapshot_series<double>& data, bool centre = true) {
     data_scaling s;
-    s.mean = data.pooled_mean();
+    s.mean = centre ? Eigen::RowVectorXd(data.pooled_mean()) : Eigen::RowVectorXd::Zero(data.dimension());
     s.scale = std::sqrt(data.pooled_std().array().square().mean());
     s.t0 = data.time(0);
     s.span = data.time(data.size() - 1) - s.t0;
@@ -176,11 +207,19 @@ inline std::string exact(double v) {
 }
 }  // namespace detail
 
-/// @brief A fitted UPFI or PFI model in the data's units: drift network, growth network (UPFI), noise level and
-/// scaling. Copyable; reproducible simulation for a seed.
+/// @brief The chemical-Langevin noise of a fitted model, in the normalised units of its training (fitted_model
+/// converts to the data's units).
+struct chemical_langevin_noise {
+  Eigen::VectorXd degradation;  ///< lambda_z = T lambda, one per coordinate (> 0)
+  double volume = 0;            ///< V_z = s V (> 0)
+};
+
+/// @brief A fitted UPFI or PFI model in the data's units: drift network (the production network p of the
+/// chemical-Langevin form), growth network (UPFI), noise (one D, or degradation rates and a volume) and scaling.
+/// Copyable; reproducible simulation for a seed.
 class fitted_model {
  public:
-  /// @brief Assembles a model from its parts (fit_snapshots and from_file do this).
+  /// @brief Assembles a model with additive noise from its parts (fit_snapshots and from_file do this).
   /// @throws std::invalid_argument on inconsistent dimensions or a negative diffusion.
   fitted_model(fit_method method, nn::mlp<double> drift, std::optional<nn::mlp<double>> growth,
                double normalised_diffusion, data_scaling scaling)
@@ -189,35 +228,88 @@ class fitted_model {
         m_growth(std::move(growth)),
         m_dz(normalised_diffusion),
         m_scaling(std::move(scaling)) {
-    const Eigen::Index d = m_drift.inputs();
-    if (m_drift.outputs() != d || m_scaling.mean.size() != d ||
-        (m_growth && (m_growth->inputs() != d || m_growth->outputs() != 1)) ||
-        (method == fit_method::upfi) != m_growth.has_value() || !(m_dz >= 0)) {
-      core::detail::throw_invalid_argument("upfi::infer::fitted_model: inconsistent parts (dimension ", d, ", growth ",
-                                           m_growth ? "present" : "absent", ", method ", fit_method_name(method),
-                                           ", diffusion ", m_dz, ")");
+    check_parts();
+  }
+
+  /// @brief Assembles a model with chemical-Langevin noise: production network p (softplus output), growth network
+  /// (UPFI), rates and volume in normalised units, and a scaling that does not shift (mean 0).
+  /// @throws std::invalid_argument on inconsistent dimensions, a production network without a softplus output, a
+  /// rate or volume that is not finite and > 0, or a shifted scaling.
+  fitted_model(fit_method method, nn::mlp<double> production, std::optional<nn::mlp<double>> growth,
+               chemical_langevin_noise noise, data_scaling scaling)
+      : m_method(method),
+        m_drift(std::move(production)),
+        m_growth(std::move(growth)),
+        m_dz(0),
+        m_cle(std::move(noise)),
+        m_scaling(std::move(scaling)) {
+    check_parts();
+    constexpr const char* who = "upfi::infer::fitted_model";
+    if (m_drift.options().output_activation != nn::activation::softplus) {
+      core::detail::throw_invalid_argument(who, ": the production network of chemical-Langevin noise needs a ",
+                                           "softplus output (p >= 0)");
     }
-    if (m_growth && m_growth->options().time_input != m_drift.options().time_input) {
-      core::detail::throw_invalid_argument("upfi::infer::fitted_model: the drift and growth networks must both take ",
-                                           "time as an input or both not (the drift does",
-                                           m_drift.options().time_input ? "" : " not", ")");
+    if (m_cle->degradation.size() != dimension() || !(m_cle->degradation.array() > 0).all() ||
+        !m_cle->degradation.allFinite() || !(m_cle->volume > 0) || !std::isfinite(m_cle->volume)) {
+      core::detail::throw_invalid_argument(who, ": chemical-Langevin noise needs ", dimension(),
+                                           " finite rates > 0 and a finite volume > 0; got ", m_cle->degradation.size(),
+                                           " rates and volume ", m_cle->volume);
+    }
+    if (!m_scaling.mean.isZero(0)) {
+      core::detail::throw_invalid_argument(who, ": chemical-Langevin noise models concentrations, which the ",
+                                           "scaling must not shift (mean 0)");
     }
   }
 
   [[nodiscard]] fit_method method() const noexcept { return m_method; }
+  [[nodiscard]] noise_model noise() const noexcept {
+    return m_cle ? noise_model::chemical_langevin : noise_model::additive;
+  }
   [[nodiscard]] Eigen::Index dimension() const noexcept { return m_drift.inputs(); }
   [[nodiscard]] const data_scaling& scaling() const noexcept { return m_scaling; }
-  /// @brief D in the data's units (coordinates^2 per time unit).
-  [[nodiscard]] double diffusion() const noexcept { return m_dz * m_scaling.scale * m_scaling.scale / m_scaling.span; }
+  /// @brief D of additive noise in the data's units (coordinates^2 per time unit).
+  /// @throws std::invalid_argument for chemical-Langevin noise, whose D depends on the state (diffusion_diagonal).
+  [[nodiscard]] double diffusion() const {
+    if (m_cle) {
+      core::detail::throw_invalid_argument("upfi::infer::fitted_model::diffusion: the model has chemical-Langevin ",
+                                           "noise, which depends on the state: use diffusion_diagonal");
+    }
+    return m_dz * m_scaling.scale * m_scaling.scale / m_scaling.span;
+  }
+  /// @brief D_z of additive noise in the training's units; 0 for chemical-Langevin noise.
   [[nodiscard]] double normalised_diffusion() const noexcept { return m_dz; }
+  /// @brief Chemical-Langevin noise: the degradation rates lambda per time unit (data units); empty for additive noise.
+  [[nodiscard]] Eigen::VectorXd degradation() const {
+    return m_cle ? Eigen::VectorXd(m_cle->degradation / m_scaling.span) : Eigen::VectorXd();
+  }
+  /// @brief Chemical-Langevin noise: the system size V in the data's units; 0 for additive noise.
+  [[nodiscard]] double volume() const noexcept { return m_cle ? m_cle->volume / m_scaling.scale : 0.0; }
+  /// @brief The chemical-Langevin noise in normalised units (absent for additive noise).
+  [[nodiscard]] const std::optional<chemical_langevin_noise>& normalised_noise() const noexcept { return m_cle; }
+  /// @brief The drift network (additive noise) or the production network p (chemical-Langevin noise; the drift is
+  /// p - lambda x), in the training's units.
   [[nodiscard]] const nn::mlp<double>& drift_network() const noexcept { return m_drift; }
   [[nodiscard]] const std::optional<nn::mlp<double>>& growth_network() const noexcept { return m_growth; }
 
   /// @brief The drift v(t, x) on a cloud (N x d, data units) into v (N x d).
   void drift(double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& v) const {
     check_cloud(x, "drift");
-    m_drift.evaluate(m_scaling.time_to_model(t), m_scaling.to_model(x), v);
+    const Eigen::MatrixXd z = m_scaling.to_model(x);
+    m_drift.evaluate(m_scaling.time_to_model(t), z, v);
+    if (m_cle) v -= z * m_cle->degradation.asDiagonal();
     v *= m_scaling.scale / m_scaling.span;
+  }
+
+  /// @brief The diagonal of D(t, x) at every row of a cloud (N x d, data units): the constant D of additive noise, or
+  /// (p + lambda x) / 2V.
+  [[nodiscard]] Eigen::MatrixXd diffusion_diagonal(double t, const Eigen::MatrixXd& x) const {
+    check_cloud(x, "diffusion_diagonal");
+    if (!m_cle) return Eigen::MatrixXd::Constant(x.rows(), x.cols(), diffusion());
+    const Eigen::MatrixXd z = m_scaling.to_model(x);
+    Eigen::MatrixXd p;
+    m_drift.evaluate(m_scaling.time_to_model(t), z, p);
+    const double s = m_scaling.scale;
+    return (p + z * m_cle->degradation.asDiagonal()) * (s * s / (2 * m_cle->volume * m_scaling.span));
   }
 
   /// @brief The growth rate g(t, x) per time unit on a cloud into g (N); zero for PFI.
@@ -233,36 +325,50 @@ class fitted_model {
   }
 
   /// @brief Simulates the model's SDE from x0 at times[0] (data units; o.dt in time units too); see simulate_model.
+  /// With chemical-Langevin noise the paths stay >= 0 (model_simulation_options::nonnegative is set).
   [[nodiscard]] model_trajectories simulate(const Eigen::MatrixXd& x0, const std::vector<double>& times,
                                             model_simulation_options o = {}) const {
     check_cloud(x0, "simulate");
     std::vector<double> tz;
     for (const double t : times) tz.push_back(m_scaling.time_to_model(t));
     o.dt /= m_scaling.span;
-    model_trajectories out;
     const Eigen::MatrixXd z0 = m_scaling.to_model(x0);
     const detail::absent_score none{dimension()};
-    if (m_growth) {
-      out =
-          simulate_model(flow::probability_flow(m_drift, none, flow::isotropic_diffusion{m_dz}, *m_growth), z0, tz, o);
-    } else {
-      out = simulate_model(flow::probability_flow(m_drift, none, flow::isotropic_diffusion{m_dz}), z0, tz, o);
-    }
+    const auto run = [&](const auto& growth) {
+      if (m_cle) {
+        o.nonnegative = true;
+        return simulate_model(
+            flow::chemical_langevin_flow(m_drift, nn::linear_degradation_field(m_cle->degradation, false), none,
+                                         m_cle->volume, growth),
+            z0, tz, o);
+      }
+      return simulate_model(flow::probability_flow(m_drift, none, flow::isotropic_diffusion{m_dz}, growth), z0, tz, o);
+    };
+    model_trajectories out = m_growth ? run(*m_growth) : run(flow::no_growth{});
     out.times = times;
     for (auto& p : out.positions) p = m_scaling.to_data(p);
     return out;
   }
 
-  /// @brief The model as a model file (meta: format, method, dimension, hidden, diffusion, scaling; arrays: networks).
+  /// @brief The model as a model file (meta: format, method, noise, dimension, hidden, noise parameters, scaling;
+  /// arrays: networks, and the degradation rates for chemical-Langevin noise).
   [[nodiscard]] model_file to_file() const {
     model_file f;
     f.set_meta("format", "upfi-fit 1");
     f.set_meta("method", fit_method_name(m_method));
+    f.set_meta("noise", noise_model_name(noise()));
     f.set_meta("dimension", std::to_string(dimension()));
     f.set_meta("hidden", format_layer_widths(m_drift.options().hidden));
     f.set_meta("time_input", m_drift.options().time_input ? "1" : "0");
-    f.set_meta("diffusion", detail::exact(diffusion()));
-    f.set_meta("normalised_diffusion", detail::exact(m_dz));
+    if (m_cle) {
+      f.set_meta("volume", detail::exact(volume()));
+      f.set_meta("normalised_volume", detail::exact(m_cle->volume));
+      f.set_array("degradation", degradation());
+      f.set_array("normalised_degradation", m_cle->degradation);
+    } else {
+      f.set_meta("diffusion", detail::exact(diffusion()));
+      f.set_meta("normalised_diffusion", detail::exact(m_dz));
+    }
     f.set_meta("scale", detail::exact(m_scaling.scale));
     f.set_meta("t0", detail::exact(m_scaling.t0));
     f.set_meta("span", detail::exact(m_scaling.span));
@@ -272,31 +378,35 @@ class fitted_model {
     return f;
   }
 
-  /// @brief Rebuilds a model saved by to_file(). @throws std::invalid_argument naming what is missing or wrong.
+  /// @brief Rebuilds a model saved by to_file() (a file without a noise entry has additive noise).
+  /// @throws std::invalid_argument naming what is missing or wrong.
   [[nodiscard]] static fitted_model from_file(const model_file& f) {
+    constexpr const char* who = "upfi::infer::fitted_model::from_file";
     if (f.meta("format") != "upfi-fit 1") {
-      core::detail::throw_invalid_argument("upfi::infer::fitted_model::from_file: format '", f.meta("format"),
-                                           "' is not 'upfi-fit 1'");
+      core::detail::throw_invalid_argument(who, ": format '", f.meta("format"), "' is not 'upfi-fit 1'");
     }
     const std::string m = f.meta("method");
-    if (m != "upfi" && m != "pfi") {
-      core::detail::throw_invalid_argument("upfi::infer::fitted_model::from_file: unknown method '", m, "'");
-    }
+    if (m != "upfi" && m != "pfi") core::detail::throw_invalid_argument(who, ": unknown method '", m, "'");
     const auto method = m == "upfi" ? fit_method::upfi : fit_method::pfi;
-    const double dim = detail::parse_number(f, "dimension");
-    if (!(dim >= 1) || dim != std::floor(dim)) {
-      core::detail::throw_invalid_argument("upfi::infer::fitted_model::from_file: bad dimension ", dim);
+    const std::string noise = f.has_meta("noise") ? f.meta("noise") : std::string("additive");
+    if (noise != noise_model_name(noise_model::additive) && noise != noise_model_name(noise_model::chemical_langevin)) {
+      core::detail::throw_invalid_argument(who, ": unknown noise '", noise, "'");
     }
+    const bool cle = noise == noise_model_name(noise_model::chemical_langevin);
+    const double dim = detail::parse_number(f, "dimension");
+    if (!(dim >= 1) || dim != std::floor(dim)) core::detail::throw_invalid_argument(who, ": bad dimension ", dim);
     const auto d = static_cast<Eigen::Index>(dim);
     nn::mlp_options net{.inputs = d,
                         .outputs = d,
                         .hidden = parse_layer_widths(f.meta("hidden")),
+                        .output_activation = cle ? nn::activation::softplus : nn::activation::identity,
                         .time_input = f.meta("time_input") == "1"};
     nn::mlp<double> drift(net, 0);
     load_network(f, "drift", drift);
     std::optional<nn::mlp<double>> growth;
     if (method == fit_method::upfi) {
       net.outputs = 1;
+      net.output_activation = nn::activation::identity;
       growth.emplace(net, 0);
       load_network(f, "growth", *growth);
     }
@@ -305,13 +415,31 @@ class fitted_model {
     s.scale = detail::parse_number(f, "scale");
     s.t0 = detail::parse_number(f, "t0");
     s.span = detail::parse_number(f, "span");
-    if (!(s.scale > 0) || !(s.span > 0)) {
-      core::detail::throw_invalid_argument("upfi::infer::fitted_model::from_file: scale and span must be > 0");
+    if (!(s.scale > 0) || !(s.span > 0)) core::detail::throw_invalid_argument(who, ": scale and span must be > 0");
+    if (cle) {
+      chemical_langevin_noise n{f.array("normalised_degradation"), detail::parse_number(f, "normalised_volume")};
+      return {method, std::move(drift), std::move(growth), std::move(n), s};
     }
     return {method, std::move(drift), std::move(growth), detail::parse_number(f, "normalised_diffusion"), s};
   }
 
  private:
+  void check_parts() const {
+    const Eigen::Index d = m_drift.inputs();
+    if (m_drift.outputs() != d || m_scaling.mean.size() != d ||
+        (m_growth && (m_growth->inputs() != d || m_growth->outputs() != 1)) ||
+        (m_method == fit_method::upfi) != m_growth.has_value() || !(m_dz >= 0)) {
+      core::detail::throw_invalid_argument("upfi::infer::fitted_model: inconsistent parts (dimension ", d, ", growth ",
+                                           m_growth ? "present" : "absent", ", method ", fit_method_name(m_method),
+                                           ", diffusion ", m_dz, ")");
+    }
+    if (m_growth && m_growth->options().time_input != m_drift.options().time_input) {
+      core::detail::throw_invalid_argument("upfi::infer::fitted_model: the drift and growth networks must both take ",
+                                           "time as an input or both not (the drift does",
+                                           m_drift.options().time_input ? "" : " not", ")");
+    }
+  }
+
   void check_cloud(const Eigen::MatrixXd& x, const char* what) const {
     if (x.cols() != dimension()) {
       core::detail::throw_invalid_argument("upfi::infer::fitted_model::", what, ": cloud has ", x.cols(),
@@ -323,6 +451,7 @@ class fitted_model {
   nn::mlp<double> m_drift;
   std::optional<nn::mlp<double>> m_growth;
   double m_dz;
+  std::optional<chemical_langevin_noise> m_cle;
   data_scaling m_scaling;
 };
 
@@ -353,7 +482,9 @@ struct fit_progress {
 /// @brief Fits UPFI or PFI to `data` (two or more snapshots): the score (kernel or DSM) on the normalised series,
 /// then the drift (and growth) by interval-wise teacher forcing. Deterministic for a seed.
 /// @throws std::invalid_argument on invalid options or data (a mass_smoothing degree >= the number of snapshots, or
-/// for a frequencies-only series); upfi::core::error on non-finite losses (naming the iteration).
+/// for a frequencies-only series; chemical-Langevin noise without a volume or rates, with a diffusion, or on data with
+/// a negative value; volume or rates given with additive noise); upfi::core::error on non-finite losses (naming the
+/// iteration).
 [[nodiscard]] inline fit_result fit_snapshots(const core::snapshot_series<double>& data, const fit_options& o = {},
                                               const std::function<void(const fit_progress&)>& progress = {}) {
   constexpr const char* who = "upfi::infer::fit_snapshots";
@@ -370,10 +501,32 @@ struct fit_progress {
         ", dsm_members = ", o.dsm_members, ", average_tail = ", o.average_tail, ", steps = ", o.steps,
         ", step_check_steps = ", o.step_check_steps, ", step_check_cells = ", o.step_check_cells);
   }
-  const data_scaling scaling = data_scaling::of(data);
-  const auto z = scaling.to_model(o.mass_smoothing >= 0 ? data.with_smoothed_masses(o.mass_smoothing) : data);
   const Eigen::Index d = data.dimension();
-  const double dz = o.diffusion > 0 ? o.diffusion * scaling.span / (scaling.scale * scaling.scale) : 0.05;
+  const bool cle = o.noise == noise_model::chemical_langevin;
+  if (cle) {
+    if (!(o.volume > 0) || !std::isfinite(o.volume) || (o.degradation.size() != 1 && o.degradation.size() != d) ||
+        !(o.degradation.array() > 0).all() || !o.degradation.allFinite() || o.diffusion != 0) {
+      core::detail::throw_invalid_argument(
+          who, ": chemical-Langevin noise needs a finite volume > 0 and 1 or ", d,
+          " finite degradation rates > 0, and no diffusion (D follows from the drift); got volume = ", o.volume, ", ",
+          o.degradation.size(), " rates, diffusion = ", o.diffusion);
+    }
+    for (std::size_t k = 0; k < data.size(); ++k) {
+      const auto& x = data.cloud(k);
+      if (x.size() > 0 && x.minCoeff() < 0) {
+        Eigen::Index r = 0, c = 0;
+        const double v = x.minCoeff(&r, &c);
+        core::detail::throw_invalid_argument(who, ": chemical-Langevin noise models concentrations >= 0, but snapshot ",
+                                             k, " (t = ", data.time(k), ") has x", c, " = ", v, " in row ", r);
+      }
+    }
+  } else if (o.volume != 0 || o.degradation.size() != 0 || o.learn_degradation) {
+    core::detail::throw_invalid_argument(who, ": volume, degradation and learn_degradation apply to ",
+                                         "chemical-Langevin noise only (noise = chemical_langevin)");
+  }
+  const data_scaling scaling = data_scaling::of(data, !cle);
+  const auto z = scaling.to_model(o.mass_smoothing >= 0 ? data.with_smoothed_masses(o.mass_smoothing) : data);
+  const double dz = cle ? 0.0 : o.diffusion > 0 ? o.diffusion * scaling.span / (scaling.scale * scaling.scale) : 0.05;
   const bool with_growth = o.method == fit_method::upfi;
 
   flow_training_options to;
@@ -389,6 +542,8 @@ struct fit_progress {
   nn::mlp_options net{.inputs = d, .outputs = d, .hidden = o.hidden, .time_input = networks_see_time(o)};
   nn::mlp_options scalar = net;
   scalar.outputs = 1;
+  nn::mlp_options rate = net;
+  rate.output_activation = nn::activation::softplus;
 
   const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -405,22 +560,40 @@ struct fit_progress {
   };
   const auto train = [&](auto score, std::chrono::steady_clock::time_point score_start) -> fit_result {
     const double score_seconds = seconds_since(score_start);
-    const auto start = std::chrono::steady_clock::now();
-    if (with_growth) {
-      flow_trainer trainer(flow::probability_flow(nn::mlp<double>(net, o.seed), std::move(score),
-                                                  flow::isotropic_diffusion{dz}, nn::mlp<double>(scalar, o.seed + 1)),
-                           z, to);
+    const auto run = [&](auto field) -> fit_result {
+      const auto start = std::chrono::steady_clock::now();
+      flow_trainer trainer(std::move(field), z, to);
       auto report = trainer.train(flow_progress_of);
       const double seconds = seconds_since(start);
-      return {fitted_model(o.method, trainer.field().drift(), trainer.field().growth(), dz, scaling), std::move(report),
-              check_steps(trainer.field()), score_seconds, seconds};
+      const auto& f = trainer.field();
+      std::optional<nn::mlp<double>> growth;
+      if constexpr (std::decay_t<decltype(f)>::has_growth) growth = f.growth();
+      auto model = [&] {
+        if constexpr (requires { f.production(); }) {
+          return fitted_model(o.method, f.production(), std::move(growth),
+                              chemical_langevin_noise{f.degradation().rates(), o.volume * scaling.scale}, scaling);
+        } else {
+          return fitted_model(o.method, f.drift(), std::move(growth), dz, scaling);
+        }
+      }();
+      return {std::move(model), std::move(report), check_steps(f), score_seconds, seconds};
+    };
+    if (cle) {
+      const Eigen::VectorXd lambda =
+          o.degradation.size() == 1 ? Eigen::VectorXd::Constant(d, o.degradation[0]) : Eigen::VectorXd(o.degradation);
+      const nn::linear_degradation_field q(lambda * scaling.span, o.learn_degradation);
+      const double vz = o.volume * scaling.scale;
+      if (with_growth) {
+        return run(flow::chemical_langevin_flow(nn::mlp<double>(rate, o.seed), q, std::move(score), vz,
+                                                nn::mlp<double>(scalar, o.seed + 1)));
+      }
+      return run(flow::chemical_langevin_flow(nn::mlp<double>(rate, o.seed), q, std::move(score), vz));
     }
-    flow_trainer trainer(
-        flow::probability_flow(nn::mlp<double>(net, o.seed), std::move(score), flow::isotropic_diffusion{dz}), z, to);
-    auto report = trainer.train(flow_progress_of);
-    const double seconds = seconds_since(start);
-    return {fitted_model(o.method, trainer.field().drift(), std::nullopt, dz, scaling), std::move(report),
-            check_steps(trainer.field()), score_seconds, seconds};
+    if (with_growth) {
+      return run(flow::probability_flow(nn::mlp<double>(net, o.seed), std::move(score), flow::isotropic_diffusion{dz},
+                                        nn::mlp<double>(scalar, o.seed + 1)));
+    }
+    return run(flow::probability_flow(nn::mlp<double>(net, o.seed), std::move(score), flow::isotropic_diffusion{dz}));
   };
   const auto score_start = std::chrono::steady_clock::now();
   if (o.score == score_estimator::dsm) {
