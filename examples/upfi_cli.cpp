@@ -51,7 +51,7 @@ commands:
       static-OT interpolation baseline. Writes DIR/evaluate.json and DIR/evaluate.csv. --fits F averages the
       model's scores over F fits per held-out time (training seeds S, S+1, ...; F times the cost).
   calibrate DATA.csv --out DIR [--grid D,D,...] [fit options] [--max-cells N] [--fits F]
-      Chooses the noise D: the leave-one-out of evaluate for every D of the grid (data units; default: 1/4, 1/2,
+      Chooses the additive noise D: the leave-one-out of evaluate for every D of the grid (data units; default: 1/4, 1/2,
       1, 2 and 4 times the automatic D), scored by the energy distance between the fitted SDE's prediction and the
       held-out cells. Prints the curve and the best D; writes DIR/calibration.csv, DIR/calibration.json and
       DIR/calibration.svg. A flat curve means the data do not pin D down (a time-dependent drift, PFI's, absorbs any D).
@@ -65,6 +65,11 @@ commands:
 fit options:
   --method upfi|pfi      UPFI (drift + growth) or PFI (drift only)            [upfi]
   --diffusion D          noise D in data units (coords^2 / time); 0 = auto      [0]
+  --noise additive|cle   additive noise with one D, or the chemical Langevin form for concentrations >= 0:
+                         drift p(x) - L x (production network p >= 0), noise D(x) = diag(p + L x) / 2V   [additive]
+  --volume V             cle: the system size V in data units (noise variance of a level x ~ x / V)
+  --degradation L,L,...  cle: degradation rates per time unit, one per coordinate or one for all
+  --learn-degradation    cle: learn the rates, starting from --degradation (otherwise they are known)
   --score kernel|dsm     training-free kernel score or denoising score matching [kernel]
   --score-iterations N   DSM iterations                                        [10000]
   --score-members K      DSM: the score is the mean of K networks              [1]
@@ -337,6 +342,32 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
     o.networks =
         n == "autonomous" ? upfi::infer::time_dependence::autonomous : upfi::infer::time_dependence::time_dependent;
   }
+  const std::string noise = a.text("--noise", "additive");
+  if (noise != "additive" && noise != "cle") throw usage_error("--noise must be additive or cle, got '" + noise + "'");
+  if (noise == "cle") {
+    o.noise = upfi::infer::noise_model::chemical_langevin;
+    if (a.has("--diffusion"))
+      throw usage_error("--diffusion applies to --noise additive (cle: D follows from --volume)");
+    if (!a.has("--volume") || !a.has("--degradation"))
+      throw usage_error("--noise cle needs --volume and --degradation");
+    o.volume = a.number("--volume", 0);
+    if (!(o.volume > 0)) throw usage_error("--volume must be > 0, got '" + a.text("--volume", "") + "'");
+    std::vector<double> rates;
+    std::istringstream in(a.text("--degradation", ""));
+    for (std::string item; std::getline(in, item, ',');) {
+      const auto v = upfi::core::detail::parse_finite(item);
+      if (!v || !(*v > 0)) {
+        throw usage_error("--degradation needs positive rates like 1 or 1,2,0.5, got '" + a.text("--degradation", "") +
+                          "'");
+      }
+      rates.push_back(*v);
+    }
+    if (rates.empty()) throw usage_error("--degradation needs positive rates like 1 or 1,2,0.5, got ''");
+    o.degradation = Eigen::Map<const Eigen::VectorXd>(rates.data(), static_cast<Eigen::Index>(rates.size()));
+    o.learn_degradation = a.has("--learn-degradation");
+  } else if (a.has("--volume") || a.has("--degradation") || a.has("--learn-degradation")) {
+    throw usage_error("--volume, --degradation and --learn-degradation apply to --noise cle");
+  }
   o.seed = static_cast<std::uint64_t>(a.integer("--seed", 0, 0));
   if (a.has("--hidden")) {
     try {
@@ -349,11 +380,13 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
   return o;
 }
 
-const std::set<std::string> fit_flags = {"--method",        "--diffusion",  "--score",   "--score-iterations",
-                                         "--score-members", "--iterations", "--batch",   "--hidden",
-                                         "--seed",          "--threads",    "--out",     "--embedding",
-                                         "--time-key",      "--components", "--masses",  "--mass-smoothing",
-                                         "--average-tail",  "--steps",      "--stepper", "--networks"};
+const std::set<std::string> fit_flags = {
+    "--method",   "--diffusion",  "--score",  "--score-iterations", "--score-members", "--iterations",
+    "--batch",    "--hidden",     "--seed",   "--threads",          "--out",           "--embedding",
+    "--time-key", "--components", "--masses", "--mass-smoothing",   "--average-tail",  "--steps",
+    "--stepper",  "--networks",   "--noise",  "--volume",           "--degradation"};
+// the bare switches of the fitting commands (beside --quiet)
+const char* const learn_degradation_switch = "--learn-degradation";
 
 std::function<void(const upfi::infer::fit_progress&)> fit_reporter(progress_bar& bar, const std::string& prefix) {
   return [&bar, prefix](const upfi::infer::fit_progress& p) {
@@ -502,10 +535,11 @@ int run_simulate(int argc, char** argv) {
 }
 
 // fit.json's step_check: the steps, the worst gap ratio and one object per interval (data units).
+// 6 significant digits; a non-finite value (a gap ratio that is infinite where the training's push lands exactly on
+// a one-cell next snapshot, a model mass that overflowed) is written as null
+std::string number(double v) { return json_object::number(v, 6); }
+
 std::string step_check_json(const upfi::infer::step_check_result& c) {
-  // 6 significant digits, like relative_masses; a gap ratio is infinite where the training's push lands exactly on a
-  // one-cell next snapshot (no sampling floor) and the accurate one does not: written as null
-  const auto number = [](double v) { return json_object::number(v, 6); };
   std::string s = "{\"training_steps\": " + std::to_string(c.training_steps) +
                   ", \"fine_steps\": " + std::to_string(c.fine_steps) +
                   ", \"fine_stepper\": " + json_object::quote(c.fine_stepper) +
@@ -539,6 +573,19 @@ void print_step_check(const upfi::infer::step_check_result& c) {
     line += cell;
   }
   std::printf("%s\n", line.c_str());
+  if (c.diverged()) {
+    std::string where;
+    for (Eigen::Index i = 0; i < c.fine.size(); ++i) {
+      if (std::isinf(c.fine[i]) || std::isinf(c.training[i]))
+        where += (where.empty() ? "" : ", ") + number(c.times[static_cast<std::size_t>(i)]);
+    }
+    std::printf(
+        "note: the fitted probability flow, followed accurately, diverges (inf above) on the intervals ending at "
+        "t = %s; the fit saw its %d training steps only. The SDE simulations (predict, fates) take the drift and the "
+        "noise, not the score, and do not inherit this.\n",
+        where.c_str(), c.training_steps);
+    return;
+  }
   const double worst = c.worst_gap_ratio();
   if (c.leans_on_steps()) {
     std::printf(
@@ -551,7 +598,7 @@ void print_step_check(const upfi::infer::step_check_result& c) {
 int run_fit(int argc, char** argv) {
   std::set<std::string> flags = fit_flags;
   flags.insert("--step-check");
-  const arguments a(argc, argv, 2, flags, {"--quiet", "--no-plots"});
+  const arguments a(argc, argv, 2, flags, {"--quiet", "--no-plots", learn_degradation_switch});
   if (a.positional().size() != 1) throw usage_error("fit needs one data file");
   if (!a.has("--out")) throw usage_error("fit needs --out DIR");
   const upfi::core::thread_limit threads(static_cast<int>(a.integer("--threads", upfi::core::max_threads(), 1)));
@@ -581,8 +628,6 @@ int run_fit(int argc, char** argv) {
   const auto paths = fit.model.simulate(thin(data.cloud(0), 2000, 1), data.times(),
                                         {.dt = (data.time(data.size() - 1) - data.time(0)) / 100, .seed = o.seed});
   const auto check = upfi::infer::rollout_check(paths, data, {.seed = o.seed});
-  // 6 significant digits; a model mass that overflowed (a growth that exploded) is written as null, not inf
-  const auto number = [](double v) { return json_object::number(v, 6); };
   for (std::size_t k = 0; k < data.size(); ++k) {
     masses += std::string(k > 0 ? ", " : "") + "{\"time\": " + number(data.time(k)) +
               ", \"observed\": " + number(data.relative_mass(k)) +
@@ -602,8 +647,18 @@ int run_fit(int argc, char** argv) {
       .add("networks", upfi::infer::networks_see_time(o) ? "time-dependent" : "autonomous")
       .add("dimension", static_cast<double>(data.dimension()))
       .add("cells", static_cast<double>(data.total_count()))
-      .add("diffusion", fit.model.diffusion())
-      .add("score", o.score == upfi::infer::score_estimator::dsm ? "dsm" : "kernel")
+      .add("noise", upfi::infer::noise_model_name(fit.model.noise()));
+  if (fit.model.noise() == upfi::infer::noise_model::additive) {
+    j.add("diffusion", fit.model.diffusion());
+  } else {
+    std::string rates = "[";
+    for (Eigen::Index i = 0; i < fit.model.degradation().size(); ++i)
+      rates += std::string(i > 0 ? ", " : "") + number(fit.model.degradation()[i]);
+    j.add("volume", fit.model.volume())
+        .raw("degradation", rates + "]")
+        .raw("learn_degradation", o.learn_degradation ? "true" : "false");
+  }
+  j.add("score", o.score == upfi::infer::score_estimator::dsm ? "dsm" : "kernel")
       .add("score_members", static_cast<double>(o.score == upfi::infer::score_estimator::dsm ? o.dsm_members : 0))
       .add("mass_smoothing", static_cast<double>(o.mass_smoothing))
       .add("iterations", static_cast<double>(o.iterations))
@@ -619,9 +674,17 @@ int run_fit(int argc, char** argv) {
   write_text(out("fit.json"), j.str() + "\n");
   if (!a.has("--no-plots")) write_plots(out, data, &fit.model, loss);
   out.commit();
-  std::printf("fitted %s in %.1f s (score %.1f s); final loss %.5f; D = %.4g -> %s\n",
-              upfi::infer::fit_method_name(o.method), fit.training_seconds + fit.score_seconds, fit.score_seconds,
-              fit.report.history.empty() ? 0.0 : fit.report.history.back().loss.total(), fit.model.diffusion(),
+  std::string noise;
+  if (fit.model.noise() == upfi::infer::noise_model::additive) {
+    noise = "D = " + number(fit.model.diffusion());
+  } else {
+    noise = "V = " + number(fit.model.volume()) + ", degradation";
+    for (Eigen::Index i = 0; i < fit.model.degradation().size(); ++i)
+      noise += (i > 0 ? "," : " ") + number(fit.model.degradation()[i]);
+  }
+  std::printf("fitted %s in %.1f s (score %.1f s); final loss %.5f; %s -> %s\n", upfi::infer::fit_method_name(o.method),
+              fit.training_seconds + fit.score_seconds, fit.score_seconds,
+              fit.report.history.empty() ? 0.0 : fit.report.history.back().loss.total(), noise.c_str(),
               a.text("--out", "").c_str());
   if (!fit.step_check.times.empty()) print_step_check(fit.step_check);
   return 0;
@@ -656,7 +719,7 @@ struct leave_one_out_command {
     flags.insert("--max-cells");
     flags.insert("--fits");
     flags.insert(extra_flags.begin(), extra_flags.end());
-    arguments a(argc, argv, 2, flags, {"--quiet"});
+    arguments a(argc, argv, 2, flags, {"--quiet", learn_degradation_switch});
     if (a.positional().size() != 1) throw usage_error(name + " needs one data file");
     if (!a.has("--out")) throw usage_error(name + " needs --out DIR");
     if (check) check(a);
@@ -672,6 +735,7 @@ json_object leave_one_out_json(const char* command, const arguments& a, const up
       .add("data", a.positional()[0])
       .add("method", upfi::infer::fit_method_name(o.method))
       .add("networks", upfi::infer::networks_see_time(o) ? "time-dependent" : "autonomous")
+      .add("noise", upfi::infer::noise_model_name(o.noise))
       .add("iterations", static_cast<double>(o.iterations))
       .add("max_cells", static_cast<double>(lo.max_cells))
       .add("fits", static_cast<double>(lo.fits))
@@ -757,6 +821,9 @@ std::vector<double> diffusion_grid(const arguments& a, const upfi::core::snapsho
 int run_calibrate(int argc, char** argv) {
   leave_one_out_command run("calibrate", argc, argv, {"--grid"}, [](const arguments& args) {
     if (args.has("--diffusion")) throw usage_error("calibrate chooses the diffusion: give the candidates with --grid");
+    if (args.text("--noise", "additive") != "additive") {
+      throw usage_error("calibrate chooses the additive noise D; with --noise cle the noise follows from --volume");
+    }
   });
   const auto& a = run.a;
   const auto& data = run.data;
@@ -860,6 +927,27 @@ int run_calibrate(int argc, char** argv) {
   return 0;
 }
 
+// Fate probabilities of a model with state-dependent (chemical-Langevin) noise: fo.paths simulated paths from every
+// query cell to fo.t1 (fo.steps steps, the model's simulator), each end state counted in the region of its nearest
+// centre; the queries go in blocks so that memory stays at a few thousand paths per block.
+Eigen::MatrixXd simulated_fates(const upfi::infer::fitted_model& model, const Eigen::MatrixXd& cells,
+                                const Eigen::MatrixXd& centres, const upfi::metrics::fate_options& fo) {
+  const Eigen::Index n = cells.rows(), k = centres.rows(), paths = fo.paths;
+  const Eigen::Index block = std::max<Eigen::Index>(1, 20000 / paths);
+  Eigen::MatrixXd p = Eigen::MatrixXd::Zero(n, k);
+  for (Eigen::Index first = 0; first < n; first += block) {
+    const Eigen::Index rows = std::min(block, n - first);
+    Eigen::MatrixXd x0(rows * paths, cells.cols());
+    for (Eigen::Index i = 0; i < rows; ++i) x0.middleRows(i * paths, paths) = cells.row(first + i).replicate(paths, 1);
+    const auto end = model.simulate(x0, {fo.t0, fo.t1},
+                                    {.dt = (fo.t1 - fo.t0) / static_cast<double>(fo.steps),
+                                     .seed = fo.seed + 1000003 * static_cast<std::uint64_t>(first)});
+    const auto labels = upfi::metrics::nearest_centre(centres, end.positions.back());
+    for (Eigen::Index r = 0; r < x0.rows(); ++r) p(first + r / paths, labels[static_cast<std::size_t>(r)]) += 1;
+  }
+  return p / static_cast<double>(paths);
+}
+
 int run_predict(int argc, char** argv) {
   const arguments a(argc, argv, 2,
                     {"--out", "--to", "--frames", "--seed", "--fates", "--data", "--threads", "--paths", "--embedding",
@@ -924,7 +1012,6 @@ int run_predict(int argc, char** argv) {
     const long k = a.integer("--fates", 2, 1);
     const auto regions = upfi::metrics::kmeans(data.cloud(data.size() - 1), k, seed);
     const double t_end = data.time(data.size() - 1);
-    const Eigen::MatrixXd sigma = std::sqrt(2 * model.diffusion()) * Eigen::MatrixXd::Identity(d, d);
     const auto drift = [&model](double t, const Eigen::MatrixXd& x, Eigen::MatrixXd& v) { model.drift(t, x, v); };
     std::ostringstream fates;
     fates.precision(6);
@@ -936,7 +1023,11 @@ int run_predict(int argc, char** argv) {
       if (!(t_end > cells.time(s))) continue;
       upfi::metrics::fate_options fo{
           .t0 = cells.time(s), .t1 = t_end, .steps = 100, .paths = a.integer("--paths", 200, 1), .seed = seed + 31 * s};
-      const Eigen::MatrixXd p = upfi::metrics::fate_probabilities(drift, sigma, cells.cloud(s), regions.centres, fo);
+      const Eigen::MatrixXd p = model.noise() == upfi::infer::noise_model::additive
+                                    ? upfi::metrics::fate_probabilities(
+                                          drift, std::sqrt(2 * model.diffusion()) * Eigen::MatrixXd::Identity(d, d),
+                                          cells.cloud(s), regions.centres, fo)
+                                    : simulated_fates(model, cells.cloud(s), regions.centres, fo);
       for (Eigen::Index r = 0; r < p.rows(); ++r) {
         fates << cells.time(s);
         for (Eigen::Index c = 0; c < d; ++c) fates << ',' << cells.cloud(s)(r, c);

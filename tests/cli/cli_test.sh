@@ -203,6 +203,49 @@ expect_error 1 "upfi: missing.upfi: cannot open the model file for reading" \
 expect_error 2 "upfi: --embedding, --time-key and --components apply to .h5ad input only (run 'upfi help')" \
   "$upfi" fit b.csv --out f --time-key day
 
+# chemical-Langevin noise: concentrations from the BF network, the noise set by --volume and --degradation
+"$upfi" simulate bf --out bf.csv --cells 40 --seed 2 >/dev/null
+cle="--noise cle --volume 16 --degradation 10"
+"$upfi" fit bf.csv --out cle $small $cle --step-check 0 --threads 1 >cle.out
+"$upfi" fit bf.csv --out cle2 $small $cle --step-check 0 --threads 2 >/dev/null
+cmp -s cle/model.upfi cle2/model.upfi || fail "fit --noise cle: model differs between 1 and 2 threads"
+for entry in '"noise": "chemical-langevin",' '"volume": 16,' '"degradation": [10, 10, 10, 10, 10, 10, 10],' \
+  '"learn_degradation": false,'; do
+  grep -qF "$entry" cle/fit.json || fail "fit.json: chemical-Langevin noise: no $entry"
+done
+grep -q '"diffusion"' cle/fit.json && fail "fit.json: a diffusion for chemical-Langevin noise"
+grep -q '"noise": "additive",' fit/fit.json && grep -q '"diffusion": ' fit/fit.json || fail "fit.json: additive noise"
+grep -q "V = 16, degradation 10,10,10,10,10,10,10 -> cle" cle.out || fail "fit --noise cle: summary line"
+grep -q '^meta noise chemical-langevin$' cle/model.upfi || fail "model.upfi: noise"
+"$upfi" fit bf.csv --out clelearn $small --noise cle --volume 16 --degradation 5 --learn-degradation --step-check 0 \
+  >/dev/null
+grep -q '"learn_degradation": true' clelearn/fit.json || fail "fit.json: learned degradation"
+grep -qF '"degradation": [5, 5, 5, 5, 5, 5, 5]' clelearn/fit.json && fail "--learn-degradation: the rates did not move"
+"$upfi" predict cle/model.upfi bf.csv --out clepred --frames 3 --fates 2 --data bf.csv --paths 20 >/dev/null
+awk -F, 'NR > 1 { s = $9 + $10; if (s < 0.999 || s > 1.001 || $9 < 0 || $10 < 0) bad = 1 } END { exit bad }' \
+  clepred/fates.csv || fail "predict --noise cle: fate probabilities must lie in [0, 1] and sum to 1"
+awk -F, 'NR > 1 { for (i = 4; i <= NF; ++i) if ($i < 0) bad = 1 } END { exit bad }' clepred/trajectories.csv ||
+  fail "predict --noise cle: a concentration turned negative"
+expect_error 2 "upfi: --noise must be additive or cle, got 'poisson' (run 'upfi help')" \
+  "$upfi" fit bf.csv --out x --noise poisson
+expect_error 2 "upfi: --noise cle needs --volume and --degradation (run 'upfi help')" \
+  "$upfi" fit bf.csv --out x --noise cle --volume 16
+expect_error 2 "upfi: --volume, --degradation and --learn-degradation apply to --noise cle (run 'upfi help')" \
+  "$upfi" fit bf.csv --out x --volume 16
+expect_error 2 "upfi: --diffusion applies to --noise additive (cle: D follows from --volume) (run 'upfi help')" \
+  "$upfi" fit bf.csv --out x $cle --diffusion 0.1
+expect_error 2 "upfi: --degradation needs positive rates like 1 or 1,2,0.5, got '1,-2' (run 'upfi help')" \
+  "$upfi" fit bf.csv --out x --noise cle --volume 16 --degradation 1,-2
+expect_error 2 "upfi: --volume must be > 0, got '0' (run 'upfi help')" \
+  "$upfi" fit bf.csv --out x --noise cle --volume 0 --degradation 1
+expect_error 2 "upfi: calibrate chooses the additive noise D; with --noise cle the noise follows from --volume (run 'upfi help')" \
+  "$upfi" calibrate bf.csv --out x $cle
+expect_error 1 "upfi: upfi::infer::fit_snapshots: chemical-Langevin noise needs a finite volume > 0 and 1 or 7 finite \
+degradation rates > 0, and no diffusion (D follows from the drift); got volume = 16, 2 rates, diffusion = 0" \
+  "$upfi" fit bf.csv --out x --noise cle --volume 16 --degradation 1,2 --quiet
+[ -z "$(ls -A x 2>/dev/null || true)" ] || fail "a failed fit left output: $(ls -A x)"
+echo "cli: chemical-Langevin noise checked"
+
 if [ -n "$h5ad" ]; then
   "$upfi" fit "$h5ad" --out h5 --time-key day --components 2 $small --no-plots >/dev/null
   grep -q '"cells": 36' h5/fit.json || fail "h5ad: 36 cells expected"

@@ -12,6 +12,7 @@
 #include "support/random_matrix.hpp"
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -122,6 +123,48 @@ TEST_SUITE("infer") {
     CHECK(s.fine[0] == doctest::Approx(3 * r.fine[0]));
     CHECK(s.floor[0] == doctest::Approx(3 * r.floor[0]));
     CHECK(s.gap_ratio()[0] == doctest::Approx(r.gap_ratio()[0]));
+  }
+
+  TEST_CASE("step_check: a push that diverges scores +inf and is reported, the others are still checked") {
+    // v = 1e30 x over [0, 1]: one Euler step multiplies the cells by 1 + 1e30 (finite), the flow by e^(1e30); ten
+    // RK4 steps overflow in their stages. The second interval (v = 1e30 x again) diverges too; nothing throws.
+    const Eigen::MatrixXd x = upfi::test::random_matrix(50, 2, 8);
+    const upfi::core::snapshot_series<double> data({0.0, 1.0, 2.0}, {x, 2 * x, 3 * x});
+    const auto field = upfi::flow::probability_flow(
+        upfi::nn::linear_field(1e30 * Eigen::MatrixXd::Identity(2, 2), Eigen::VectorXd::Zero(2)),
+        upfi::test::ou_growth_score(upfi::test::ou_growth_truth{}), upfi::flow::isotropic_diffusion{0.0});
+    const auto r = upfi::infer::step_check(field, data, upfi::flow::euler(), 1);
+    REQUIRE(r.fine.size() == 2);
+    for (Eigen::Index i = 0; i < 2; ++i) {
+      CAPTURE(i);
+      CHECK(std::isfinite(r.training[i]));
+      CHECK(std::isfinite(r.log_mass_error_training[i]));
+      CHECK(r.fine[i] == std::numeric_limits<double>::infinity());
+      CHECK(std::isnan(r.floor[i]));
+      CHECK(std::isnan(r.log_mass_error_fine[i]));
+      CHECK(r.gap_ratio()[i] == std::numeric_limits<double>::infinity());
+    }
+    CHECK(r.diverged());
+    CHECK(r.leans_on_steps());
+    // with ten RK4 steps in training too, both pushes diverge
+    const auto both = upfi::infer::step_check(field, data, upfi::flow::rk4(), 10);
+    CHECK(both.training[0] == std::numeric_limits<double>::infinity());
+    CHECK(both.gap_ratio()[0] == std::numeric_limits<double>::infinity());
+    // a field that stays finite does not diverge
+    const auto calm = upfi::flow::probability_flow(
+        upfi::nn::linear_field(Eigen::MatrixXd::Identity(2, 2), Eigen::VectorXd::Zero(2)),
+        upfi::test::ou_growth_score(upfi::test::ou_growth_truth{}), upfi::flow::isotropic_diffusion{0.0});
+    CHECK_FALSE(upfi::infer::step_check(calm, data, upfi::flow::euler(), 1).diverged());
+    // the mechanism: flow::integrate names a non-finite stage state before the field sees it (v = 1e300 x: the third
+    // RK4 stage starts from x + (h / 2) 1e300 (5e299 x) = inf)
+    const auto wild = upfi::flow::probability_flow(
+        upfi::nn::linear_field(1e300 * Eigen::MatrixXd::Identity(2, 2), Eigen::VectorXd::Zero(2)),
+        upfi::test::ou_growth_score(upfi::test::ou_growth_truth{}), upfi::flow::isotropic_diffusion{0.0});
+    const upfi::flow::flow_state start{Eigen::MatrixXd::Ones(3, 2), Eigen::VectorXd::Zero(3), 0};
+    CHECK_THROWS_WITH_AS(
+        (void)upfi::flow::integrate(wild, upfi::flow::rk4(), 0.0, 1.0, start, {.steps = 1}),
+        "upfi::flow: the state of stage 3 at t = 0.5 is not finite; reduce the step or check the field",
+        upfi::core::error);
   }
 
   TEST_CASE("step_check: invalid arguments are named") {

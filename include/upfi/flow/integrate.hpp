@@ -318,6 +318,11 @@ void run_stages(const Field& field, const tableau& tb, double t, double h, const
       input = &st.scratch;
     }
     if (j == 0 && first_known) continue;
+    if (j > 0 && !input->allFinite()) {  // a diverging flow: named here, before the field sees the state
+      UPFI_THROW(
+          core::error(core::detail::message("upfi::flow: the state of stage ", j + 1, " at t = ", t + tb.c[j] * h,
+                                            " is not finite; reduce the step or check the field")));
+    }
     if constexpr (records_evaluations<Field>) {
       if (st.keep_records) {
         using record_type = typename Field::record_type;

@@ -55,21 +55,32 @@ struct step_check_result {
   Eigen::VectorXd unmoved;       ///< the cells of snapshot k - 1 where they are
   Eigen::VectorXd training;      ///< pushed with the training's steps (the map the fit saw)
   Eigen::VectorXd fine;          ///< pushed accurately (the flow that simulations follow)
-  /// the sampling floor of `fine` (infer::detail::weighted_energy_of); NaN where the next snapshot has one cell
+  /// the sampling floor of `fine` (infer::detail::weighted_energy_of); NaN where the next snapshot has one cell or
+  /// the accurate push diverged
   Eigen::VectorXd floor;
   /// log(model mass ratio / observed mass ratio) over each interval, training and fine steps (empty when the series
-  /// has frequencies only)
+  /// has frequencies only; NaN where the push diverged)
   Eigen::VectorXd log_mass_error_training, log_mass_error_fine;
 
   /// @brief fine / max(training, floor) per interval: about 1 when the fine flow matches the next snapshot as well as
-  /// the training's step map does (or as sampling allows); much larger when the fit leans on its coarse steps.
+  /// the training's step map does (or as sampling allows); much larger when the fit leans on its coarse steps; +inf
+  /// where the accurate push diverged.
   [[nodiscard]] Eigen::VectorXd gap_ratio() const {
     Eigen::VectorXd r(fine.size());
     for (Eigen::Index i = 0; i < fine.size(); ++i) {
+      if (std::isinf(fine[i])) {
+        r[i] = std::numeric_limits<double>::infinity();
+        continue;
+      }
       const double base = std::isfinite(floor[i]) ? std::max(training[i], floor[i]) : training[i];
       r[i] = base > 0 ? fine[i] / base : (fine[i] > 0 ? std::numeric_limits<double>::infinity() : 1.0);
     }
     return r;
+  }
+  /// @brief Whether a push diverged (its state turned non-finite): the training's or the accurate one, on any interval.
+  [[nodiscard]] bool diverged() const {
+    return (training.array() == std::numeric_limits<double>::infinity()).any() ||
+           (fine.array() == std::numeric_limits<double>::infinity()).any();
   }
   /// @brief The largest gap_ratio over the intervals (1 for no interval).
   [[nodiscard]] double worst_gap_ratio() const {
@@ -101,8 +112,10 @@ struct step_check_result {
 /// @brief Pushes up to o.max_samples cells of every snapshot of `data` but the last to the next snapshot time through
 /// `field` (any flow field flow::integrate takes, e.g. flow::probability_flow) with `training_steps` and with
 /// o.fine_steps steps of o.fine_stepper, and compares each with the next snapshot. Deterministic for a seed.
-/// @throws std::invalid_argument on fewer than two snapshots, steps < 1 or max_samples < 2; what flow::integrate
-/// throws (a non-finite state).
+/// A push whose state turns non-finite (a flow that diverges within the interval: flow::integrate's core::error)
+/// scores +inf, with NaN for its floor and log-mass error; diverged() says where.
+/// @throws std::invalid_argument on fewer than two snapshots, steps < 1 or max_samples < 2, or what flow::integrate
+/// throws for invalid input.
 template <class Field>
 [[nodiscard]] step_check_result step_check(const Field& field, const core::snapshot_series<double>& data,
                                            const flow::tableau& stepper, int training_steps,
@@ -135,8 +148,18 @@ template <class Field>
         data.frequencies_only() ? 0.0 : std::log(data.relative_mass(k + 1) / data.relative_mass(k));
     for (const bool fine : {false, true}) {
       const flow::flow_state start{x, Eigen::VectorXd::Zero(x.rows()), 0};
-      const auto end = flow::integrate(field, fine ? o.fine_stepper : stepper, data.time(k), data.time(k + 1), start,
-                                       {.steps = fine ? o.fine_steps : training_steps});
+      flow::flow_state end;
+      try {
+        end = flow::integrate(field, fine ? o.fine_stepper : stepper, data.time(k), data.time(k + 1), start,
+                              {.steps = fine ? o.fine_steps : training_steps});
+      } catch (const core::error&) {  // the state turned non-finite: this push diverges
+        (fine ? r.fine : r.training)[i] = std::numeric_limits<double>::infinity();
+        if (fine) r.floor[i] = std::numeric_limits<double>::quiet_NaN();
+        if (!data.frequencies_only()) {
+          (fine ? r.log_mass_error_fine : r.log_mass_error_training)[i] = std::numeric_limits<double>::quiet_NaN();
+        }
+        continue;
+      }
       const auto e = detail::weighted_energy_of(end.x, end.log_m, y);
       (fine ? r.fine : r.training)[i] = e.energy;
       if (fine) r.floor[i] = e.floor;
