@@ -764,6 +764,14 @@ TEST_CASE("scan_diffusion: invalid grids are named before any fit") {
                        "upfi::infer::scan_diffusion: grid value 0 = nan must be finite and > 0", std::invalid_argument);
   CHECK_THROWS_WITH_AS((void)upfi::infer::scan_diffusion(data.select(std::vector<std::size_t>{0, 1}), o, {0.1}),
                        "upfi::infer::scan_diffusion: need at least three snapshots, got 2", std::invalid_argument);
+  auto cle = o;
+  cle.noise = upfi::infer::noise_model::chemical_langevin;
+  cle.volume = 10;
+  cle.degradation = Eigen::VectorXd::Ones(1);
+  CHECK_THROWS_WITH_AS((void)upfi::infer::scan_diffusion(data, cle, {0.1}),
+                       "upfi::infer::scan_diffusion: the grid holds values of the additive D, but fit.noise is "
+                       "chemical-langevin",
+                       std::invalid_argument);
   // the edge and spread of a curve
   upfi::infer::diffusion_scan s;
   s.curve = {{0.1, 2.0, 0.3, {}}, {0.2, 1.0, 0.2, {}}, {0.4, 1.5, 0.1, {}}};

@@ -240,12 +240,17 @@ struct diffusion_scan {
 /// is then flat (diffusion_scan::relative_spread). Every D sees the same subsamples and Brownian increments (common
 /// random numbers), so the differences along the curve are not sampling noise of the push. `progress` (optional)
 /// sees the grid index, the held-out index and the fit's reports.
-/// @throws std::invalid_argument on an empty grid or a value that is not finite and > 0; what leave_one_out throws.
+/// @throws std::invalid_argument on an empty grid, a value that is not finite and > 0, or fit options with another
+/// noise model than the additive one; what leave_one_out throws.
 [[nodiscard]] inline diffusion_scan scan_diffusion(
     const core::snapshot_series<double>& data, fit_options fit, const std::vector<double>& grid,
     const leave_one_out_options& o = {},
     const std::function<void(std::size_t, std::size_t, const fit_progress&)>& progress = {}) {
   constexpr const char* who = "upfi::infer::scan_diffusion";
+  if (fit.noise != noise_model::additive) {
+    core::detail::throw_invalid_argument(who, ": the grid holds values of the additive D, but fit.noise is ",
+                                         noise_model_name(fit.noise));
+  }
   if (grid.empty()) core::detail::throw_invalid_argument(who, ": the grid is empty");
   for (std::size_t i = 0; i < grid.size(); ++i) {
     if (!(std::isfinite(grid[i]) && grid[i] > 0)) {
