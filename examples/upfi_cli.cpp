@@ -541,6 +541,7 @@ std::string number(double v) { return json_object::number(v, 6); }
 
 std::string step_check_json(const upfi::infer::step_check_result& c) {
   std::string s = "{\"training_steps\": " + std::to_string(c.training_steps) +
+                  ", \"training_stepper\": " + json_object::quote(c.training_stepper) +
                   ", \"fine_steps\": " + std::to_string(c.fine_steps) +
                   ", \"fine_stepper\": " + json_object::quote(c.fine_stepper) +
                   ", \"worst_gap_ratio\": " + number(c.worst_gap_ratio()) + ", \"intervals\": [";

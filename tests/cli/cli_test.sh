@@ -76,7 +76,7 @@ cmp -s fit/model.upfi fit2/model.upfi || fail "fit: model differs between 1 and 
 grep -q '^step check, energy distance to the next snapshot with 2 euler steps / 10 rk4 steps / unmoved: t = 0.25: ' fit.out ||
   fail "fit: the step check line"
 [ "$(grep '^step check' fit.out)" = "$(grep '^step check' fit2.out)" ] || fail "fit: step check differs between 1 and 2 threads"
-grep -q '"step_check": {"training_steps": 2, "fine_steps": 10, "fine_stepper": "rk4", "worst_gap_ratio": ' fit/fit.json ||
+grep -q '"step_check": {"training_steps": 2, "training_stepper": "euler", "fine_steps": 10, "fine_stepper": "rk4", "worst_gap_ratio": ' fit/fit.json ||
   fail "fit.json: step_check"
 [ "$(grep -o '"gap_ratio": ' fit/fit.json | wc -l)" -eq 4 ] || fail "fit.json: 4 step check intervals expected"
 grep -q '"log_mass_error_fine": ' fit/fit.json || fail "fit.json: step check log-mass errors"
@@ -113,6 +113,7 @@ expect_error 2 "upfi: --networks must be autonomous or time-dependent, got 'time
 "$upfi" fit b.csv --out heun $small --steps 3 --stepper heun --no-plots >/dev/null
 grep -q '"steps": 3' heun/fit.json || fail "--steps 3: fit.json steps"
 grep -q '"stepper": "heun"' heun/fit.json || fail "--stepper heun: fit.json stepper"
+grep -q '"training_steps": 3, "training_stepper": "heun"' heun/fit.json || fail "--stepper heun: step check stepper"
 grep -q '"stepper": "euler"' fit/fit.json || fail "fit.json: the default stepper is euler"
 cmp -s heun/model.upfi fit/model.upfi && fail "--steps 3 --stepper heun: the same model as 2 Euler steps"
 expect_error 2 "upfi: --stepper must be euler, midpoint, heun, ralston, rk4, dopri5, two_stage:C or two_stage:C,B,BM (C > 0), got 'rk2' (run 'upfi help')" \

@@ -133,7 +133,7 @@ struct fit_options {
   /// grows like x / V); must be > 0
   double volume = 0;
   /// chemical_langevin: the degradation rates lambda per time unit, one per coordinate or one for all (> 0)
-  Eigen::VectorXd degradation;
+  Eigen::VectorXd degradation{};
   /// chemical_langevin: learn the rates (through their logarithms) from `degradation` as the start; false: they are
   /// known (a measured mRNA half-life gives lambda = ln 2 / half-life)
   bool learn_degradation = false;
@@ -210,8 +210,8 @@ inline std::string exact(double v) {
 /// @brief The chemical-Langevin noise of a fitted model, in the normalised units of its training (fitted_model
 /// converts to the data's units).
 struct chemical_langevin_noise {
-  Eigen::VectorXd degradation;  ///< lambda_z = T lambda, one per coordinate (> 0)
-  double volume = 0;            ///< V_z = s V (> 0)
+  Eigen::VectorXd degradation{};  ///< lambda_z = T lambda, one per coordinate (> 0)
+  double volume = 0;              ///< V_z = s V (> 0)
 };
 
 /// @brief A fitted UPFI or PFI model in the data's units: drift network (the production network p of the
