@@ -77,6 +77,8 @@ fit options:
   --iterations N         drift/growth iterations                               [2000]
   --average-tail F       networks = mean of the iterates of the last F of them [0]
   --batch B              cells per snapshot and iteration                      [128]
+  --blur B               Sinkhorn blur in normalised units (1 = pooled std)    [0.1]
+  --reach R              UPFI: unbalanced reach in normalised units            [5]
   --steps N              flow steps per interval between snapshots             [2]
   --stepper NAME         their method (below)                                  [euler]
   --hidden W,W,...       hidden layer widths                                   [64,64,64]
@@ -324,6 +326,10 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
     throw usage_error("--average-tail must lie in [0, 1), got '" + a.text("--average-tail", "") + "'");
   }
   o.batch = a.integer("--batch", o.batch, 1);
+  o.blur = a.number("--blur", o.blur);
+  if (!(o.blur > 0)) throw usage_error("--blur must be > 0, got '" + a.text("--blur", "") + "'");
+  o.reach = a.number("--reach", o.reach);
+  if (!(o.reach > 0)) throw usage_error("--reach must be > 0, got '" + a.text("--reach", "") + "'");
   const long steps = a.integer("--steps", o.steps, 1);
   if (steps > 100000) throw usage_error("--steps must be at most 100000, got '" + a.text("--steps", "") + "'");
   o.steps = static_cast<int>(steps);
@@ -384,7 +390,8 @@ const std::set<std::string> fit_flags = {
     "--method",   "--diffusion",  "--score",  "--score-iterations", "--score-members", "--iterations",
     "--batch",    "--hidden",     "--seed",   "--threads",          "--out",           "--embedding",
     "--time-key", "--components", "--masses", "--mass-smoothing",   "--average-tail",  "--steps",
-    "--stepper",  "--networks",   "--noise",  "--volume",           "--degradation"};
+    "--stepper",  "--networks",   "--noise",  "--volume",           "--degradation",   "--blur",
+    "--reach"};
 // the bare switches of the fitting commands (beside --quiet)
 const char* const learn_degradation_switch = "--learn-degradation";
 
@@ -664,6 +671,8 @@ int run_fit(int argc, char** argv) {
       .add("mass_smoothing", static_cast<double>(o.mass_smoothing))
       .add("iterations", static_cast<double>(o.iterations))
       .add("average_tail", o.average_tail)
+      .add("blur", o.blur)
+      .raw("reach", o.method == fit_method::upfi ? json_object::number(o.reach) : "null")
       .add("steps", static_cast<double>(o.steps))
       .add("stepper", o.stepper.name)
       .add("seed", static_cast<double>(o.seed))

@@ -115,6 +115,9 @@ grep -q '"steps": 3' heun/fit.json || fail "--steps 3: fit.json steps"
 grep -q '"stepper": "heun"' heun/fit.json || fail "--stepper heun: fit.json stepper"
 grep -q '"training_steps": 3, "training_stepper": "heun"' heun/fit.json || fail "--stepper heun: step check stepper"
 grep -q '"stepper": "euler"' fit/fit.json || fail "fit.json: the default stepper is euler"
+grep -q '"blur": 0.1,' fit/fit.json && grep -q '"reach": 5,' fit/fit.json || fail "fit.json: blur and reach"
+expect_error 2 "upfi: --blur must be > 0, got '0' (run 'upfi help')" "$upfi" fit b.csv --out f --blur 0
+expect_error 2 "upfi: --reach must be > 0, got '-1' (run 'upfi help')" "$upfi" fit b.csv --out f --reach -1
 cmp -s heun/model.upfi fit/model.upfi && fail "--steps 3 --stepper heun: the same model as 2 Euler steps"
 expect_error 2 "upfi: --stepper must be euler, midpoint, heun, ralston, rk4, dopri5, two_stage:C or two_stage:C,B,BM (C > 0), got 'rk2' (run 'upfi help')" \
   "$upfi" fit b.csv --out f --stepper rk2

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 using upfi::infer::fit_method;
@@ -293,6 +294,28 @@ TEST_CASE("fit_snapshots: steps and stepper choose stage 2's discretisation of t
                        std::invalid_argument);
 }
 
+TEST_CASE("fit_snapshots: blur and reach set the divergence (reach for UPFI only)") {
+  const auto data = drifting_clouds();
+  auto o = tiny(fit_method::upfi);
+  o.step_check_steps = 0;
+  const auto base = upfi::infer::fit_snapshots(data, o).model.to_file().format();
+  o.blur = 0.3;
+  CHECK(upfi::infer::fit_snapshots(data, o).model.to_file().format() != base);
+  o.blur = 0.1;
+  o.reach = 1;
+  CHECK(upfi::infer::fit_snapshots(data, o).model.to_file().format() != base);
+  o.reach = 5;
+  CHECK(upfi::infer::fit_snapshots(data, o).model.to_file().format() == base);  // the defaults, given explicitly
+  // PFI's divergence is balanced: the reach does not enter
+  auto p = tiny(fit_method::pfi);
+  p.step_check_steps = 0;
+  const auto pfi = upfi::infer::fit_snapshots(data, p).model.to_file().format();
+  p.reach = 1;
+  CHECK(upfi::infer::fit_snapshots(data, p).model.to_file().format() == pfi);
+  p.blur = 0.3;
+  CHECK(upfi::infer::fit_snapshots(data, p).model.to_file().format() != pfi);
+}
+
 TEST_CASE("fit_snapshots: invalid options and data are named") {
   const auto data = drifting_clouds();
   auto o = tiny(fit_method::upfi);
@@ -307,10 +330,16 @@ TEST_CASE("fit_snapshots: invalid options and data are named") {
   CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o),
                        "upfi::infer::fit_snapshots: need diffusion >= 0, iterations >= 0, batch >= 1, hidden layers, "
                        "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM), 0 <= average_tail < 1, "
-                       "steps >= 1, step_check_steps >= 0, step_check_cells >= 2; got diffusion = 0, "
-                       "iterations = 20, batch = 64, dsm_members = 0, average_tail = 0, steps = 2, "
-                       "step_check_steps = 10, step_check_cells = 500",
+                       "steps >= 1, step_check_steps >= 0, step_check_cells >= 2, blur > 0 and reach > 0; got "
+                       "diffusion = 0, iterations = 20, batch = 64, dsm_members = 0, average_tail = 0, steps = 2, "
+                       "step_check_steps = 10, step_check_cells = 500, blur = 0.1, reach = 5",
                        std::invalid_argument);
+  for (const auto& [blur, reach] : {std::pair{0.0, 5.0}, std::pair{0.1, -1.0}, std::pair{std::nan(""), 5.0}}) {
+    o = tiny(fit_method::upfi);
+    o.blur = blur;
+    o.reach = reach;
+    CHECK_THROWS_AS((void)upfi::infer::fit_snapshots(data, o), std::invalid_argument);
+  }
   o = tiny(fit_method::upfi);
   o.mass_smoothing = static_cast<int>(data.size());
   CHECK_THROWS_WITH_AS(

@@ -150,6 +150,15 @@ TEST_SUITE("infer") {
     const auto both = upfi::infer::step_check(field, data, upfi::flow::rk4(), 10);
     CHECK(both.training[0] == std::numeric_limits<double>::infinity());
     CHECK(both.gap_ratio()[0] == std::numeric_limits<double>::infinity());
+    // v = 1e160 x: one Euler step lands at 1e160 x, finite, but its squared distances overflow (an energy of
+    // inf - inf): reported as a divergence too, never as NaN
+    const auto far = upfi::flow::probability_flow(
+        upfi::nn::linear_field(1e160 * Eigen::MatrixXd::Identity(2, 2), Eigen::VectorXd::Zero(2)),
+        upfi::test::ou_growth_score(upfi::test::ou_growth_truth{}), upfi::flow::isotropic_diffusion{0.0});
+    const auto overflow = upfi::infer::step_check(far, data, upfi::flow::euler(), 1);
+    CHECK(overflow.training[0] == std::numeric_limits<double>::infinity());
+    CHECK(std::isnan(overflow.log_mass_error_training[0]));
+    CHECK(overflow.diverged());
     // a field that stays finite does not diverge
     const auto calm = upfi::flow::probability_flow(
         upfi::nn::linear_field(Eigen::MatrixXd::Identity(2, 2), Eigen::VectorXd::Zero(2)),

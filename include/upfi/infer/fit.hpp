@@ -111,6 +111,10 @@ struct fit_options {
   long iterations = 2000;
   Eigen::Index batch = 128;
   double lambda = 1e-3;  ///< WFR regulariser weight
+  /// Sinkhorn blur (eps = blur^2) in the normalised units (one pooled standard deviation = 1); the papers' 0.1
+  double blur = 0.1;
+  /// UPFI: the unbalanced divergence's reach (rho = reach^2) in the normalised units; the papers' 5 (PFI: balanced)
+  double reach = 5;
   /// >= 0: train on relative masses smoothed by a least-squares polynomial of this degree in time
   /// (core::snapshot_series::with_smoothed_masses), for counted masses that scatter around a smooth trend; < 0: the
   /// masses as given
@@ -492,14 +496,15 @@ struct fit_progress {
   if (!(o.diffusion >= 0) || !std::isfinite(o.diffusion) || o.iterations < 0 || o.batch < 1 || o.hidden.empty() ||
       o.report_every < 1 || (o.score == score_estimator::dsm && (o.dsm_iterations < 1 || o.dsm_members < 1)) ||
       o.score_samples < 0 || !(o.average_tail >= 0 && o.average_tail < 1) || o.steps < 1 || o.step_check_steps < 0 ||
-      o.step_check_cells < 2) {
+      o.step_check_cells < 2 || !(o.blur > 0) || !std::isfinite(o.blur) || !(o.reach > 0) || !std::isfinite(o.reach)) {
     core::detail::throw_invalid_argument(
         who, ": need diffusion >= 0, iterations >= 0, batch >= 1, hidden layers, ",
         "report_every >= 1, dsm_iterations >= 1 and dsm_members >= 1 (DSM), ",
         "0 <= average_tail < 1, steps >= 1, step_check_steps >= 0, ",
-        "step_check_cells >= 2; got diffusion = ", o.diffusion, ", iterations = ", o.iterations, ", batch = ", o.batch,
-        ", dsm_members = ", o.dsm_members, ", average_tail = ", o.average_tail, ", steps = ", o.steps,
-        ", step_check_steps = ", o.step_check_steps, ", step_check_cells = ", o.step_check_cells);
+        "step_check_cells >= 2, blur > 0 and reach > 0; got diffusion = ", o.diffusion, ", iterations = ", o.iterations,
+        ", batch = ", o.batch, ", dsm_members = ", o.dsm_members, ", average_tail = ", o.average_tail,
+        ", steps = ", o.steps, ", step_check_steps = ", o.step_check_steps, ", step_check_cells = ", o.step_check_cells,
+        ", blur = ", o.blur, ", reach = ", o.reach);
   }
   const Eigen::Index d = data.dimension();
   const bool cle = o.noise == noise_model::chemical_langevin;
@@ -538,7 +543,8 @@ struct fit_progress {
   to.stepper = o.stepper;
   to.seed = o.seed;
   to.report_every = o.report_every;
-  to.reach = with_growth ? std::optional<double>(5.0) : std::nullopt;
+  to.blur = o.blur;
+  to.reach = with_growth ? std::optional<double>(o.reach) : std::nullopt;
   nn::mlp_options net{.inputs = d, .outputs = d, .hidden = o.hidden, .time_input = networks_see_time(o)};
   nn::mlp_options scalar = net;
   scalar.outputs = 1;

@@ -112,8 +112,9 @@ struct step_check_result {
 /// @brief Pushes up to o.max_samples cells of every snapshot of `data` but the last to the next snapshot time through
 /// `field` (any flow field flow::integrate takes, e.g. flow::probability_flow) with `training_steps` and with
 /// o.fine_steps steps of o.fine_stepper, and compares each with the next snapshot. Deterministic for a seed.
-/// A push whose state turns non-finite (a flow that diverges within the interval: flow::integrate's core::error)
-/// scores +inf, with NaN for its floor and log-mass error; diverged() says where.
+/// A push whose state turns non-finite (a flow that diverges within the interval: flow::integrate's core::error), or
+/// ends so far away that its energy distance overflows, scores +inf, with NaN for its floor and log-mass error;
+/// diverged() says where.
 /// @throws std::invalid_argument on fewer than two snapshots, steps < 1 or max_samples < 2, or what flow::integrate
 /// throws for invalid input.
 template <class Field>
@@ -148,19 +149,26 @@ template <class Field>
         data.frequencies_only() ? 0.0 : std::log(data.relative_mass(k + 1) / data.relative_mass(k));
     for (const bool fine : {false, true}) {
       const flow::flow_state start{x, Eigen::VectorXd::Zero(x.rows()), 0};
-      flow::flow_state end;
-      try {
-        end = flow::integrate(field, fine ? o.fine_stepper : stepper, data.time(k), data.time(k + 1), start,
-                              {.steps = fine ? o.fine_steps : training_steps});
-      } catch (const core::error&) {  // the state turned non-finite: this push diverges
+      const auto diverges = [&] {
         (fine ? r.fine : r.training)[i] = std::numeric_limits<double>::infinity();
         if (fine) r.floor[i] = std::numeric_limits<double>::quiet_NaN();
         if (!data.frequencies_only()) {
           (fine ? r.log_mass_error_fine : r.log_mass_error_training)[i] = std::numeric_limits<double>::quiet_NaN();
         }
+      };
+      flow::flow_state end;
+      try {
+        end = flow::integrate(field, fine ? o.fine_stepper : stepper, data.time(k), data.time(k + 1), start,
+                              {.steps = fine ? o.fine_steps : training_steps});
+      } catch (const core::error&) {  // the state turned non-finite: this push diverges
+        diverges();
         continue;
       }
       const auto e = detail::weighted_energy_of(end.x, end.log_m, y);
+      if (!std::isfinite(e.energy)) {  // finite cells so far away that their distances overflow: diverges too
+        diverges();
+        continue;
+      }
       (fine ? r.fine : r.training)[i] = e.energy;
       if (fine) r.floor[i] = e.floor;
       if (!data.frequencies_only()) {
