@@ -241,8 +241,8 @@ TEST_CASE("fit_snapshots: average_tail averages the networks and leaves the trai
   o.average_tail = 1;
   CHECK_THROWS_WITH_AS((void)upfi::infer::fit_snapshots(data, o),
                        doctest::Contains("0 <= average_tail < 1, steps >= 1, step_check_steps >= 0, "
-                                         "step_check_cells >= 2; got diffusion = 0, iterations = 20, batch = 64, "
-                                         "dsm_members = 1, average_tail = 1, steps = 2"),
+                                         "step_check_cells >= 2, blur > 0 and reach > 0; got diffusion = 0, "
+                                         "iterations = 20, batch = 64, dsm_members = 1, average_tail = 1, steps = 2"),
                        std::invalid_argument);
 }
 
