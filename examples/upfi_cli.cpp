@@ -584,8 +584,7 @@ void print_step_check(const upfi::infer::step_check_result& c) {
   if (c.diverged()) {
     std::string where;
     for (Eigen::Index i = 0; i < c.fine.size(); ++i) {
-      if (std::isinf(c.fine[i]) || std::isinf(c.training[i]))
-        where += (where.empty() ? "" : ", ") + number(c.times[static_cast<std::size_t>(i)]);
+      if (c.diverged(i)) where += (where.empty() ? "" : ", ") + number(c.times[static_cast<std::size_t>(i)]);
     }
     std::printf(
         "note: the fitted probability flow, followed accurately, diverges (inf above) on the intervals ending at "

@@ -143,6 +143,7 @@ TEST_SUITE("infer") {
       CHECK(std::isnan(r.floor[i]));
       CHECK(std::isnan(r.log_mass_error_fine[i]));
       CHECK(r.gap_ratio()[i] == std::numeric_limits<double>::infinity());
+      CHECK(r.diverged(i));
     }
     CHECK(r.diverged());
     CHECK(r.leans_on_steps());

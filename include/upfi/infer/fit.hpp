@@ -309,11 +309,9 @@ class fitted_model {
   [[nodiscard]] Eigen::MatrixXd diffusion_diagonal(double t, const Eigen::MatrixXd& x) const {
     check_cloud(x, "diffusion_diagonal");
     if (!m_cle) return Eigen::MatrixXd::Constant(x.rows(), x.cols(), diffusion());
-    const Eigen::MatrixXd z = m_scaling.to_model(x);
-    Eigen::MatrixXd p;
-    m_drift.evaluate(m_scaling.time_to_model(t), z, p);
     const double s = m_scaling.scale;
-    return (p + z * m_cle->degradation.asDiagonal()) * (s * s / (2 * m_cle->volume * m_scaling.span));
+    return cle_flow(flow::no_growth{}).diffusion_diagonal(m_scaling.time_to_model(t), m_scaling.to_model(x)) *
+           (s * s / m_scaling.span);
   }
 
   /// @brief The growth rate g(t, x) per time unit on a cloud into g (N); zero for PFI.
@@ -337,16 +335,14 @@ class fitted_model {
     for (const double t : times) tz.push_back(m_scaling.time_to_model(t));
     o.dt /= m_scaling.span;
     const Eigen::MatrixXd z0 = m_scaling.to_model(x0);
-    const detail::absent_score none{dimension()};
     const auto run = [&](const auto& growth) {
       if (m_cle) {
         o.nonnegative = true;
-        return simulate_model(
-            flow::chemical_langevin_flow(m_drift, nn::linear_degradation_field(m_cle->degradation, false), none,
-                                         m_cle->volume, growth),
-            z0, tz, o);
+        return simulate_model(cle_flow(growth), z0, tz, o);
       }
-      return simulate_model(flow::probability_flow(m_drift, none, flow::isotropic_diffusion{m_dz}, growth), z0, tz, o);
+      return simulate_model(
+          flow::probability_flow(m_drift, detail::absent_score{dimension()}, flow::isotropic_diffusion{m_dz}, growth),
+          z0, tz, o);
     };
     model_trajectories out = m_growth ? run(*m_growth) : run(flow::no_growth{});
     out.times = times;
@@ -428,6 +424,16 @@ class fitted_model {
   }
 
  private:
+  // The chemical-Langevin flow of the model in normalised units (production network, fixed rates, no score): what
+  // simulate() runs and diffusion_diagonal() reads.
+  template <class Growth>
+  [[nodiscard]] flow::chemical_langevin_flow<nn::mlp<double>, nn::linear_degradation_field, detail::absent_score,
+                                             Growth>
+  cle_flow(const Growth& growth) const {
+    return flow::chemical_langevin_flow(m_drift, nn::linear_degradation_field(m_cle->degradation, false),
+                                        detail::absent_score{dimension()}, m_cle->volume, growth);
+  }
+
   void check_parts() const {
     const Eigen::Index d = m_drift.inputs();
     if (m_drift.outputs() != d || m_scaling.mean.size() != d ||

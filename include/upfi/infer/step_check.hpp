@@ -77,10 +77,16 @@ struct step_check_result {
     }
     return r;
   }
-  /// @brief Whether a push diverged (its state turned non-finite): the training's or the accurate one, on any interval.
+  /// @brief Whether a push over interval i (ending at times[i]) diverged: the training's or the accurate one.
+  [[nodiscard]] bool diverged(Eigen::Index i) const {
+    return training[i] == std::numeric_limits<double>::infinity() || fine[i] == std::numeric_limits<double>::infinity();
+  }
+  /// @brief Whether a push diverged on any interval.
   [[nodiscard]] bool diverged() const {
-    return (training.array() == std::numeric_limits<double>::infinity()).any() ||
-           (fine.array() == std::numeric_limits<double>::infinity()).any();
+    for (Eigen::Index i = 0; i < fine.size(); ++i) {
+      if (diverged(i)) return true;
+    }
+    return false;
   }
   /// @brief The largest gap_ratio over the intervals (1 for no interval).
   [[nodiscard]] double worst_gap_ratio() const {
