@@ -51,10 +51,12 @@ commands:
       static-OT interpolation baseline. Writes DIR/evaluate.json and DIR/evaluate.csv. --fits F averages the
       model's scores over F fits per held-out time (training seeds S, S+1, ...; F times the cost).
   calibrate DATA.csv --out DIR [--grid D,D,...] [fit options] [--max-cells N] [--fits F]
-      Chooses the additive noise D: the leave-one-out of evaluate for every D of the grid (data units; default: 1/4, 1/2,
-      1, 2 and 4 times the automatic D), scored by the energy distance between the fitted SDE's prediction and the
-      held-out cells. Prints the curve and the best D; writes DIR/calibration.csv, DIR/calibration.json and
-      DIR/calibration.svg. A flat curve means the data do not pin D down (a time-dependent drift, PFI's, absorbs any D).
+      Chooses the noise level: the leave-one-out of evaluate for every value of the grid, scored by the energy
+      distance between the fitted SDE's prediction and the held-out cells. Additive noise: the grid holds D (data
+      units; default 1/4, 1/2, 1, 2 and 4 times the automatic D). --noise cle --degradation L: the grid holds the
+      volume V (default 1/2 ... 8 times the V at which the data's spread would be intrinsic noise alone). Prints the
+      curve and the best value; writes DIR/calibration.csv, DIR/calibration.json and DIR/calibration.svg. A flat
+      curve means the data do not pin the noise down (a time-dependent drift, PFI's, absorbs any D).
   predict MODEL CELLS.csv --out DIR [--to T] [--frames F] [--seed S] [--fates K --data DATA.csv]
       Pushes the cells of each time in CELLS.csv forward to T with the fitted SDE. Writes DIR/trajectories.csv
       (path, time, log-mass, coordinates), DIR/growth.csv (growth rate per cell) and, with --fates, DIR/fates.csv
@@ -307,7 +309,8 @@ upfi::core::snapshot_series<double> read_data(const std::string& path, const arg
   return upfi::io::read_snapshot_csv<double>(path, o);
 }
 
-upfi::infer::fit_options fit_options_of(const arguments& a) {
+// `noise_level_chosen`: calibrate chooses the noise level itself (cle: no --volume needed).
+upfi::infer::fit_options fit_options_of(const arguments& a, bool noise_level_chosen = false) {
   upfi::infer::fit_options o;
   const std::string method = a.text("--method", "upfi");
   if (method != "upfi" && method != "pfi") throw usage_error("--method must be upfi or pfi, got '" + method + "'");
@@ -354,10 +357,13 @@ upfi::infer::fit_options fit_options_of(const arguments& a) {
     o.noise = upfi::infer::noise_model::chemical_langevin;
     if (a.has("--diffusion"))
       throw usage_error("--diffusion applies to --noise additive (cle: D follows from --volume)");
-    if (!a.has("--volume") || !a.has("--degradation"))
-      throw usage_error("--noise cle needs --volume and --degradation");
-    o.volume = a.number("--volume", 0);
-    if (!(o.volume > 0)) throw usage_error("--volume must be > 0, got '" + a.text("--volume", "") + "'");
+    if (!a.has("--degradation") || (!noise_level_chosen && !a.has("--volume")))
+      throw usage_error(noise_level_chosen ? "--noise cle needs --degradation"
+                                           : "--noise cle needs --volume and --degradation");
+    if (!noise_level_chosen) {
+      o.volume = a.number("--volume", 0);
+      if (!(o.volume > 0)) throw usage_error("--volume must be > 0, got '" + a.text("--volume", "") + "'");
+    }
     std::vector<double> rates;
     std::istringstream in(a.text("--degradation", ""));
     for (std::string item; std::getline(in, item, ',');) {
@@ -710,10 +716,10 @@ struct leave_one_out_command {
   upfi::infer::leave_one_out_options lo;
 
   leave_one_out_command(const std::string& name, int argc, char** argv, const std::set<std::string>& extra_flags,
-                        const std::function<void(const arguments&)>& check = {})
+                        const std::function<void(const arguments&)>& check = {}, bool noise_level_chosen = false)
       : a(parsed(name, argc, argv, extra_flags, check)),
         threads(static_cast<int>(a.integer("--threads", upfi::core::max_threads(), 1))),
-        o(fit_options_of(a)),
+        o(fit_options_of(a, noise_level_chosen)),
         data(read_data(a.positional()[0], a)) {
     if (data.size() < 3) throw std::runtime_error(name + " needs three or more time points (leave one out)");
     lo.max_cells = a.integer("--max-cells", lo.max_cells, 0);
@@ -806,14 +812,11 @@ int run_evaluate(int argc, char** argv) {
   return 0;
 }
 
-// --grid D,D,... in data units; by default 1/4 ... 4 times fit_snapshots' automatic D (D_z = 0.05).
-std::vector<double> diffusion_grid(const arguments& a, const upfi::core::snapshot_series<double>& data) {
+// --grid in data units (D for additive noise, V for cle); by default upfi::infer::default_noise_grid.
+std::vector<double> noise_grid(const arguments& a, const upfi::core::snapshot_series<double>& data,
+                               const upfi::infer::fit_options& o) {
+  if (!a.has("--grid")) return upfi::infer::default_noise_grid(data, o);
   std::vector<double> grid;
-  if (!a.has("--grid")) {
-    const auto s = upfi::infer::data_scaling::of(data);
-    for (const double f : {0.25, 0.5, 1.0, 2.0, 4.0}) grid.push_back(f * 0.05 * s.scale * s.scale / s.span);
-    return grid;
-  }
   std::istringstream in(a.text("--grid", ""));
   std::string item;
   while (std::getline(in, item, ',')) {
@@ -828,17 +831,22 @@ std::vector<double> diffusion_grid(const arguments& a, const upfi::core::snapsho
 }
 
 int run_calibrate(int argc, char** argv) {
-  leave_one_out_command run("calibrate", argc, argv, {"--grid"}, [](const arguments& args) {
-    if (args.has("--diffusion")) throw usage_error("calibrate chooses the diffusion: give the candidates with --grid");
-    if (args.text("--noise", "additive") != "additive") {
-      throw usage_error("calibrate chooses the additive noise D; with --noise cle the noise follows from --volume");
-    }
-  });
+  leave_one_out_command run(
+      "calibrate", argc, argv, {"--grid"},
+      [](const arguments& args) {
+        if (args.has("--diffusion"))
+          throw usage_error("calibrate chooses the diffusion: give the candidates with --grid");
+        if (args.has("--volume")) throw usage_error("calibrate chooses the volume: give the candidates with --grid");
+      },
+      true);
   const auto& a = run.a;
   const auto& data = run.data;
   const auto& o = run.o;
   const auto& lo = run.lo;
-  const auto grid = diffusion_grid(a, data);
+  const auto grid = noise_grid(a, data, o);
+  // what the grid holds: the additive D or the chemical-Langevin volume V
+  const bool cle = o.noise == upfi::infer::noise_model::chemical_langevin;
+  const std::string name = cle ? "volume" : "diffusion", sym = cle ? "V" : "D";
   progress_bar bar(a.has("--quiet"));
   staged_output out(a.text("--out", ""));
   std::map<std::pair<std::size_t, std::size_t>, std::function<void(const upfi::infer::fit_progress&)>> reporters;
@@ -846,23 +854,23 @@ int run_calibrate(int argc, char** argv) {
       data, o, grid, lo, [&](std::size_t i, std::size_t k, const upfi::infer::fit_progress& p) {
         auto& r = reporters[{i, k}];
         if (!r) {
-          std::ostringstream name;
-          name.precision(4);
-          name << "D = " << grid[i] << ", hold out t = " << data.time(k) << ": ";
-          r = fit_reporter(bar, name.str());
+          std::ostringstream label;
+          label.precision(4);
+          label << sym << " = " << grid[i] << ", hold out t = " << data.time(k) << ": ";
+          r = fit_reporter(bar, label.str());
         }
         r(p);
       });
   const double best_w1 = scan.best_w1();
-  std::string csv = "diffusion,energy,w1\n";
+  std::string csv = name + ",energy,w1\n";
   std::string curve = "[";
-  std::printf("| D | energy distance (mean) | W1 (mean) |\n|---|---|---|\n");
+  std::printf("| %s | energy distance (mean) | W1 (mean) |\n|---|---|---|\n", sym.c_str());
   Eigen::VectorXd log_d(static_cast<Eigen::Index>(grid.size())), energy(log_d.size()), w1(log_d.size());
   for (std::size_t i = 0; i < scan.curve.size(); ++i) {
     const auto& p = scan.curve[i];
     std::ostringstream line;
     line.precision(10);
-    line << p.diffusion << ',' << p.energy << ',' << p.w1 << '\n';
+    line << p.value << ',' << p.energy << ',' << p.w1 << '\n';
     csv += line.str();
     std::string held = "[";
     for (std::size_t h = 0; h < p.scores.size(); ++h) {
@@ -875,11 +883,11 @@ int run_calibrate(int argc, char** argv) {
       held += (h > 0 ? ", " : "") + r.str(4);
     }
     json_object c;
-    c.add("diffusion", p.diffusion).add("energy", p.energy).add("w1", p.w1).raw("held_out", held + "]");
+    c.add(name, p.value).add("energy", p.energy).add("w1", p.w1).raw("held_out", held + "]");
     curve += (i > 0 ? ", " : "") + c.str(2);
-    std::printf("| %.4g | %.5f%s | %.4f%s |\n", p.diffusion, p.energy, i == scan.best_index ? " (best)" : "", p.w1,
-                p.diffusion == best_w1 ? " (best)" : "");
-    log_d[static_cast<Eigen::Index>(i)] = std::log10(p.diffusion);
+    std::printf("| %.4g | %.5f%s | %.4f%s |\n", p.value, p.energy, i == scan.best_index ? " (best)" : "", p.w1,
+                p.value == best_w1 ? " (best)" : "");
+    log_d[static_cast<Eigen::Index>(i)] = std::log10(p.value);
     energy[static_cast<Eigen::Index>(i)] = p.energy;
     w1[static_cast<Eigen::Index>(i)] = p.w1;
   }
@@ -888,18 +896,18 @@ int run_calibrate(int argc, char** argv) {
   std::string per_time = "[";
   std::ostringstream per_time_line;
   per_time_line.precision(6);
-  per_time_line << "per held-out time, best D by energy distance / W1:";
+  per_time_line << "per held-out time, best " << sym << " by energy distance / W1:";
   for (std::size_t h = 0; h < scan.curve.front().scores.size(); ++h) {
     const double t = scan.curve.front().scores[h].time;
     json_object r;
-    r.add("time", t).add("best_diffusion", scan.best_at(h)).add("best_diffusion_w1", scan.best_w1_at(h));
+    r.add("time", t).add("best_" + name, scan.best_at(h)).add("best_" + name + "_w1", scan.best_w1_at(h));
     per_time += (h > 0 ? ", " : "") + r.str(4);
     per_time_line << (h > 0 ? "," : "") << " t = " << t << ": " << scan.best_at(h) << " / " << scan.best_w1_at(h);
   }
   const bool flat = scan.relative_spread() < 0.1;
   json_object j = leave_one_out_json("calibrate", a, o, lo);
-  j.add("best_diffusion", scan.best())
-      .add("best_diffusion_w1", best_w1)
+  j.add("best_" + name, scan.best())
+      .add("best_" + name + "_w1", best_w1)
       .add("relative_spread", scan.relative_spread())
       .raw("flat", flat ? "true" : "false")
       .raw("best_on_edge", scan.best_on_edge() ? "true" : "false")
@@ -913,8 +921,8 @@ int run_calibrate(int argc, char** argv) {
   std::sort(order.begin(), order.end(), [&](Eigen::Index x, Eigen::Index y) { return log_d[x] < log_d[y]; });
   // both criteria on one axis, each relative to its smallest value (their minimisers can differ)
   const Eigen::VectorXd xs = log_d(order), ye = energy(order) / energy.minCoeff(), yw = w1(order) / w1.minCoeff();
-  upfi::io::svg_plot plot({.title = "diffusion calibration (leave-one-out)",
-                           .x_label = "log10 D (data units)",
+  upfi::io::svg_plot plot({.title = name + " calibration (leave-one-out)",
+                           .x_label = "log10 " + sym + " (data units)",
                            .y_label = "mean score at held-out times / its smallest value"});
   plot.line(xs, ye, upfi::io::palette(0), "energy distance");
   plot.scatter(xs, ye, upfi::io::palette(0), "", 3, 1.0);
@@ -923,13 +931,13 @@ int run_calibrate(int argc, char** argv) {
   plot.save(out("calibration.svg"));
   out.commit();
   std::printf("%s\n", per_time_line.str().c_str());
-  std::printf("best D = %.6g by energy distance (relative spread of the curve %.2f), %.6g by W1 -> %s\n", scan.best(),
-              scan.relative_spread(), best_w1, a.text("--out", "").c_str());
+  std::printf("best %s = %.6g by energy distance (relative spread of the curve %.2f), %.6g by W1 -> %s\n", sym.c_str(),
+              scan.best(), scan.relative_spread(), best_w1, a.text("--out", "").c_str());
   if (flat) {
-    bar.note("note: the curve is flat (relative spread below 0.1): the data do not pin D down" +
+    bar.note("note: the curve is flat (relative spread below 0.1): the data do not pin " + sym + " down" +
              std::string(upfi::infer::networks_see_time(o) ? " (a time-dependent drift absorbs any D)" : ""));
   }
-  if (scan.best_on_edge()) bar.note("note: the best D is at the edge of the grid; extend --grid beyond it");
+  if (scan.best_on_edge()) bar.note("note: the best " + sym + " is at the edge of the grid; extend --grid beyond it");
   if (!scan.best_on_edge() && scan.on_edge(best_w1)) {
     bar.note("note: the W1 minimum is at the edge of the grid; extend --grid beyond it to see where W1 turns");
   }

@@ -242,8 +242,22 @@ expect_error 2 "upfi: --degradation needs positive rates like 1 or 1,2,0.5, got 
   "$upfi" fit bf.csv --out x --noise cle --volume 16 --degradation 1,-2
 expect_error 2 "upfi: --volume must be > 0, got '0' (run 'upfi help')" \
   "$upfi" fit bf.csv --out x --noise cle --volume 0 --degradation 1
-expect_error 2 "upfi: calibrate chooses the additive noise D; with --noise cle the noise follows from --volume (run 'upfi help')" \
+# calibrate with --noise cle chooses the volume: the grid holds V, each row is evaluate's mean at that --volume
+"$upfi" calibrate bf.csv --out clecal $small --noise cle --degradation 10 --max-cells 40 --grid 8,32 >clecal.txt
+[ "$(head -n 1 clecal/calibration.csv)" = "volume,energy,w1" ] || fail "calibrate --noise cle: calibration.csv header"
+best=$(sed -n 's/^  "best_volume": \(.*\),$/\1/p' clecal/calibration.json)
+lowest=$(awk -F, 'NR > 1 && (NR == 2 || $2 < e) { e = $2; d = $1 } END { print d }' clecal/calibration.csv)
+[ -n "$best" ] && [ "$best" = "$lowest" ] || fail "calibrate --noise cle: best_volume '$best' is not the lowest's V"
+grep -q '"noise": "chemical-langevin",' clecal/calibration.json || fail "calibration.json: noise"
+grep -q "^best V = .* by energy distance .* by W1 -> clecal$" clecal.txt || fail "calibrate --noise cle: no 'best V'"
+"$upfi" evaluate bf.csv --out cleeval $small --max-cells 40 --noise cle --degradation 10 --volume 32 >/dev/null
+awk -F, 'NR == FNR { if (FNR > 1) { s += $7; n++ } next } FNR > 1 && $1 == 32 { e = $2 }
+         END { r = (s / n - e) / e; exit !(n > 0 && e > 0 && r < 1e-6 && r > -1e-6) }' cleeval/evaluate.csv \
+  clecal/calibration.csv || fail "calibrate --noise cle: the V = 32 row is not evaluate's mean at --volume 32"
+expect_error 2 "upfi: calibrate chooses the volume: give the candidates with --grid (run 'upfi help')" \
   "$upfi" calibrate bf.csv --out x $cle
+expect_error 2 "upfi: --noise cle needs --degradation (run 'upfi help')" \
+  "$upfi" calibrate bf.csv --out x --noise cle
 expect_error 1 "upfi: upfi::infer::fit_snapshots: chemical-Langevin noise needs a finite volume > 0 and 1 or 7 finite \
 degradation rates > 0, and no diffusion (D follows from the drift); got volume = 16, 2 rates, diffusion = 0" \
   "$upfi" fit bf.csv --out x --noise cle --volume 16 --degradation 1,2 --quiet

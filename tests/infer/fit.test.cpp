@@ -522,6 +522,79 @@ TEST_CASE("fit_snapshots with chemical-Langevin noise recovers the production at
   CHECK(err / scale < 0.15);
 }
 
+TEST_CASE(
+    "scan_diffusion with chemical-Langevin noise: the leave-one-out curve over V is lowest at the true volume "
+    "[slow]") {
+  // The cells start uniform in [0, 0.4]^2 (variance 0.013) and spread toward the stationary variance m / V (0.05 at
+  // V = 20) while they relax: only the true volume lets the autonomous production reproduce that spread. Data seeds
+  // 11-15 and the default: V = 20 wins by energy distance and W1 each time; V = 5 scores 20-50x the truth's energy
+  // distance, V = 80 1.25-2.4x.
+  const auto data = birth_death_series(400);
+  auto o = tiny_cle(fit_method::pfi);
+  o.networks = upfi::infer::time_dependence::autonomous;
+  o.hidden = {32, 32};
+  o.iterations = 150;
+  o.batch = 128;
+  o.seed = 3;
+  o.volume = 0;  // the scan sets it
+  const std::vector<double> grid = {5.0, 20.0, 80.0};
+  const upfi::infer::leave_one_out_options lo{.max_cells = 1000, .seed = 2};
+  const auto scan = upfi::infer::scan_diffusion(data, o, grid, lo);
+  CHECK(scan.noise == upfi::infer::noise_model::chemical_langevin);
+  REQUIRE(scan.curve.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(scan.curve[i].value == grid[i]);
+    REQUIRE(scan.curve[i].scores.size() == 3);
+    MESSAGE("V = " << scan.curve[i].value << ": energy " << scan.curve[i].energy << ", W1 " << scan.curve[i].w1
+                   << " (first held-out time " << scan.curve[i].scores[0].energy_model << ")");
+  }
+  CHECK(scan.best() == 20.0);
+  CHECK_FALSE(scan.best_on_edge());
+  CHECK(scan.curve[0].energy > 10 * scan.curve[1].energy);
+  CHECK(scan.curve[2].energy > scan.curve[1].energy);
+  CHECK(scan.best_at(0) == 20.0);  // while the cloud spreads
+  // one point is the leave-one-out of fit_snapshots at that volume, nothing else
+  o.volume = 20;
+  const auto direct = upfi::infer::leave_one_out(data, o, lo);
+  CHECK(direct[0].energy_model == scan.curve[1].scores[0].energy_model);
+  CHECK(direct[2].w1_model == scan.curve[1].scores[2].w1_model);
+}
+
+TEST_CASE("default_noise_grid: the automatic D's neighbours, or volumes from the data's Fano factor") {
+  // additive: 1/4 ... 4 times 0.05 s^2 / T
+  const auto data = drifting_clouds();
+  const auto s = upfi::infer::data_scaling::of(data);
+  const auto additive = upfi::infer::default_noise_grid(data, tiny(fit_method::upfi));
+  REQUIRE(additive.size() == 5);
+  const std::vector<double> factors = {0.25, 0.5, 1.0, 2.0, 4.0};
+  for (std::size_t i = 0; i < 5; ++i) {
+    CHECK(additive[i] == doctest::Approx(factors[i] * 0.05 * s.scale * s.scale / s.span).epsilon(1e-14));
+  }
+  // chemical Langevin: V_min = sum of the coordinates' pooled means / sum of their within-snapshot variances. Snapshot
+  // 0: cells (1, 3), (3, 5), snapshot 1: (2, 2), (2, 6), snapshot 2: (4, 0), (4, 2); means pooled over the six cells
+  // (16 / 6, 18 / 6), variances within snapshots (2 / 6, 12 / 6): V_min = (34 / 6) / (14 / 6) = 17 / 7
+  const upfi::core::snapshot_series<double> conc(
+      {0.0, 1.0, 2.0},
+      {Eigen::MatrixXd{{1, 3}, {3, 5}}, Eigen::MatrixXd{{2, 2}, {2, 6}}, Eigen::MatrixXd{{4, 0}, {4, 2}}});
+  auto o = tiny_cle(fit_method::upfi);
+  const auto volumes = upfi::infer::default_noise_grid(conc, o);
+  REQUIRE(volumes.size() == 5);
+  const std::vector<double> multiples = {0.5, 1.0, 2.0, 4.0, 8.0};
+  for (std::size_t i = 0; i < 5; ++i) CHECK(volumes[i] == doctest::Approx(multiples[i] * 17.0 / 7.0).epsilon(1e-14));
+  // the volume does not depend on the rates or the units of time, and scales as 1 / a for x -> a x
+  o.degradation = Eigen::Vector2d(3, 7);
+  const upfi::core::snapshot_series<double> scaled({0.0, 10.0, 20.0},
+                                                   {10 * conc.cloud(0), 10 * conc.cloud(1), 10 * conc.cloud(2)});
+  CHECK(upfi::infer::default_noise_grid(scaled, o)[1] == doctest::Approx(17.0 / 70.0).epsilon(1e-14));
+  // no spread within the snapshots: no volume can be read off
+  const upfi::core::snapshot_series<double> still({0.0, 1.0},
+                                                  {Eigen::MatrixXd{{1, 3}, {1, 3}}, Eigen::MatrixXd{{2, 2}, {2, 2}}});
+  CHECK_THROWS_WITH_AS((void)upfi::infer::default_noise_grid(still, o),
+                       "upfi::infer::default_noise_grid: chemical-Langevin noise needs concentrations with a mean > 0 "
+                       "and a spread within snapshots > 0; got sums 16 and 0",
+                       std::invalid_argument);
+}
+
 TEST_CASE("fit_snapshots with chemical-Langevin noise: invalid options and data are named") {
   const auto data = birth_death_series(50);
   auto o = tiny_cle(fit_method::upfi);
@@ -691,14 +764,15 @@ TEST_CASE(
                                                 });
   // every grid value runs the leave-one-out of both inner snapshots, in grid order
   CHECK(seen == std::vector<std::size_t>{1, 2, 11, 12, 21, 22});
+  CHECK(scan.noise == upfi::infer::noise_model::additive);
   REQUIRE(scan.curve.size() == 3);
   for (std::size_t i = 0; i < 3; ++i) {
     const auto& p = scan.curve[i];
-    CHECK(p.diffusion == grid[i]);
+    CHECK(p.value == grid[i]);
     REQUIRE(p.scores.size() == 2);
     CHECK(p.energy == doctest::Approx(0.5 * (p.scores[0].energy_model + p.scores[1].energy_model)).epsilon(1e-12));
     CHECK(p.w1 == doctest::Approx(0.5 * (p.scores[0].w1_model + p.scores[1].w1_model)).epsilon(1e-12));
-    MESSAGE("D = " << p.diffusion << ": energy " << p.energy << ", W1 " << p.w1);
+    MESSAGE("D = " << p.value << ": energy " << p.energy << ", W1 " << p.w1);
   }
   CHECK(scan.best() == 0.25);
   CHECK(scan.best_w1() == 0.25);  // both criteria (energy 0.019 / 0.042 / 0.25, W1 0.14 / 0.20 / 0.81)
@@ -793,13 +867,18 @@ TEST_CASE("scan_diffusion: invalid grids are named before any fit") {
                        "upfi::infer::scan_diffusion: grid value 0 = nan must be finite and > 0", std::invalid_argument);
   CHECK_THROWS_WITH_AS((void)upfi::infer::scan_diffusion(data.select(std::vector<std::size_t>{0, 1}), o, {0.1}),
                        "upfi::infer::scan_diffusion: need at least three snapshots, got 2", std::invalid_argument);
+  // chemical-Langevin options: the grid holds V, and the rates are checked before any fit
   auto cle = o;
   cle.noise = upfi::infer::noise_model::chemical_langevin;
-  cle.volume = 10;
-  cle.degradation = Eigen::VectorXd::Ones(1);
-  CHECK_THROWS_WITH_AS((void)upfi::infer::scan_diffusion(data, cle, {0.1}),
-                       "upfi::infer::scan_diffusion: the grid holds values of the additive D, but fit.noise is "
-                       "chemical-langevin",
+  cle.degradation = Eigen::Vector3d(1, 1, 1);
+  CHECK_THROWS_WITH_AS((void)upfi::infer::scan_diffusion(data, cle, {10.0}),
+                       "upfi::infer::scan_diffusion: chemical-Langevin noise needs 1 or 2 finite degradation rates > "
+                       "0, got 3 rates",
+                       std::invalid_argument);
+  cle.degradation = Eigen::Vector2d(1, 0);
+  CHECK_THROWS_WITH_AS((void)upfi::infer::scan_diffusion(data, cle, {10.0}),
+                       "upfi::infer::scan_diffusion: chemical-Langevin noise needs 1 or 2 finite degradation rates > "
+                       "0, got 2 rates",
                        std::invalid_argument);
   // the edge and spread of a curve
   upfi::infer::diffusion_scan s;
@@ -841,6 +920,11 @@ TEST_CASE("scan_diffusion: invalid grids are named before any fit") {
   s.curve[1].scores.pop_back();
   CHECK_THROWS_WITH_AS((void)s.best_w1_at(1),
                        "upfi::infer::diffusion_scan::best_w1_at: held-out index 1, but the scan at D = 0.2 has 1 "
+                       "held-out scores",
+                       std::invalid_argument);
+  s.noise = upfi::infer::noise_model::chemical_langevin;  // the values are volumes
+  CHECK_THROWS_WITH_AS((void)s.best_w1_at(2),
+                       "upfi::infer::diffusion_scan::best_w1_at: held-out index 2, but the scan at V = 0.1 has 2 "
                        "held-out scores",
                        std::invalid_argument);
 }

@@ -6,7 +6,8 @@
 /// series without it, push the cells of snapshot k-1 to t_k with the fitted SDE (weighted by their growth), and
 /// measure the exact W1 (and the energy distance) to the held-out cells, next to the static-OT interpolation baseline
 /// and the neighbouring snapshots (the protocol of data/README.md). scan_diffusion repeats it over a grid of noise
-/// levels D and picks the one whose fitted SDE predicts the held-out snapshots best.
+/// levels (the additive D, or the volume V of chemical-Langevin noise) and picks the one whose fitted SDE predicts the
+/// held-out snapshots best.
 
 #include <upfi/core/counter_rng.hpp>
 #include <upfi/core/error.hpp>
@@ -155,11 +156,12 @@ inline std::vector<held_out_score> leave_one_out_with(
   return detail::leave_one_out_with(data, fit, o, held_out_baselines(data, o), progress);
 }
 
-/// @brief One noise level of a scan_diffusion: the leave-one-out scores of fit_snapshots with that D.
+/// @brief One noise level of a scan_diffusion: the leave-one-out scores of fit_snapshots at that level.
 struct diffusion_scan_point {
-  double diffusion = 0;                ///< D in the data's units (coordinates^2 per time unit)
-  double energy = 0;                   ///< mean over the held-out times of held_out_score::energy_model
-  double w1 = 0;                       ///< mean of held_out_score::w1_model
+  double value = 0;   ///< the noise level: D in the data's units (coordinates^2 per time unit) for additive noise,
+                      ///< the volume V (data units) for chemical-Langevin noise, where D = diag(p + lambda x) / 2V
+  double energy = 0;  ///< mean over the held-out times of held_out_score::energy_model
+  double w1 = 0;      ///< mean of held_out_score::w1_model
   std::vector<held_out_score> scores;  ///< one per held-out time
 };
 
@@ -167,7 +169,8 @@ struct diffusion_scan_point {
 struct diffusion_scan {
   std::vector<diffusion_scan_point> curve;  ///< in grid order
   std::size_t best_index = 0;
-  [[nodiscard]] double best() const { return curve.at(best_index).diffusion; }
+  noise_model noise = noise_model::additive;  ///< what the values are: D (additive) or V (chemical Langevin)
+  [[nodiscard]] double best() const { return curve.at(best_index).value; }
   /// @brief (max - min) / min of the mean energy distances: a small value means a flat curve, a D the data do not
   /// pin down.
   [[nodiscard]] double relative_spread() const {
@@ -178,14 +181,14 @@ struct diffusion_scan {
     }
     return (hi - lo) / std::max(lo, 1e-300);
   }
-  /// @brief The D with the smallest mean W1: the second criterion, reported beside best(). The two agree on OU with
+  /// @brief The value with the smallest mean W1: the second criterion, reported beside best(). The two agree on OU with
   /// growth and on two bistable data seeds of three (on the third W1 picks the true D, the energy distance twice
   /// it); on the simulated gene networks W1 keeps falling toward smaller D than the energy distance
   /// (docs/results.md). When they differ, the range between them is what the data say.
   [[nodiscard]] double best_w1() const {
     return argmin([](const diffusion_scan_point& p) { return p.w1; });
   }
-  /// @brief The D with the smallest energy distance at the held-out time of index `h` alone (`scores[h]` of every
+  /// @brief The value with the smallest energy distance at the held-out time of index `h` alone (`scores[h]` of every
   /// point; h = 0 is the first inner snapshot). The held-out times can disagree by several grid steps (on the bistable
   /// benchmark the last one prefers the smallest D on every data seed) and the mean can follow one of them:
   /// comparing best_at(h) over h shows which (docs/results.md).
@@ -200,70 +203,122 @@ struct diffusion_scan {
     check_held_out("best_w1_at", h);
     return argmin([h](const diffusion_scan_point& p) { return p.scores[h].w1_model; });
   }
-  /// @brief True when `d` is the smallest or the largest D of the grid (with two or more distinct values).
+  /// @brief True when `d` is the smallest or the largest value of the grid (with two or more distinct values).
   [[nodiscard]] bool on_edge(double d) const {
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     for (const auto& p : curve) {
-      lo = std::min(lo, p.diffusion);
-      hi = std::max(hi, p.diffusion);
+      lo = std::min(lo, p.value);
+      hi = std::max(hi, p.value);
     }
     return lo < hi && (d == lo || d == hi);
   }
-  /// @brief True when the best D is on the grid's edge: the minimum may lie beyond it, so the grid should be extended.
+  /// @brief True when the best value is on the grid's edge: the minimum may lie beyond it, so the grid should be
+  /// extended.
   [[nodiscard]] bool best_on_edge() const { return on_edge(best()); }
 
  private:
-  // The D of the first point with the smallest score(point); the curve's first D when it has one point.
+  // The value of the first point with the smallest score(point); the curve's first value when it has one point.
   template <class Score>
   [[nodiscard]] double argmin(Score score) const {
     std::size_t b = 0;
     for (std::size_t i = 1; i < curve.size(); ++i) {
       if (score(curve[i]) < score(curve[b])) b = i;
     }
-    return curve.at(b).diffusion;
+    return curve.at(b).value;
   }
   void check_held_out(const char* who, std::size_t h) const {
     for (const auto& p : curve) {
       if (h >= p.scores.size()) {
         core::detail::throw_invalid_argument("upfi::infer::diffusion_scan::", who, ": held-out index ", h,
-                                             ", but the scan at D = ", p.diffusion, " has ", p.scores.size(),
-                                             " held-out scores");
+                                             ", but the scan at ",
+                                             noise == noise_model::chemical_langevin ? "V = " : "D = ", p.value,
+                                             " has ", p.scores.size(), " held-out scores");
       }
     }
   }
 };
 
-/// @brief Chooses the noise level of fit_snapshots by leave-one-out prediction: for every D of `grid` (data units),
-/// runs leave_one_out with `fit.diffusion = D` and scores D by the mean energy distance between the fitted SDE's
-/// growth-weighted prediction and the held-out cells. The whole curve is returned: with an autonomous drift (UPFI's)
-/// a wrong D leaves a misfit at the held-out times; a time-dependent drift (PFI's) can absorb any D, and the curve
-/// is then flat (diffusion_scan::relative_spread). Every D sees the same subsamples and Brownian increments (common
-/// random numbers), so the differences along the curve are not sampling noise of the push. `progress` (optional)
-/// sees the grid index, the held-out index and the fit's reports.
-/// @throws std::invalid_argument on an empty grid, a value that is not finite and > 0, or fit options with another
-/// noise model than the additive one; what leave_one_out throws.
+namespace detail {
+// The chemical-Langevin rates of `fit` for data of dimension d, checked before anything is fitted.
+inline void check_scan_rates(const char* who, const core::snapshot_series<double>& data, const fit_options& fit) {
+  const Eigen::Index d = data.dimension();
+  if ((fit.degradation.size() != 1 && fit.degradation.size() != d) || !fit.degradation.allFinite() ||
+      !(fit.degradation.array() > 0).all()) {
+    core::detail::throw_invalid_argument(who, ": chemical-Langevin noise needs 1 or ", d,
+                                         " finite degradation rates > 0, got ", fit.degradation.size(), " rates");
+  }
+}
+}  // namespace detail
+
+/// @brief The default grid of scan_diffusion: five noise levels, ascending.
+/// Additive noise: 1/4 to 4 times fit_snapshots' automatic D (0.05 in normalised units, 0.05 s^2 / T in the data's
+/// units, s the pooled RMS standard deviation and T the time span). Chemical-Langevin noise: V_min, 2 V_min, ...,
+/// 16 V_min, where V_min = sum_c m_c / sum_c v_c is the volume at which the cells' spread would be intrinsic noise
+/// alone: at a balance of production and linear degradation the chemical Langevin equation gives each coordinate a
+/// variance v = m / V (Fano factor 1 / V, m the mean), so spread from anything else (cell states, the drift moving the
+/// cloud) makes the data's Fano factor larger and V_min a lower end (the most noise). m is the pooled mean and v the
+/// variance within snapshots, pooled over all cells.
+/// @throws std::invalid_argument if the cells all coincide or there is one time; for chemical-Langevin noise, data
+/// whose mean or within-snapshot variance is not > 0.
+[[nodiscard]] inline std::vector<double> default_noise_grid(const core::snapshot_series<double>& data,
+                                                            const fit_options& fit) {
+  constexpr const char* who = "upfi::infer::default_noise_grid";
+  std::vector<double> grid;
+  if (fit.noise != noise_model::chemical_langevin) {
+    const auto s = data_scaling::of(data);
+    for (const double f : {0.25, 0.5, 1.0, 2.0, 4.0}) grid.push_back(f * 0.05 * s.scale * s.scale / s.span);
+    return grid;
+  }
+  double mean = 0, variance = 0, cells = 0;
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    const auto& x = data.cloud(k);
+    if (x.rows() == 0) continue;
+    const Eigen::RowVectorXd m = x.colwise().mean();
+    mean += x.sum();
+    variance += (x.rowwise() - m).squaredNorm();
+    cells += static_cast<double>(x.rows());
+  }
+  const double v_min = mean / variance;  // (sum_c m_c) / (sum_c v_c): the cell counts cancel
+  if (!(mean > 0) || !(variance > 0) || !std::isfinite(v_min) || cells < 2) {
+    core::detail::throw_invalid_argument(who, ": chemical-Langevin noise needs concentrations with a mean > 0 and a ",
+                                         "spread within snapshots > 0; got sums ", mean, " and ", variance);
+  }
+  for (const double f : {0.5, 1.0, 2.0, 4.0, 8.0}) grid.push_back(f * v_min);
+  return grid;
+}
+
+/// @brief Chooses the noise level of fit_snapshots by leave-one-out prediction: for every value of `grid` (data
+/// units) runs leave_one_out with that noise level (`fit.diffusion = D` for additive noise, `fit.volume = V` for
+/// chemical-Langevin noise, whose rates come from `fit`) and scores it by the mean energy distance between the fitted
+/// SDE's growth-weighted prediction and the held-out cells. The whole curve is returned: with an autonomous drift
+/// (UPFI's) a wrong noise level leaves a misfit at the held-out times; a time-dependent drift (PFI's) can absorb any
+/// D, and the curve is then flat (diffusion_scan::relative_spread). Every value sees the same subsamples and Brownian
+/// increments (common random numbers), so the differences along the curve are not sampling noise of the push.
+/// `progress` (optional) sees the grid index, the held-out index and the fit's reports. default_noise_grid gives a
+/// grid to start from.
+/// @throws std::invalid_argument on an empty grid, a value that is not finite and > 0, or chemical-Langevin options
+/// with rates of the wrong count or not > 0 (before any fit); what leave_one_out throws.
 [[nodiscard]] inline diffusion_scan scan_diffusion(
     const core::snapshot_series<double>& data, fit_options fit, const std::vector<double>& grid,
     const leave_one_out_options& o = {},
     const std::function<void(std::size_t, std::size_t, const fit_progress&)>& progress = {}) {
   constexpr const char* who = "upfi::infer::scan_diffusion";
-  if (fit.noise != noise_model::additive) {
-    core::detail::throw_invalid_argument(who, ": the grid holds values of the additive D, but fit.noise is ",
-                                         noise_model_name(fit.noise));
-  }
   if (grid.empty()) core::detail::throw_invalid_argument(who, ": the grid is empty");
   for (std::size_t i = 0; i < grid.size(); ++i) {
     if (!(std::isfinite(grid[i]) && grid[i] > 0)) {
       core::detail::throw_invalid_argument(who, ": grid value ", i, " = ", grid[i], " must be finite and > 0");
     }
   }
+  const bool cle = fit.noise == noise_model::chemical_langevin;
+  if (cle) detail::check_scan_rates(who, data, fit);
   detail::check_leave_one_out(who, data, o);
-  const auto baselines = held_out_baselines(data, o);  // model-free: the same for every D
+  const auto baselines = held_out_baselines(data, o);  // model-free: the same for every value
   diffusion_scan out;
+  out.noise = fit.noise;
   for (std::size_t i = 0; i < grid.size(); ++i) {
-    fit.diffusion = grid[i];
+    (cle ? fit.volume : fit.diffusion) = grid[i];
     diffusion_scan_point p;
-    p.diffusion = grid[i];
+    p.value = grid[i];
     p.scores = detail::leave_one_out_with(data, fit, o, baselines, [&](std::size_t k, const fit_progress& r) {
       if (progress) progress(i, k, r);
     });
