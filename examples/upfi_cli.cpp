@@ -564,6 +564,8 @@ std::string step_check_json(const upfi::infer::step_check_result& c) {
          ", \"unmoved\": " + number(c.unmoved[i]) + ", \"training\": " + number(c.training[i]) +
          ", \"fine\": " + number(c.fine[i]);
     if (std::isfinite(c.floor[i])) s += ", \"floor\": " + number(c.floor[i]);
+    s += ", \"fine_steps_used\": " + std::to_string(c.fine_steps_used[static_cast<std::size_t>(i)]) +
+         ", \"fine_agreed\": " + (c.fine_agreed[static_cast<std::size_t>(i)] ? "true" : "false");
     s += ", \"gap_ratio\": " + number(ratio[i]);
     if (c.log_mass_error_fine.size() > 0) {
       s += ", \"log_mass_error_training\": " + number(c.log_mass_error_training[i]) +
@@ -580,23 +582,42 @@ void print_step_check(const upfi::infer::step_check_result& c) {
   std::string line = "step check, energy distance to the next snapshot with " + std::to_string(c.training_steps) + " " +
                      c.training_stepper + " steps / " + std::to_string(c.fine_steps) + " " + c.fine_stepper +
                      " steps / unmoved:";
+  std::string refined, unsettled;  // the intervals where the accurate push took more steps, or never settled
+  int most = c.fine_steps;
   for (Eigen::Index i = 0; i < c.fine.size(); ++i) {
-    char cell[128];
-    std::snprintf(cell, sizeof cell, "%s t = %g: %.3g / %.3g / %.3g", i > 0 ? "," : "",
-                  c.times[static_cast<std::size_t>(i)], c.training[i], c.fine[i], c.unmoved[i]);
+    const auto k = static_cast<std::size_t>(i);
+    const int used = c.fine_steps_used[k];
+    char cell[160];
+    std::snprintf(cell, sizeof cell, "%s t = %g: %.3g / %.3g%s / %.3g", i > 0 ? "," : "", c.times[k], c.training[i],
+                  c.fine[i], used != c.fine_steps ? (" (" + std::to_string(used) + " steps)").c_str() : "",
+                  c.unmoved[i]);
     line += cell;
+    if (used > c.fine_steps && c.fine_agreed[k]) refined += (refined.empty() ? "" : ", ") + number(c.times[k]);
+    if (!c.fine_agreed[k] && !c.diverged(i)) unsettled += (unsettled.empty() ? "" : ", ") + number(c.times[k]);
+    most = std::max(most, used);
   }
   std::printf("%s\n", line.c_str());
+  if (!refined.empty()) {
+    std::printf(
+        "note: %d %s steps were unstable on the intervals ending at t = %s, where more steps (in brackets) agree with "
+        "twice as many: the probability flow is stiff there (its score term D grad log p across thin directions of "
+        "the data). The SDE simulations (predict, fates) take the drift and the noise, not the score.\n",
+        c.fine_steps, c.fine_stepper.c_str(), refined.c_str());
+  }
+  if (!unsettled.empty() && most > c.fine_steps) {
+    std::printf("note: on the intervals ending at t = %s the accurate push had not settled at %d steps\n",
+                unsettled.c_str(), most);
+  }
   if (c.diverged()) {
     std::string where;
     for (Eigen::Index i = 0; i < c.fine.size(); ++i) {
       if (c.diverged(i)) where += (where.empty() ? "" : ", ") + number(c.times[static_cast<std::size_t>(i)]);
     }
     std::printf(
-        "note: the fitted probability flow, followed accurately, diverges (inf above) on the intervals ending at "
-        "t = %s; the fit saw its %d training steps only. The SDE simulations (predict, fates) take the drift and the "
-        "noise, not the score, and do not inherit this.\n",
-        where.c_str(), c.training_steps);
+        "note: the fitted probability flow, followed accurately, diverges (inf above, up to %d %s steps) on the "
+        "intervals ending at t = %s; the fit saw its %d training steps only. The SDE simulations (predict, fates) "
+        "take the drift and the noise, not the score, and do not inherit this.\n",
+        most, c.fine_stepper.c_str(), where.c_str(), c.training_steps);
     return;
   }
   const double worst = c.worst_gap_ratio();

@@ -80,6 +80,8 @@ grep -q '"step_check": {"training_steps": 2, "training_stepper": "euler", "fine_
   fail "fit.json: step_check"
 [ "$(grep -o '"gap_ratio": ' fit/fit.json | wc -l)" -eq 4 ] || fail "fit.json: 4 step check intervals expected"
 grep -q '"log_mass_error_fine": ' fit/fit.json || fail "fit.json: step check log-mass errors"
+[ "$(grep -o '"fine_steps_used": [0-9]*, "fine_agreed": \(true\|false\)' fit/fit.json | wc -l)" -eq 4 ] ||
+  fail "fit.json: the accurate push's steps per interval"
 "$upfi" fit b.csv --out nocheck $small --step-check 0 --no-plots >nocheck.out
 grep -q '"step_check"' nocheck/fit.json && fail "--step-check 0: fit.json still has step_check"
 grep -q '^step check' nocheck.out && fail "--step-check 0: the step check was printed"

@@ -33,6 +33,10 @@ TEST_SUITE("infer") {
     CHECK(right.training_stepper == "euler");
     CHECK(right.fine_steps == 10);
     CHECK(right.fine_stepper == "rk4");
+    // a calm flow: 10 RK4 steps agree with 20, nothing is refined
+    CHECK(right.fine_steps_used == std::vector<int>{10, 10});
+    CHECK(right.fine_agreed == std::vector<bool>{true, true});
+    CHECK_FALSE(right.refined());
     MESSAGE("exact flow: unmoved " << right.unmoved.transpose() << ", 2 steps " << right.training.transpose()
                                    << ", 10 RK4 steps " << right.fine.transpose() << ", floor "
                                    << right.floor.transpose());
@@ -147,6 +151,9 @@ TEST_SUITE("infer") {
     }
     CHECK(r.diverged());
     CHECK(r.leans_on_steps());
+    // no step count helps: the refinements run out (10 x 2^5 RK4 steps) unconfirmed
+    CHECK(r.fine_steps_used == std::vector<int>{320, 320});
+    CHECK(r.fine_agreed == std::vector<bool>{false, false});
     // with ten RK4 steps in training too, both pushes diverge
     const auto both = upfi::infer::step_check(field, data, upfi::flow::rk4(), 10);
     CHECK(both.training[0] == std::numeric_limits<double>::infinity());
@@ -177,6 +184,45 @@ TEST_SUITE("infer") {
         upfi::core::error);
   }
 
+  TEST_CASE("step_check: a stiff flow gets the steps it needs (v = -100 x: 10 RK4 steps are unstable, 40 are not)") {
+    // RK4 multiplies a linear decay v = -lambda x by R(z) = 1 + z + z^2 / 2 + z^3 / 6 + z^4 / 24 per step, z = -lambda
+    // h: over [0, 1] with lambda = 100, 10 steps give |R(-10)| = 291 per step (the cells run off to 1e24), 20 steps
+    // 13.7, 40 steps 0.65 (stable), 80 steps 0.31; the flow itself contracts the cells to the origin.
+    const Eigen::MatrixXd x = upfi::test::random_matrix(300, 2, 8);
+    const Eigen::MatrixXd y = 0.05 * upfi::test::random_matrix(300, 2, 9);
+    const upfi::core::snapshot_series<double> data({0.0, 1.0}, {x, y});
+    const auto field = upfi::flow::probability_flow(
+        upfi::nn::linear_field(-100.0 * Eigen::MatrixXd::Identity(2, 2), Eigen::VectorXd::Zero(2)),
+        upfi::test::ou_growth_score(upfi::test::ou_growth_truth{}), upfi::flow::isotropic_diffusion{0.0});
+    const auto rk4_end = [&](int n) {
+      const double z = -100.0 / n;
+      return Eigen::MatrixXd(std::pow(1 + z + z * z / 2 + z * z * z / 6 + z * z * z * z / 24, n) * x);
+    };
+    const auto r = upfi::infer::step_check(field, data, upfi::flow::euler(), 1, {.max_samples = 300});
+    // 10 vs 20 and 20 vs 40 disagree; 40 and 80 steps both land at the origin: 40 are reported
+    CHECK(r.fine_steps_used == std::vector<int>{40});
+    CHECK(r.fine_agreed == std::vector<bool>{true});
+    CHECK(r.refined());
+    CHECK(r.fine_steps == 10);
+    CHECK(r.fine[0] == doctest::Approx(upfi::ot::energy_distance<double>(rk4_end(40), y)).epsilon(1e-9));
+    CHECK(r.fine[0] < r.unmoved[0]);
+    CHECK_FALSE(r.diverged());
+    // without the refinements the unstable push is what the check reports: finite, absurd, unconfirmed
+    const auto plain =
+        upfi::infer::step_check(field, data, upfi::flow::euler(), 1, {.max_samples = 300, .refinements = 0});
+    CHECK(plain.fine_steps_used == std::vector<int>{10});
+    CHECK(plain.fine_agreed == std::vector<bool>{false});
+    CHECK_FALSE(plain.refined());
+    CHECK(plain.fine[0] == doctest::Approx(upfi::ot::energy_distance<double>(rk4_end(10), y)).epsilon(1e-9));
+    CHECK(plain.fine[0] > 1e20);
+    // one refinement: 10 vs 20 disagree, and the finest push tried (20 steps, still unstable) is reported unconfirmed
+    const auto once =
+        upfi::infer::step_check(field, data, upfi::flow::euler(), 1, {.max_samples = 300, .refinements = 1});
+    CHECK(once.fine_steps_used == std::vector<int>{20});
+    CHECK(once.fine_agreed == std::vector<bool>{false});
+    CHECK(once.fine[0] == doctest::Approx(upfi::ot::energy_distance<double>(rk4_end(20), y)).epsilon(1e-9));
+  }
+
   TEST_CASE("step_check: invalid arguments are named") {
     const Eigen::MatrixXd x = upfi::test::random_matrix(20, 2, 8);
     const upfi::core::snapshot_series<double> data({0.0, 1.0}, {x, x});
@@ -187,12 +233,20 @@ TEST_SUITE("infer") {
     CHECK_THROWS_WITH_AS((void)upfi::infer::step_check(field, one, upfi::flow::euler(), 2),
                          "upfi::infer::step_check: need at least two snapshots", std::invalid_argument);
     CHECK_THROWS_WITH_AS((void)upfi::infer::step_check(field, data, upfi::flow::euler(), 0),
-                         "upfi::infer::step_check: need training_steps >= 1, fine_steps >= 1 and max_samples >= 2; "
-                         "got 0, 10 and 500",
+                         "upfi::infer::step_check: need training_steps >= 1, fine_steps >= 1 and max_samples >= 2, "
+                         "0 <= refinements <= 20 and agreement > 0; got 0, 10, 500, 5 and 0.1",
                          std::invalid_argument);
     CHECK_THROWS_WITH_AS((void)upfi::infer::step_check(field, data, upfi::flow::euler(), 2, {.max_samples = 1}),
-                         "upfi::infer::step_check: need training_steps >= 1, fine_steps >= 1 and max_samples >= 2; "
-                         "got 2, 10 and 1",
+                         "upfi::infer::step_check: need training_steps >= 1, fine_steps >= 1 and max_samples >= 2, "
+                         "0 <= refinements <= 20 and agreement > 0; got 2, 10, 1, 5 and 0.1",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)upfi::infer::step_check(field, data, upfi::flow::euler(), 2, {.agreement = 0}),
+                         "upfi::infer::step_check: need training_steps >= 1, fine_steps >= 1 and max_samples >= 2, "
+                         "0 <= refinements <= 20 and agreement > 0; got 2, 10, 500, 5 and 0",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS((void)upfi::infer::step_check(field, data, upfi::flow::euler(), 2, {.refinements = -1}),
+                         "upfi::infer::step_check: need training_steps >= 1, fine_steps >= 1 and max_samples >= 2, "
+                         "0 <= refinements <= 20 and agreement > 0; got 2, 10, 500, -1 and 0.1",
                          std::invalid_argument);
   }
 }

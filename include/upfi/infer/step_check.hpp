@@ -29,6 +29,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,15 @@ struct step_check_options {
   int fine_steps = 10;
   Eigen::Index max_samples = 500;  ///< cells pushed from each snapshot, and cells of the next one compared
   std::uint64_t seed = 0;          ///< the subsets of large snapshots
+  /// Stability of the accurate push: n steps (n = fine_steps first) are accepted when a push with 2n steps scores
+  /// the same within `agreement` (energy distances within that fraction of the larger one or of the sampling floor,
+  /// log-mass errors within that much); otherwise n doubles, at most `refinements` times (then the finest push,
+  /// fine_steps x 2^refinements steps, is reported unconfirmed). A probability flow with a strong score term (D grad
+  /// log p across thin directions of the data) is stiff: an explicit stepper with too few steps is unstable there and
+  /// runs off (even to overflow) while the flow itself contracts. 0 turns the check off (fine_steps only, never
+  /// confirmed).
+  int refinements = 5;
+  double agreement = 0.1;
 };
 
 /// @brief Per interval [t_{k-1}, t_k], k = 1 ... K, the energy distance between cells of snapshot k - 1 pushed to t_k
@@ -50,11 +60,17 @@ struct step_check_result {
   std::vector<double> times;     ///< t_1 ... t_K, the ends of the intervals
   int training_steps = 0;        ///< steps per interval of the training
   std::string training_stepper;  ///< their method
-  int fine_steps = 0;            ///< steps per interval of the accurate push
+  int fine_steps = 0;            ///< steps per interval of the accurate push (the first try; see fine_steps_used)
   std::string fine_stepper;      ///< their method
-  Eigen::VectorXd unmoved;       ///< the cells of snapshot k - 1 where they are
-  Eigen::VectorXd training;      ///< pushed with the training's steps (the map the fit saw)
-  Eigen::VectorXd fine;          ///< pushed accurately (the flow that simulations follow)
+  /// per interval, the steps of the reported accurate push: fine_steps, or more where fewer were unstable
+  /// (step_check_options::refinements)
+  std::vector<int> fine_steps_used;
+  /// per interval, whether that push agreed with one of twice its steps (false: the refinements ran out, or were 0;
+  /// the push reported is then the finest tried, or +inf if it diverged)
+  std::vector<bool> fine_agreed;
+  Eigen::VectorXd unmoved;   ///< the cells of snapshot k - 1 where they are
+  Eigen::VectorXd training;  ///< pushed with the training's steps (the map the fit saw)
+  Eigen::VectorXd fine;      ///< pushed accurately (the flow that simulations follow)
   /// the sampling floor of `fine` (infer::detail::weighted_energy_of); NaN where the next snapshot has one cell or
   /// the accurate push diverged
   Eigen::VectorXd floor;
@@ -80,6 +96,10 @@ struct step_check_result {
   /// @brief Whether a push over interval i (ending at times[i]) diverged: the training's or the accurate one.
   [[nodiscard]] bool diverged(Eigen::Index i) const {
     return training[i] == std::numeric_limits<double>::infinity() || fine[i] == std::numeric_limits<double>::infinity();
+  }
+  /// @brief Whether the accurate push needed more than fine_steps on some interval (a stiff flow).
+  [[nodiscard]] bool refined() const {
+    return std::any_of(fine_steps_used.begin(), fine_steps_used.end(), [&](int n) { return n > fine_steps; });
   }
   /// @brief Whether a push diverged on any interval.
   [[nodiscard]] bool diverged() const {
@@ -116,22 +136,25 @@ struct step_check_result {
 };
 
 /// @brief Pushes up to o.max_samples cells of every snapshot of `data` but the last to the next snapshot time through
-/// `field` (any flow field flow::integrate takes, e.g. flow::probability_flow) with `training_steps` and with
-/// o.fine_steps steps of o.fine_stepper, and compares each with the next snapshot. Deterministic for a seed.
+/// `field` (any flow field flow::integrate takes, e.g. flow::probability_flow) with `training_steps` and accurately,
+/// and compares each with the next snapshot. The accurate push takes o.fine_steps steps of o.fine_stepper, more where
+/// those are unstable (step_check_options::refinements; fine_steps_used says how many). Deterministic for a seed.
 /// A push whose state turns non-finite (a flow that diverges within the interval: flow::integrate's core::error), or
 /// ends so far away that its energy distance overflows, scores +inf, with NaN for its floor and log-mass error;
 /// diverged() says where.
-/// @throws std::invalid_argument on fewer than two snapshots, steps < 1 or max_samples < 2, or what flow::integrate
-/// throws for invalid input.
+/// @throws std::invalid_argument on fewer than two snapshots, steps < 1, max_samples < 2, refinements < 0 or an
+/// agreement that is not > 0, or what flow::integrate throws for invalid input.
 template <class Field>
 [[nodiscard]] step_check_result step_check(const Field& field, const core::snapshot_series<double>& data,
                                            const flow::tableau& stepper, int training_steps,
                                            const step_check_options& o = {}) {
   constexpr const char* who = "upfi::infer::step_check";
   if (data.size() < 2) core::detail::throw_invalid_argument(who, ": need at least two snapshots");
-  if (training_steps < 1 || o.fine_steps < 1 || o.max_samples < 2) {
-    core::detail::throw_invalid_argument(who, ": need training_steps >= 1, fine_steps >= 1 and max_samples >= 2; got ",
-                                         training_steps, ", ", o.fine_steps, " and ", o.max_samples);
+  if (training_steps < 1 || o.fine_steps < 1 || o.max_samples < 2 || o.refinements < 0 || o.refinements > 20 ||
+      !(o.agreement > 0)) {
+    core::detail::throw_invalid_argument(who, ": need training_steps >= 1, fine_steps >= 1 and max_samples >= 2, ",
+                                         "0 <= refinements <= 20 and agreement > 0; got ", training_steps, ", ",
+                                         o.fine_steps, ", ", o.max_samples, ", ", o.refinements, " and ", o.agreement);
   }
   const auto intervals = static_cast<Eigen::Index>(data.size() - 1);
   step_check_result r;
@@ -153,34 +176,57 @@ template <class Field>
     r.unmoved[i] = ot::energy_distance<double>(x, y);
     const double log_ratio =
         data.frequencies_only() ? 0.0 : std::log(data.relative_mass(k + 1) / data.relative_mass(k));
-    for (const bool fine : {false, true}) {
-      const flow::flow_state start{x, Eigen::VectorXd::Zero(x.rows()), 0};
-      const auto diverges = [&] {
-        (fine ? r.fine : r.training)[i] = std::numeric_limits<double>::infinity();
-        if (fine) r.floor[i] = std::numeric_limits<double>::quiet_NaN();
-        if (!data.frequencies_only()) {
-          (fine ? r.log_mass_error_fine : r.log_mass_error_training)[i] = std::numeric_limits<double>::quiet_NaN();
-        }
-      };
+    const flow::flow_state start{x, Eigen::VectorXd::Zero(x.rows()), 0};
+    // a push with n steps, scored against the next snapshot; nothing where it diverges (a non-finite state, or cells
+    // so far away that their distances overflow)
+    struct scored {
+      double energy, floor, log_mass_error;
+    };
+    const auto push = [&](const flow::tableau& tb, int n) -> std::optional<scored> {
       flow::flow_state end;
       try {
-        end = flow::integrate(field, fine ? o.fine_stepper : stepper, data.time(k), data.time(k + 1), start,
-                              {.steps = fine ? o.fine_steps : training_steps});
-      } catch (const core::error&) {  // the state turned non-finite: this push diverges
-        diverges();
-        continue;
+        end = flow::integrate(field, tb, data.time(k), data.time(k + 1), start, {.steps = n});
+      } catch (const core::error&) {  // the state turned non-finite
+        return std::nullopt;
       }
       const auto e = detail::weighted_energy_of(end.x, end.log_m, y);
-      if (!std::isfinite(e.energy)) {  // finite cells so far away that their distances overflow: diverges too
-        diverges();
-        continue;
+      if (!std::isfinite(e.energy)) return std::nullopt;
+      const double model = core::log_sum_exp(end.log_m) - std::log(static_cast<double>(end.log_m.size()));
+      return scored{e.energy, e.floor, model - log_ratio};
+    };
+    // two pushes agree when their energies differ by at most `agreement` of the larger one (or of the sampling
+    // floor, if that is larger) and their log-mass errors by at most `agreement`
+    const auto agree = [&](const scored& u, const scored& v) {
+      const double floor = std::isfinite(v.floor) ? v.floor : 0.0;
+      return std::abs(u.energy - v.energy) <= o.agreement * std::max({u.energy, v.energy, floor}) &&
+             std::abs(u.log_mass_error - v.log_mass_error) <= o.agreement;
+    };
+    for (const bool fine : {false, true}) {
+      std::optional<scored> end;
+      if (fine) {
+        int n = o.fine_steps;
+        bool agreed = false;
+        end = push(o.fine_stepper, n);
+        for (int refinement = 0; refinement < o.refinements; ++refinement) {
+          auto finer = push(o.fine_stepper, 2 * n);
+          n *= 2;
+          if (end && finer && agree(*end, *finer)) {
+            n /= 2;  // n steps are stable: report them
+            agreed = true;
+            break;
+          }
+          end = finer;  // the finest tried so far
+        }
+        r.fine_steps_used.push_back(n);
+        r.fine_agreed.push_back(agreed);
+      } else {
+        end = push(stepper, training_steps);
       }
-      (fine ? r.fine : r.training)[i] = e.energy;
-      if (fine) r.floor[i] = e.floor;
-      if (!data.frequencies_only()) {
-        const double model = core::log_sum_exp(end.log_m) - std::log(static_cast<double>(end.log_m.size()));
-        (fine ? r.log_mass_error_fine : r.log_mass_error_training)[i] = model - log_ratio;
-      }
+      Eigen::VectorXd& energy = fine ? r.fine : r.training;
+      Eigen::VectorXd& mass = fine ? r.log_mass_error_fine : r.log_mass_error_training;
+      energy[i] = end ? end->energy : std::numeric_limits<double>::infinity();
+      if (fine) r.floor[i] = end ? end->floor : std::numeric_limits<double>::quiet_NaN();
+      if (!data.frequencies_only()) mass[i] = end ? end->log_mass_error : std::numeric_limits<double>::quiet_NaN();
     }
   }
   return r;
