@@ -390,6 +390,16 @@ fit_options tiny_cle(fit_method m) {
   o.degradation = Eigen::VectorXd::Constant(1, 2.0);
   return o;
 }
+
+// PFI with an autonomous 32x32 production network on the birth-death system: what identifies the production and V.
+fit_options autonomous_cle(long iterations) {
+  auto o = tiny_cle(fit_method::pfi);
+  o.networks = upfi::infer::time_dependence::autonomous;
+  o.hidden = {32, 32};
+  o.iterations = iterations;
+  o.batch = 128;
+  return o;
+}
 }  // namespace
 
 TEST_CASE("fit_snapshots with chemical-Langevin noise: drift p - lambda x, D = diag(p + lambda x) / 2V, units") {
@@ -499,12 +509,7 @@ TEST_CASE("fitted_model with chemical-Langevin noise: simulated increments are N
 
 TEST_CASE("fit_snapshots with chemical-Langevin noise recovers the production at the data [slow]") {
   const auto data = birth_death_series(400);
-  auto o = tiny_cle(fit_method::pfi);
-  o.networks = upfi::infer::time_dependence::autonomous;
-  o.hidden = {32, 32};
-  o.iterations = 400;
-  o.batch = 128;
-  const auto fit = upfi::infer::fit_snapshots(data, o);
+  const auto fit = upfi::infer::fit_snapshots(data, autonomous_cle(400));
   // the truth: p = (2, 1 + x0); the fitted production is v + lambda x
   double err = 0, scale = 0;
   for (std::size_t k = 0; k < data.size(); ++k) {
@@ -530,11 +535,7 @@ TEST_CASE(
   // 11-15 and the default: V = 20 wins by energy distance and W1 each time; V = 5 scores 20-50x the truth's energy
   // distance, V = 80 1.25-2.4x.
   const auto data = birth_death_series(400);
-  auto o = tiny_cle(fit_method::pfi);
-  o.networks = upfi::infer::time_dependence::autonomous;
-  o.hidden = {32, 32};
-  o.iterations = 150;
-  o.batch = 128;
+  auto o = autonomous_cle(150);
   o.seed = 3;
   o.volume = 0;  // the scan sets it
   const std::vector<double> grid = {5.0, 20.0, 80.0};
