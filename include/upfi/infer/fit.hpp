@@ -96,6 +96,10 @@ enum class score_estimator {
   dsm      ///< denoising score matching network (the papers' estimator)
 };
 
+/// @brief The additive D of fit_snapshots when fit_options::diffusion is 0, in the normalised units (one pooled
+/// standard deviation, one time span): 0.05 s^2 / T in the data's units.
+inline constexpr double automatic_normalised_diffusion = 0.05;
+
 /// @brief Options of fit_snapshots. Diffusion and time are in the data's units.
 struct fit_options {
   fit_method method = fit_method::upfi;
@@ -128,7 +132,8 @@ struct fit_options {
   std::uint64_t seed = 0;
   long report_every = 100;
   /// after training, push up to step_check_cells cells of every snapshot to the next time with `steps` and with this
-  /// many RK4 steps (infer::step_check, fit_result::step_check); 0: skip the check
+  /// many RK4 steps, doubled up to 5 times where they are unstable (infer::step_check, fit_result::step_check); 0: skip
+  /// the check
   int step_check_steps = 10;
   Eigen::Index step_check_cells = 500;
   /// additive (`diffusion`) or chemical_langevin (`volume`, `degradation`, `learn_degradation`; data >= 0)
@@ -537,7 +542,9 @@ struct fit_progress {
   }
   const data_scaling scaling = data_scaling::of(data, !cle);
   const auto z = scaling.to_model(o.mass_smoothing >= 0 ? data.with_smoothed_masses(o.mass_smoothing) : data);
-  const double dz = cle ? 0.0 : o.diffusion > 0 ? o.diffusion * scaling.span / (scaling.scale * scaling.scale) : 0.05;
+  const double dz = cle               ? 0.0
+                    : o.diffusion > 0 ? o.diffusion * scaling.span / (scaling.scale * scaling.scale)
+                                      : automatic_normalised_diffusion;
   const bool with_growth = o.method == fit_method::upfi;
 
   flow_training_options to;

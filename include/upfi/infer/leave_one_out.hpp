@@ -251,13 +251,15 @@ inline void check_scan_rates(const char* who, const core::snapshot_series<double
 }  // namespace detail
 
 /// @brief The default grid of scan_diffusion: five noise levels, ascending.
-/// Additive noise: 1/4 to 4 times fit_snapshots' automatic D (0.05 in normalised units, 0.05 s^2 / T in the data's
-/// units, s the pooled RMS standard deviation and T the time span). Chemical-Langevin noise: V_min, 2 V_min, ...,
-/// 16 V_min, where V_min = sum_c m_c / sum_c v_c is the volume at which the cells' spread would be intrinsic noise
-/// alone: at a balance of production and linear degradation the chemical Langevin equation gives each coordinate a
-/// variance v = m / V (Fano factor 1 / V, m the mean), so spread from anything else (cell states, the drift moving the
-/// cloud) makes the data's Fano factor larger and V_min a lower end (the most noise). m is the pooled mean and v the
-/// variance within snapshots, pooled over all cells.
+/// Additive noise: 1/4 to 4 times fit_snapshots' automatic D (automatic_normalised_diffusion = 0.05 in normalised
+/// units, 0.05 s^2 / T in the data's units, s the pooled RMS standard deviation and T the time span).
+/// Chemical-Langevin noise: V_min / 2, V_min, 2 V_min, 4 V_min and 8 V_min, where V_min = sum_c m_c / sum_c v_c is
+/// the volume at which the cells' spread would be intrinsic noise alone: at a balance of production and linear
+/// degradation the chemical Langevin equation gives each coordinate a variance v = m / V (Fano factor 1 / V, m the
+/// mean), so spread from anything else (cell states, the drift moving the cloud) makes the data's Fano factor larger
+/// and V_min is the most noise the data allow; the grid starts one step below it so that data whose spread is nearly
+/// all intrinsic get an interior minimum. m is the pooled mean and v the variance within snapshots, pooled over all
+/// cells.
 /// @throws std::invalid_argument if the cells all coincide or there is one time; for chemical-Langevin noise, data
 /// whose mean or within-snapshot variance is not > 0.
 [[nodiscard]] inline std::vector<double> default_noise_grid(const core::snapshot_series<double>& data,
@@ -266,7 +268,8 @@ inline void check_scan_rates(const char* who, const core::snapshot_series<double
   std::vector<double> grid;
   if (fit.noise != noise_model::chemical_langevin) {
     const auto s = data_scaling::of(data);
-    for (const double f : {0.25, 0.5, 1.0, 2.0, 4.0}) grid.push_back(f * 0.05 * s.scale * s.scale / s.span);
+    for (const double f : {0.25, 0.5, 1.0, 2.0, 4.0})
+      grid.push_back(f * automatic_normalised_diffusion * s.scale * s.scale / s.span);
     return grid;
   }
   double mean = 0, variance = 0, cells = 0;
