@@ -201,33 +201,29 @@ template <class Field>
       return std::abs(u.energy - v.energy) <= o.agreement * std::max({u.energy, v.energy, floor}) &&
              std::abs(u.log_mass_error - v.log_mass_error) <= o.agreement;
     };
-    for (const bool fine : {false, true}) {
-      std::optional<scored> end;
-      if (fine) {
-        int n = o.fine_steps;
-        bool agreed = false;
-        end = push(o.fine_stepper, n);
-        for (int refinement = 0; refinement < o.refinements; ++refinement) {
-          auto finer = push(o.fine_stepper, 2 * n);
-          n *= 2;
-          if (end && finer && agree(*end, *finer)) {
-            n /= 2;  // n steps are stable: report them
-            agreed = true;
-            break;
-          }
-          end = finer;  // the finest tried so far
-        }
-        r.fine_steps_used.push_back(n);
-        r.fine_agreed.push_back(agreed);
-      } else {
-        end = push(stepper, training_steps);
-      }
-      Eigen::VectorXd& energy = fine ? r.fine : r.training;
-      Eigen::VectorXd& mass = fine ? r.log_mass_error_fine : r.log_mass_error_training;
+    // an interval's scores, or +inf (NaN for the log-mass error) where the push diverged
+    const auto store = [&](const std::optional<scored>& end, Eigen::VectorXd& energy, Eigen::VectorXd& mass) {
       energy[i] = end ? end->energy : std::numeric_limits<double>::infinity();
-      if (fine) r.floor[i] = end ? end->floor : std::numeric_limits<double>::quiet_NaN();
       if (!data.frequencies_only()) mass[i] = end ? end->log_mass_error : std::numeric_limits<double>::quiet_NaN();
+    };
+    store(push(stepper, training_steps), r.training, r.log_mass_error_training);
+    // the accurate push: n steps, doubled while a push with twice as many does not agree
+    int n = o.fine_steps;
+    bool agreed = false;
+    std::optional<scored> fine = push(o.fine_stepper, n);
+    for (int refinement = 0; refinement < o.refinements; ++refinement) {
+      auto finer = push(o.fine_stepper, 2 * n);
+      if (fine && finer && agree(*fine, *finer)) {
+        agreed = true;  // n steps are stable: report them
+        break;
+      }
+      n *= 2;
+      fine = std::move(finer);  // the finest tried so far
     }
+    r.fine_steps_used.push_back(n);
+    r.fine_agreed.push_back(agreed);
+    store(fine, r.fine, r.log_mass_error_fine);
+    r.floor[i] = fine ? fine->floor : std::numeric_limits<double>::quiet_NaN();
   }
   return r;
 }
